@@ -1,0 +1,59 @@
+"""What every op plugin returns: the numbers its C call needs, computed here, laid out by a template.
+
+An op plugin is a module tinygen/ops/<name>.py with
+    OP_TYPES: tuple[OpType, ...]               # which IR op types it lowers
+    def lower(op: Op, graph: Graph) -> Lowered # raises UnsupportedOp naming op, index and the fix
+and a Jinja template templates/ops/<template>.c.j2 defining two macros:
+    {% macro decl(o) %}  file-scope C: const parameter structs / weight arrays (flash)
+    {% macro call(o) %}  statements inside <name>_invoke(); must `return` a nonzero status on error
+where `o` is an `OpContext` (see render.py): o.p = Lowered.params, o.c = {const suffix: C name},
+o.sym = unique C prefix for this op, o.inp[i] / o.out[i] = C pointer expressions of its activations.
+The runtime C the call needs lives in firmware/kernels/<kernel>.c/.h and is copied into gen/ only
+when some op of the model uses it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import UnsupportedOp
+from ..ir import Graph, Op
+
+
+@dataclass(frozen=True)
+class ConstArray:
+    """A constant array emitted to flash as `static const <ctype> <sym>_<suffix>[]`."""
+
+    suffix: str
+    ctype: str          # "int8_t", "int16_t", "int32_t", "uint8_t"
+    values: np.ndarray  # 1-D, already in the order the kernel reads it
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.values.size * np.dtype(self.values.dtype).itemsize)
+
+
+@dataclass(frozen=True)
+class Lowered:
+    template: str                      # templates/ops/<template>.c.j2
+    kernels: tuple[str, ...]           # firmware/kernels/<kernel>.{c,h} files needed
+    params: dict[str, Any]             # plain ints/strings/lists for the template
+    consts: tuple[ConstArray, ...] = ()
+    macs: int = 0
+    inplace: bool = False              # output may overwrite input 0 (planner may alias them)
+    alias: bool = False                # output IS input 0 (reshape family): no code, no memory
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(c.nbytes for c in self.consts)
+
+
+def unsupported(op: Op, what: str, fix: str = "") -> UnsupportedOp:
+    """One-line error naming the op and its index: 'op 3 (CONV_2D): <what>; <fix>'."""
+    msg = f"op {op.index} ({op.type.value}): {what}"
+    if fix:
+        msg += f"; {fix}"
+    return UnsupportedOp(msg)

@@ -1,0 +1,98 @@
+"""Fixed-point parameter derivation, matching TFLite-Micro's integer kernels bit for bit.
+
+These mirror tensorflow/lite/kernels/internal/quantization_util.cc and common.h (read via the
+search tool, re-written here): the multipliers the C kernels use are computed once, in Python,
+with exactly the same double-precision steps, so the firmware never touches a float.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+
+def tflite_round(x: float) -> int:
+    """std::round: halves away from zero."""
+    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """QuantizeMultiplier: real ~= multiplier * 2^(shift - 31), multiplier in [2^30, 2^31)."""
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)
+    q_fixed = tflite_round(q * (1 << 31))
+    assert q_fixed <= (1 << 31)
+    if q_fixed == (1 << 31):
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        shift, q_fixed = 0, 0
+    if shift > 30:
+        shift, q_fixed = 30, (1 << 31) - 1
+    return int(q_fixed), int(shift)
+
+
+def quantize_multiplier_smaller_than_one_exp(real: float) -> tuple[int, int]:
+    """QuantizeMultiplierSmallerThanOneExp: shift <= 0."""
+    assert 0.0 < real < 1.0
+    mult, shift = quantize_multiplier(real)
+    assert shift <= 0
+    return mult, shift
+
+
+def quantize_multiplier_greater_than_one(real: float) -> tuple[int, int]:
+    """QuantizeMultiplierGreaterThanOne: returns (multiplier, left_shift >= 0)."""
+    assert real > 1.0
+    mult, shift = quantize_multiplier(real)
+    assert shift >= 0
+    return mult, shift
+
+
+# ---- integer reference of the runtime helpers (used by unit tests of the C side) -----------
+
+def saturating_rounding_doubling_high_mul(a: int, b: int) -> int:
+    if a == b == INT32_MIN:
+        return INT32_MAX
+    ab = a * b
+    nudge = (1 << 30) if ab >= 0 else (1 - (1 << 30))
+    num = ab + nudge
+    # C++ integer division truncates toward zero
+    q = abs(num) // (1 << 31)
+    return q if num >= 0 else -q
+
+
+def rounding_divide_by_pot(x: int, exponent: int) -> int:
+    mask = (1 << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (1 if x < 0 else 0)
+    return (x >> exponent) + (1 if remainder > threshold else 0)
+
+
+def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int:
+    left = shift if shift > 0 else 0
+    right = 0 if shift > 0 else -shift
+    xl = np.int32(np.int64(x) * (1 << left)).item()  # wraps like the C int32 product
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(xl, multiplier), right)
+
+
+def activation_range_int8(activation, scale: float, zero_point: int) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for int8 outputs."""
+    from .ir import Activation
+
+    qmin, qmax = -128, 127
+
+    def quantize(v: float) -> int:
+        # TFLite divides in float32 here (f / scale with float operands): keep that precision.
+        return zero_point + tflite_round(float(np.float32(v) / np.float32(scale)))
+
+    if activation == Activation.RELU:
+        return max(qmin, quantize(0.0)), qmax
+    if activation == Activation.RELU6:
+        return max(qmin, quantize(0.0)), min(qmax, quantize(6.0))
+    if activation == Activation.RELU_N1_TO_1:
+        return max(qmin, quantize(-1.0)), min(qmax, quantize(1.0))
+    return qmin, qmax
