@@ -1,0 +1,83 @@
+/* tinygen runtime: the fixed-point primitives every kernel shares.
+ *
+ * These reproduce TFLite-Micro's reference integer arithmetic exactly
+ * (tensorflow/lite/kernels/internal/common.h, gemmlowp's fixedpoint.h): the same rounding,
+ * the same saturation. Multipliers and shifts are computed offline by tinygen (tinygen/quant.py).
+ * C99, header-only, freestanding: only <stdint.h> and <stddef.h> (RISC-V builds have no libc). */
+#ifndef TG_RUNTIME_H
+#define TG_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TG_OK 0
+#define TG_ERROR 1
+
+#if defined(__GNUC__)
+#define TG_INLINE static inline __attribute__((always_inline))
+#define TG_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#define TG_INLINE static inline
+#define TG_LIKELY(x) (x)
+#endif
+
+/* Byte copy without libc (freestanding targets have no memcpy of their own). */
+TG_INLINE void tg_copy_bytes(int8_t *dst, const int8_t *src, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        dst[i] = src[i];
+    }
+}
+
+TG_INLINE int32_t tg_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
+TG_INLINE int32_t tg_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
+
+TG_INLINE int8_t tg_clamp_s8(int32_t x, int32_t lo, int32_t hi)
+{
+    return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
+/* gemmlowp SaturatingRoundingDoublingHighMul. */
+TG_INLINE int32_t tg_srdhm(int32_t a, int32_t b)
+{
+    int64_t ab;
+    int32_t nudge;
+    if (a == b && a == INT32_MIN) {
+        return INT32_MAX;
+    }
+    ab = (int64_t)a * (int64_t)b;
+    nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates toward zero */
+}
+
+/* gemmlowp RoundingDivideByPOT: round to nearest, ties away from zero. */
+TG_INLINE int32_t tg_rdbpot(int32_t x, int exponent)
+{
+    const int32_t mask = (int32_t)(((uint32_t)1 << exponent) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier (double rounding, as TFLite-Micro builds it). */
+TG_INLINE int32_t tg_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int left = shift > 0 ? (int)shift : 0;
+    const int right = shift > 0 ? 0 : (int)-shift;
+    return tg_rdbpot(tg_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0). */
+TG_INLINE int32_t tg_requantize_rshift(int32_t x, int32_t multiplier, int32_t shift)
+{
+    return tg_rdbpot(tg_srdhm(x, multiplier), (int)-shift);
+}
+
+/* MultiplyByQuantizedMultiplierGreaterThanOne (left_shift >= 0). */
+TG_INLINE int32_t tg_requantize_lshift(int32_t x, int32_t multiplier, int32_t left_shift)
+{
+    return tg_srdhm((int32_t)((uint32_t)x << left_shift), multiplier);
+}
+
+#endif

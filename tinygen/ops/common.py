@@ -1,0 +1,107 @@
+"""Checks and quantization parameters shared by several op plugins (not itself a plugin)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ModelError
+from ..ir import Graph, Op, Padding, Tensor
+from ..quant import activation_range_int8, quantize_multiplier
+from .base import unsupported
+
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def need_int8_activation(op: Op, t: Tensor | None, role: str) -> Tensor:
+    if t is None:
+        raise unsupported(op, f"missing {role} tensor")
+    if t.dtype != "int8":
+        raise unsupported(op, f"{role} tensor {t.index} is {t.dtype}, only int8 is supported",
+                          "quantize the model to int8")
+    if t.quant is None or not t.quant.scale:
+        raise unsupported(op, f"{role} tensor {t.index} has no quantization parameters",
+                          "convert with full-integer quantization")
+    if t.is_const:
+        raise unsupported(op, f"{role} tensor {t.index} is a constant",
+                          "let the converter fold constant subgraphs")
+    return t
+
+
+def need_const(op: Op, t: Tensor | None, role: str, dtype: str) -> Tensor:
+    if t is None or not t.is_const:
+        raise unsupported(op, f"{role} must be a constant tensor", "freeze the weights")
+    if t.dtype != dtype:
+        raise unsupported(op, f"{role} tensor {t.index} is {t.dtype}, expected {dtype}",
+                          "use int8 weights and int32 bias (full-integer quantization)")
+    return t
+
+
+def need_batch_one(op: Op, t: Tensor) -> None:
+    if len(t.shape) == 4 and t.shape[0] != 1:
+        raise unsupported(op, f"batch size {t.shape[0]} (tensor {t.index})",
+                          "build the model with a batch of 1 (keras.Input(..., batch_size=1))")
+
+
+def padding_before(padding: Padding, in_size: int, out_size: int, stride: int, dilation: int,
+                   kernel: int) -> int:
+    """TFLite's ComputePaddingWithOffset: the padding before the first element."""
+    if padding == Padding.VALID:
+        return 0
+    effective = (kernel - 1) * dilation + 1
+    total = max((out_size - 1) * stride + effective - in_size, 0)
+    return total // 2
+
+
+def expected_out_size(padding: Padding, in_size: int, stride: int, dilation: int,
+                      kernel: int) -> int:
+    effective = (kernel - 1) * dilation + 1
+    if padding == Padding.SAME:
+        return (in_size + stride - 1) // stride
+    return (in_size - effective + stride) // stride
+
+
+def check_out_size(op: Op, axis: str, got: int, want: int) -> None:
+    if got != want:
+        raise ModelError(f"op {op.index} ({op.type.value}): output {axis} is {got} but the "
+                         f"padding/stride rules give {want}; the file is inconsistent")
+
+
+def channel_multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int
+                        ) -> tuple[list[int], list[int]]:
+    """Per-output-channel (multiplier, shift) from input_scale * filter_scale / output_scale,
+    in double precision and in that order, as TFLite-Micro's PopulateConvolutionQuantizationParams."""
+    scales = w.quant.scale
+    if len(scales) not in (1, channels):
+        raise unsupported(op, f"filter has {len(scales)} scales for {channels} channels")
+    if any(z != 0 for z in w.quant.zero_point):
+        raise unsupported(op, "filter zero points are not 0 (asymmetric weights)",
+                          "quantize weights symmetrically (the TFLite int8 default)")
+    mults, shifts = [], []
+    in_scale, out_scale = float(np.float32(x.scale)), float(np.float32(y.scale))
+    for c in range(channels):
+        f = float(np.float32(scales[c if len(scales) > 1 else 0]))
+        m, s = quantize_multiplier(in_scale * f / out_scale)
+        mults.append(m)
+        shifts.append(s)
+    return mults, shifts
+
+
+def activation_bounds(op: Op, y: Tensor, activation) -> tuple[int, int]:
+    return activation_range_int8(activation, y.scale, y.zero_point)
+
+
+def bias_values(op: Op, b: Tensor | None, channels: int) -> np.ndarray:
+    if b is None:
+        return np.zeros(channels, dtype=np.int64)
+    need_const(op, b, "bias", "int32")
+    if b.size != channels:
+        raise ModelError(f"op {op.index} ({op.type.value}): bias has {b.size} values for "
+                         f"{channels} output channels")
+    return b.data.astype(np.int64).ravel()
+
+
+def folded_bias(op: Op, bias: np.ndarray, weights_2d: np.ndarray, in_zero_point: int) -> np.ndarray:
+    """bias + (-in_zp) * sum(weights of channel): exact integer identity, done once here."""
+    folded = bias - in_zero_point * weights_2d.astype(np.int64).sum(axis=1)
+    if folded.min(initial=0) < INT32_MIN or folded.max(initial=0) > INT32_MAX:
+        raise unsupported(op, "bias plus zero-point correction overflows int32")
+    return folded
