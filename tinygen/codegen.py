@@ -17,7 +17,7 @@ from .importers.tflite import load_model
 from .ir import Graph, Op, Tensor
 from .ops import lower
 from .ops.base import Lowered
-from .planner import Plan, TensorUse, align_up, plan_memory
+from .planner import Plan, TensorUse, align_up, lower_bound, make_buffers, plan_memory
 from .render import c_comment, c_identifier, environment
 from .resources import firmware_dir
 
@@ -92,25 +92,14 @@ class GenResult:
     def output_shape(self) -> tuple[int, ...]: return self.compiled.output.shape
 
 
-def facts_lower_bound(graph: Graph) -> int:
-    """Largest total size of tensors one op reads and writes plus those waiting to be read,
-    in model order, counting every activation tensor (reshapes too) at its exact size."""
-    last_read: dict[int, int] = {}
-    for op in graph.ops:
-        for t in op.inputs:
-            if t >= 0 and not graph.tensor(t).is_const:
-                last_read[t] = op.index
-    for t in graph.outputs:
-        last_read[t] = len(graph.ops)
-    born = {t: -1 for t in graph.inputs}
-    for op in graph.ops:
-        for t in op.outputs:
-            born.setdefault(t, op.index)
-    best = 0
-    for op in graph.ops:
-        live = {t for t, b in born.items() if b <= op.index and last_read.get(t, b) >= op.index}
-        best = max(best, sum(graph.tensor(t).nbytes for t in live))
-    return best
+def liveness_lower_bound(graph: Graph, uses: list[TensorUse]) -> int:
+    """FACTS.md's liveness lower bound: the largest total size of the tensors one op reads and
+    writes plus those still waiting to be read, in model order, at exact sizes (no alignment),
+    reshapes counted as the same bytes, nothing computed in place."""
+    plain = [TensorUse(u.reads, u.writes, alias=u.alias) for u in uses]
+    sizes = {t.index: t.nbytes for t in graph.activations}
+    buffers, _, _ = make_buffers(len(uses), plain, sizes, graph.inputs, graph.outputs, align=1)
+    return lower_bound(buffers)
 
 
 def compile_graph(graph: Graph) -> Compiled:
@@ -124,7 +113,7 @@ def compile_graph(graph: Graph) -> Compiled:
                               inplace=c.lowered.inplace))
     sizes = {t.index: t.nbytes for t in graph.activations}
     plan = plan_memory(len(graph.ops), uses, sizes, graph.inputs, graph.outputs)
-    return Compiled(graph, compiled, plan, facts_lower_bound(graph))
+    return Compiled(graph, compiled, plan, liveness_lower_bound(graph, uses))
 
 
 def compile_model(model: Union[str, Path, bytes]) -> Compiled:

@@ -80,7 +80,7 @@ class TensorUse:
 
 
 def make_buffers(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
-                 graph_inputs: Iterable[int], graph_outputs: Iterable[int]
+                 graph_inputs: Iterable[int], graph_outputs: Iterable[int], align: int = ALIGN
                  ) -> tuple[list[Buffer], dict[int, int], list[Sharing]]:
     """Group tensors into buffers with lifetimes. Returns (buffers, tensor->buffer id, sharing)."""
     graph_inputs, graph_outputs = set(graph_inputs), set(graph_outputs)
@@ -140,7 +140,7 @@ def make_buffers(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
     for bid, (r, ts) in enumerate(sorted(members.items())):
         ts = [r] + [t for t in ts if t != r]
         s = start[r] if start[r] <= end[r] else end[r]
-        buffers.append(Buffer(bid, align_up(max(sizes[t] for t in ts)), min(s, end[r]), end[r],
+        buffers.append(Buffer(bid, align_up(max(sizes[t] for t in ts), align), min(s, end[r]), end[r],
                               tuple(ts)))
         for t in ts:
             owner[t] = bid

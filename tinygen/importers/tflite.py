@@ -54,7 +54,8 @@ def load_model(source: Union[str, Path, bytes]) -> Graph:
     except (ModelError, UnsupportedModel):
         raise
     except Exception as exc:  # flatbuffers raises anything from IndexError to struct.error
-        raise ModelError(f"{label}: corrupt or truncated TFLite file ({type(exc).__name__}); "
+        raise ModelError(f"{label}: corrupt or truncated TFLite file ({type(exc).__module__}."
+                         f"{type(exc).__name__} while reading the flatbuffer); "
                          "re-export the model") from None
 
 

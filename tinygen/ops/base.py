@@ -22,6 +22,9 @@ from ..errors import UnsupportedOp
 from ..ir import Graph, Op
 
 
+C_TYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4}
+
+
 @dataclass(frozen=True)
 class ConstArray:
     """A constant array emitted to flash as `static const <ctype> <sym>_<suffix>[]`."""
@@ -32,7 +35,8 @@ class ConstArray:
 
     @property
     def nbytes(self) -> int:
-        return int(self.values.size * np.dtype(self.values.dtype).itemsize)
+        """Bytes in flash: counted by the C type, whatever numpy dtype holds the values."""
+        return int(self.values.size) * C_TYPE_BYTES[self.ctype]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,89 @@
+"""SCons builder of tinygen's offline dev-platform.
+
+Bare-metal C99 firmware: the board manifest (boards/<id>.json) gives the architecture and the
+machine flags; the project gives sources (src/ + lib/), the linker script (board_build.ldscript)
+and warnings (build_flags). The compilers are Debian's cross GCCs, reached through the toolchain
+package that tinygen links into its cache (platform_packages = ... @ symlink://...).
+"""
+import os
+
+from SCons.Script import AlwaysBuild, Builder, Default, DefaultEnvironment  # noqa: F401
+
+env = DefaultEnvironment()
+platform = env.PioPlatform()
+board = env.BoardConfig()
+
+arch = board.get("build.arch", "arm")
+if arch == "riscv":
+    prefix, package = "riscv64-unknown-elf-", "toolchain-riscv"
+else:
+    prefix, package = "arm-none-eabi-", "toolchain-gccarmnoneeabi"
+
+package_dir = platform.get_package_dir(package)
+if package_dir and os.path.isdir(os.path.join(package_dir, "bin")):
+    env.PrependENVPath("PATH", os.path.join(package_dir, "bin"))
+
+machine = list(board.get("build.tinygen_cflags", []))
+
+env.Replace(
+    AR=prefix + "gcc-ar",
+    AS=prefix + "gcc",
+    CC=prefix + "gcc",
+    CXX=prefix + "g++",
+    GDB=prefix + "gdb",
+    OBJCOPY=prefix + "objcopy",
+    RANLIB=prefix + "gcc-ranlib",
+    SIZETOOL=prefix + "size",
+    ARFLAGS=["rc"],
+    PROGNAME="firmware",
+    PROGSUFFIX=".elf",
+    SIZEPRINTCMD="$SIZETOOL -B -d $SOURCES",
+)
+
+env.Append(
+    ASFLAGS=machine,
+    ASPPFLAGS=["-x", "assembler-with-cpp"],
+    CCFLAGS=machine + ["-Os", "-g", "-ffunction-sections", "-fdata-sections", "-fno-common"],
+    CFLAGS=["-std=c99"],
+    CPPDEFINES=[("F_CPU", board.get("build.f_cpu", "0"))],
+    LINKFLAGS=machine + ["-Os", "-nostartfiles", "-Wl,--gc-sections",
+                         "-Wl,-Map,%s" % os.path.join("$BUILD_DIR", "firmware.map")],
+)
+if arch == "riscv":
+    # Debian's riscv64-unknown-elf-gcc ships no C library: freestanding, libgcc only.
+    env.Append(CCFLAGS=["-ffreestanding"], LINKFLAGS=["-nostdlib"], LIBS=["gcc"])
+else:
+    env.Append(LINKFLAGS=["--specs=nano.specs", "--specs=nosys.specs"], LIBS=["c", "gcc"])
+
+env.Append(
+    BUILDERS=dict(
+        ElfToBin=Builder(action=env.VerboseAction(
+            "$OBJCOPY -O binary $SOURCES $TARGET", "Building $TARGET"), suffix=".bin"),
+        ElfToHex=Builder(action=env.VerboseAction(
+            "$OBJCOPY -O ihex $SOURCES $TARGET", "Building $TARGET"), suffix=".hex"),
+    )
+)
+
+target_elf = env.BuildProgram()
+target_bin = env.ElfToBin(os.path.join("$BUILD_DIR", "${PROGNAME}"), target_elf)
+target_hex = env.ElfToHex(os.path.join("$BUILD_DIR", "${PROGNAME}"), target_elf)
+env.Depends(target_bin, "checkprogsize")
+
+AlwaysBuild(env.Alias("nobuild", target_elf))
+target_buildprog = env.Alias("buildprog", [target_bin, target_hex], target_bin)
+
+target_size = env.AddPlatformTarget(
+    "size", target_elf, env.VerboseAction("$SIZEPRINTCMD", "Calculating size $SOURCE"),
+    "Program Size", "Calculate program size")
+
+# `pio run -t upload`: flash a real board with the user's own tool, or run the twin in QEMU.
+upload_cmd = board.get("upload.tinygen_command", "")
+if upload_cmd:
+    env.AddPlatformTarget("upload", target_elf, env.VerboseAction(upload_cmd, "Uploading $SOURCE"),
+                          "Upload")
+else:
+    env.AddPlatformTarget("upload", target_elf, env.VerboseAction(
+        "echo 'flash $SOURCE (or $BUILD_DIR/${PROGNAME}.bin) with your probe tool, e.g. "
+        "openocd or STM32CubeProgrammer, or use the official environment'", "Upload"), "Upload")
+
+Default([target_buildprog, target_size])

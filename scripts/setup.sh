@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian 12 machine: cross compilers, QEMU and tinygen with all extras.
+# Safe to re-run: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+DEBIAN_PACKAGES=(gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf
+                 qemu-system-arm qemu-system-misc)
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null
+fi
+
+echo "setup: installing tinygen and its Python dependencies (TensorFlow, TFLite-Micro, PlatformIO, ...)"
+python3 -m pip install -q --disable-pip-version-check -e ".[all]"
+echo "setup: done ($(tinygen --version))"

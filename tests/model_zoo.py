@@ -1,0 +1,128 @@
+"""Random Keras models built from the ops tinygen supports, for property tests and benchmarks.
+
+A model is described by a plain dict (`spec`) so hypothesis can shrink it and a failure prints
+something a human can rebuild by hand."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+ACTS = ["linear", "relu", "relu6", "tanh", "sigmoid"]
+
+
+@st.composite
+def layer_specs(draw, two_d: bool) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["conv", "conv", "depthwise", "maxpool", "avgpool", "residual",
+                                 "concat", "mul", "zeropad", "act"]))
+    spec: dict[str, Any] = {"kind": kind}
+    if kind in ("conv", "depthwise", "residual", "concat"):
+        spec["kernel"] = draw(st.integers(1, 5))
+        spec["dilation"] = draw(st.sampled_from([1, 1, 2]))
+        spec["stride"] = 1 if spec["dilation"] > 1 else draw(st.integers(1, 3))
+        spec["padding"] = draw(st.sampled_from(["same", "valid"]))
+        spec["filters"] = draw(st.integers(1, 12))
+        spec["multiplier"] = draw(st.integers(1, 3))
+        spec["activation"] = draw(st.sampled_from(["linear", "relu", "relu6"]))
+        spec["batchnorm"] = draw(st.booleans())
+    if kind in ("maxpool", "avgpool"):
+        spec["pool"] = draw(st.integers(2, 3))
+        spec["stride"] = draw(st.integers(1, 3))
+        spec["padding"] = draw(st.sampled_from(["same", "valid"]))
+    if kind == "zeropad":
+        spec["pad"] = (draw(st.integers(0, 2)), draw(st.integers(1, 2)))
+    if kind == "act":
+        spec["activation"] = draw(st.sampled_from(["tanh", "sigmoid", "relu"]))
+    return spec
+
+
+@st.composite
+def model_specs(draw) -> dict[str, Any]:
+    two_d = draw(st.booleans())
+    if two_d:
+        shape = (draw(st.integers(3, 12)), draw(st.integers(3, 12)), draw(st.integers(1, 4)))
+    else:
+        shape = (draw(st.integers(8, 64)), draw(st.integers(1, 6)))
+    return dict(
+        two_d=two_d, shape=shape, seed=draw(st.integers(0, 2**16)),
+        layers=draw(st.lists(layer_specs(two_d), min_size=1, max_size=5)),
+        head=draw(st.sampled_from(["flatten", "gap", "none"])),
+        units=draw(st.integers(1, 10)),
+        final=draw(st.sampled_from(["softmax", "sigmoid", "tanh", "linear", "relu"])),
+    )
+
+
+def build_keras(spec: dict[str, Any]):
+    """Build the Keras model of `spec` with a fixed batch of 1; layers that would not fit the
+    current spatial size are skipped (so every spec builds)."""
+    import keras
+    from keras import layers as L
+
+    keras.utils.set_random_seed(spec["seed"])
+    two_d = spec["two_d"]
+    Conv = L.Conv2D if two_d else L.Conv1D
+    DW = L.DepthwiseConv2D if two_d else L.DepthwiseConv1D
+    MaxP = L.MaxPooling2D if two_d else L.MaxPooling1D
+    AvgP = L.AveragePooling2D if two_d else L.AveragePooling1D
+    Pad = L.ZeroPadding2D if two_d else L.ZeroPadding1D
+    GAP = L.GlobalAveragePooling2D if two_d else L.GlobalAveragePooling1D
+
+    inp = keras.Input(spec["shape"], batch_size=1)
+    x = inp
+
+    def spatial(t) -> list[int]:
+        return list(t.shape[1:-1])
+
+    def fits(t, k: int, dil: int, stride: int, padding: str) -> bool:
+        eff = (k - 1) * dil + 1
+        return padding == "same" or all(s >= eff for s in spatial(t))
+
+    def conv(t, s, filters=None, stride=None):
+        stride = s["stride"] if stride is None else stride
+        y = Conv(filters or s["filters"], s["kernel"], strides=stride, padding=s["padding"],
+                 dilation_rate=s["dilation"], use_bias=True)(t)
+        if s["batchnorm"]:
+            y = L.BatchNormalization()(y)
+        if s["activation"] != "linear":
+            y = L.Activation(s["activation"])(y)
+        return y
+
+    for s in spec["layers"]:
+        k = s["kind"]
+        if k == "conv" and fits(x, s["kernel"], s["dilation"], s["stride"], s["padding"]):
+            x = conv(x, s)
+        elif k == "depthwise" and fits(x, s["kernel"], s["dilation"], s["stride"], s["padding"]):
+            x = DW(s["kernel"], strides=s["stride"], padding=s["padding"],
+                   dilation_rate=s["dilation"], depth_multiplier=s["multiplier"])(x)
+            if s["activation"] != "linear":
+                x = L.Activation(s["activation"])(x)
+        elif k in ("maxpool", "avgpool") and fits(x, s["pool"], 1, s["stride"], s["padding"]):
+            x = (MaxP if k == "maxpool" else AvgP)(s["pool"], strides=s["stride"],
+                                                    padding=s["padding"])(x)
+        elif k == "residual":
+            same = dict(s, padding="same", stride=1)
+            x = L.Add()([x, conv(x, same, filters=x.shape[-1], stride=1)])
+        elif k == "concat":
+            same = dict(s, padding="same", stride=1)
+            x = L.Concatenate()([x, conv(x, same)])
+        elif k == "mul":
+            x = L.Multiply()([x, L.Activation("sigmoid")(x)])
+        elif k == "zeropad":
+            x = Pad(padding=(s["pad"], s["pad"]) if two_d else s["pad"])(x)
+        elif k == "act":
+            x = L.Activation(s["activation"])(x)
+    if spec["head"] == "flatten":
+        x = L.Flatten()(x)
+    elif spec["head"] == "gap":
+        x = GAP()(x)
+    if spec["head"] != "none":
+        x = L.Dense(spec["units"])(x)
+    if spec["final"] != "linear":
+        x = L.Activation(spec["final"])(x)
+    return keras.Model(inp, x)
+
+
+def representative(spec: dict[str, Any], n: int = 24) -> np.ndarray:
+    rng = np.random.default_rng(spec["seed"])
+    return rng.normal(0.0, 1.0, size=(n, *spec["shape"])).astype(np.float32)

@@ -1,0 +1,61 @@
+"""Property test: random int8 models -> generated C on the host == TFLite-Micro, byte for byte.
+
+CI runs TINYGEN_MODELS models (default 30); the full run is
+    TINYGEN_MODELS=250 python -m pytest tests/test_bit_exact.py -q
+Every model is also checked for memory: arena <= TFLite-Micro's activation arena ("head"), and
+equal to the plan's liveness lower bound when the model is a chain.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("tflite_micro")
+
+from harness import check_bit_exact, tflm_arena, to_int8_tflite  # noqa: E402
+from model_zoo import build_keras, model_specs, representative  # noqa: E402
+
+N_MODELS = int(os.environ.get("TINYGEN_MODELS", "30"))
+
+
+def edge_inputs(size: int, rng: np.random.Generator, n_random: int = 12) -> np.ndarray:
+    fixed = np.array([np.full(size, -128), np.full(size, 127), np.zeros(size),
+                      np.tile([-128, 127], size)[:size]])
+    rand = rng.integers(-128, 128, size=(n_random, size))
+    return np.concatenate([fixed, rand]).astype(np.int8)
+
+
+def is_chain(graph) -> bool:
+    readers: dict[int, int] = {}
+    for op in graph.ops:
+        for t in op.inputs:
+            if t >= 0 and not graph.tensor(t).is_const:
+                readers[t] = readers.get(t, 0) + 1
+    return all(n == 1 for n in readers.values())
+
+
+@pytest.mark.tf
+@settings(max_examples=N_MODELS, deadline=None, derandomize=os.environ.get("CI") == "true",
+          suppress_health_check=list(HealthCheck), print_blob=True)
+@given(spec=model_specs())
+def test_random_models_bit_exact(spec, tmp_path_factory):
+    model = to_int8_tflite(build_keras(spec), representative(spec))
+    rng = np.random.default_rng(spec["seed"])
+    from tinygen.importers.tflite import load_model
+
+    graph = load_model(model)
+    size = graph.tensor(graph.inputs[0]).size
+    inputs = edge_inputs(size, rng)
+    ours, theirs, gen = check_bit_exact(model, inputs, tmp_path_factory.mktemp("m"))
+    differing = int(np.count_nonzero(ours != theirs))
+    assert differing == 0, f"{differing} differing bytes of {ours.size}; spec={spec}"
+
+    head = tflm_arena(model)["head"]
+    assert gen.arena_bytes <= head, f"arena {gen.arena_bytes} > TFLM head {head}; spec={spec}"
+    if is_chain(graph):
+        bound = gen.compiled.plan.lower_bound
+        assert gen.arena_bytes == bound, f"chain arena {gen.arena_bytes} != bound {bound}"

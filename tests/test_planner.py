@@ -1,0 +1,117 @@
+"""Planner: hand-computed cases and properties (no overlap of live buffers, bound met on chains)."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from tinygen.planner import (ALIGN, Buffer, PlanError, TensorUse, check, lower_bound, make_buffers,
+                             plan_memory)
+
+
+def chain(sizes: list[int]):
+    uses = [TensorUse((i,), (i + 1,)) for i in range(len(sizes) - 1)]
+    return plan_memory(len(uses), uses, dict(enumerate(sizes)), [0], [len(sizes) - 1])
+
+
+def test_anchor_chain_meets_bound():
+    # shared/anchors/cnn_fft_flatten.tflite without its reshapes: 128 -> 1024 -> 256 -> 256 -> 128 -> 4 -> 4
+    plan = chain([128, 1024, 256, 256, 128, 4, 4])
+    assert plan.lower_bound == 1024 + 256          # the max-pool reads 1024 and writes 256
+    assert plan.arena_bytes == 1280
+
+
+def test_alternating_ends_on_a_chain():
+    plan = chain([100, 200, 300])                  # sizes round up to 4: 100, 200, 300
+    assert plan.arena_bytes == plan.lower_bound == 500
+    assert plan.offsets[0] == 0 and plan.offsets[1] == 300 and plan.offsets[2] == 0
+
+
+def test_unaligned_sizes_round_up():
+    plan = chain([5, 3, 7])
+    assert plan.arena_bytes == 8 + 4 and all(o % ALIGN == 0 for o in plan.offsets.values())
+
+
+def test_alias_costs_nothing():
+    uses = [TensorUse((0,), (1,)), TensorUse((1,), (2,), alias=True), TensorUse((2,), (3,))]
+    plan = plan_memory(3, uses, {0: 64, 1: 128, 2: 128, 3: 16}, [0], [3])
+    assert plan.offsets[1] == plan.offsets[2]
+    assert plan.arena_bytes == plan.lower_bound == 64 + 128
+    assert [s.reason for s in plan.sharing] == ["alias"]
+
+
+def test_inplace_shares_when_input_dies():
+    # op1 may run in place and its input (t1) is read by nobody later
+    uses = [TensorUse((0,), (1,)), TensorUse((1,), (2,), inplace=True), TensorUse((2,), (3,))]
+    plan = plan_memory(3, uses, {0: 32, 1: 256, 2: 256, 3: 8}, [0], [3])
+    assert plan.offsets[1] == plan.offsets[2]
+    assert plan.arena_bytes == 32 + 256            # below the no-in-place bound of 512
+
+
+def test_inplace_refused_when_input_read_later():
+    # residual: t1 is read by op1 (in-place candidate) and again by op2
+    uses = [TensorUse((0,), (1,)), TensorUse((1,), (2,), inplace=True), TensorUse((1, 2), (3,))]
+    plan = plan_memory(3, uses, {0: 16, 1: 64, 2: 64, 3: 64}, [0], [3])
+    assert plan.offsets[1] != plan.offsets[2]
+    assert not plan.sharing
+
+
+def test_inplace_never_overwrites_graph_input():
+    uses = [TensorUse((0,), (1,), inplace=True)]
+    plan = plan_memory(1, uses, {0: 16, 1: 16}, [0], [1])
+    assert plan.offsets[0] != plan.offsets[1]
+
+
+def test_branch_keeps_skip_tensor_alive():
+    # t1 feeds op1 and op2 (skip connection): it must survive op1
+    uses = [TensorUse((0,), (1,)), TensorUse((1,), (2,)), TensorUse((1, 2), (3,))]
+    plan = plan_memory(3, uses, {0: 40, 1: 40, 2: 40, 3: 40}, [0], [3])
+    assert plan.lower_bound == 120 and plan.arena_bytes == 120
+
+
+def test_check_catches_overlap():
+    a = Buffer(0, 16, 0, 2, (0,))
+    b = Buffer(1, 16, 1, 3, (1,))
+    with pytest.raises(PlanError):
+        check([a, b], [0, 8], 32)
+    with pytest.raises(PlanError):
+        check([a, b], [0, 2], 32)                  # misaligned
+    check([a, b], [0, 16], 32)
+
+
+@st.composite
+def random_graphs(draw):
+    """Random DAGs in execution order: each op reads 1-2 earlier tensors and writes one."""
+    n_ops = draw(st.integers(1, 14))
+    sizes = {0: draw(st.integers(1, 600))}
+    uses = []
+    for i in range(n_ops):
+        k = draw(st.integers(1, min(2, i + 1)))
+        reads = tuple(sorted(set(draw(st.lists(st.integers(0, i), min_size=k, max_size=k)))))
+        sizes[i + 1] = draw(st.integers(1, 600))
+        uses.append(TensorUse(reads, (i + 1,), inplace=draw(st.booleans())))
+    return n_ops, uses, sizes
+
+
+@settings(max_examples=300, deadline=None)
+@given(random_graphs())
+def test_random_plans_are_valid(g):
+    n_ops, uses, sizes = g
+    plan = plan_memory(n_ops, uses, sizes, [0], [n_ops])
+    check(plan.buffers, plan.buffer_offsets, plan.arena_bytes)   # no overlap, aligned, in bounds
+    assert plan.arena_bytes >= plan.lower_bound
+    # every tensor's bytes lie inside the arena at an aligned offset
+    for t, off in plan.offsets.items():
+        assert off % ALIGN == 0 and off + sizes[t] <= plan.arena_bytes
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(1, 5000), min_size=2, max_size=20))
+def test_chains_meet_the_bound(sizes):
+    plan = chain(sizes)
+    assert plan.arena_bytes == plan.lower_bound
+
+
+def test_lower_bound_matches_definition():
+    buffers, _, _ = make_buffers(2, [TensorUse((0,), (1,)), TensorUse((1,), (2,))],
+                                 {0: 8, 1: 12, 2: 4}, [0], [2])
+    assert lower_bound(buffers) == 20

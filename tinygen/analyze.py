@@ -1,0 +1,72 @@
+"""What a model costs: per-op shapes, MACs, weights and arena placement, and totals.
+
+Shared by `tinygen analyze` (table or JSON) and the build summary."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .codegen import Compiled
+
+
+def analysis(compiled: Compiled) -> dict[str, Any]:
+    g, plan = compiled.graph, compiled.plan
+    rows = []
+    for c in compiled.ops:
+        op, low = c.op, c.lowered
+        acts_in = [t for t in op.inputs if t >= 0 and not g.tensor(t).is_const]
+        out = op.outputs[0]
+        placement = "alias of input" if low.alias else f"{plan.offsets[out]}..{plan.offsets[out] + g.tensor(out).nbytes}"
+        rows.append(dict(
+            index=op.index, op=op.type.value, kernel=low.template,
+            inputs=[list(g.tensor(t).shape) for t in acts_in],
+            outputs=[list(g.tensor(t).shape) for t in op.outputs],
+            macs=low.macs, weight_bytes=low.weight_bytes,
+            arena_offset=plan.offsets[out], output_bytes=g.tensor(out).nbytes, placement=placement,
+            notes=list(low.notes)))
+    return dict(
+        sha256=g.sha256,
+        ops=rows,
+        sharing=[dict(tensor=s.tensor, shares_with=s.shares_with, reason=s.reason)
+                 for s in plan.sharing],
+        totals=dict(
+            ops=len(rows), macs=compiled.macs, weight_bytes=compiled.weight_bytes,
+            arena_bytes=plan.arena_bytes, plan_lower_bound=plan.lower_bound,
+            liveness_lower_bound=compiled.facts_lower_bound, plan_strategy=plan.strategy,
+            input_bytes=compiled.input.nbytes, output_bytes=compiled.output.nbytes,
+            input_shape=list(compiled.input.shape), output_shape=list(compiled.output.shape),
+            input_scale=compiled.input.scale, input_zero_point=compiled.input.zero_point,
+            output_scale=compiled.output.scale, output_zero_point=compiled.output.zero_point,
+            kernels=compiled.kernels))
+
+
+def _shape(shapes: list[list[int]]) -> str:
+    return ", ".join("x".join(map(str, s)) for s in shapes) or "-"
+
+
+def format_table(a: dict[str, Any], fit: Optional[dict[str, Any]] = None) -> str:
+    head = f"{'#':>3}  {'op':<18} {'input':<18} {'output':<14} {'MACs':>10} {'weights':>9}  arena (output)"
+    lines = [head, "-" * len(head)]
+    for r in a["ops"]:
+        lines.append(f"{r['index']:>3}  {r['op']:<18} {_shape(r['inputs']):<18} "
+                     f"{_shape(r['outputs']):<14} {r['macs']:>10,} {r['weight_bytes']:>9,}  "
+                     f"{r['placement']}")
+    t = a["totals"]
+    lines += [
+        "",
+        f"weights (flash)          {t['weight_bytes']:>10,} B",
+        f"arena (RAM)              {t['arena_bytes']:>10,} B   ({t['plan_strategy']} plan; "
+        f"input and output live in it)",
+        f"liveness lower bound     {t['liveness_lower_bound']:>10,} B   (tensors in model order; "
+        f"the plan's own bound with {4}-byte alignment and aliasing: {t['plan_lower_bound']:,} B)",
+        f"MACs per inference       {t['macs']:>10,}",
+    ]
+    if a["sharing"]:
+        shared = ", ".join(f"t{s['tensor']}={s['reason']} of t{s['shares_with']}" for s in a["sharing"])
+        lines.append(f"shared memory            {shared}")
+    if fit:
+        lines += ["", f"board {fit['board']}:"]
+        for row in fit["rows"]:
+            mark = "ok" if row["fits"] else "DOES NOT FIT"
+            lines.append(f"  {row['what']:<22} {row['used']:>10,} B of {row['limit']:>10,} B "
+                         f"({100.0 * row['used'] / max(row['limit'], 1):5.1f} %)  {mark}")
+    return "\n".join(lines)

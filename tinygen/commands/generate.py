@@ -1,0 +1,26 @@
+"""`tinygen generate model.tflite --out gen/ [--name model]`"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generate", help="compile an int8 .tflite model into dependency-free C",
+                       description="Write <name>.h, <name>.c and the runtime kernels the model "
+                       "uses into --out. All *.c there compile with -I <out> and nothing else.")
+    p.add_argument("model", type=Path, help="int8 .tflite file")
+    p.add_argument("--out", type=Path, default=Path("gen"), help="output folder (default: gen/)")
+    p.add_argument("--name", default="model", help="C prefix: <name>_invoke, <NAME>_ARENA_BYTES")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..codegen import generate
+
+    gen = generate(args.model, args.out, name=args.name)
+    print(f"wrote {len(gen.files)} files to {gen.out_dir}/: "
+          f"{', '.join(p.name for p in gen.files)}")
+    print(f"arena {gen.arena_bytes:,} B, weights {gen.weight_bytes:,} B, {gen.macs:,} MACs; "
+          f"call {gen.name}_invoke(input, output)")
+    return 0
