@@ -33,7 +33,7 @@ def layer_specs(draw, two_d: bool) -> dict[str, Any]:
     if kind == "zeropad":
         spec["pad"] = (draw(st.integers(0, 2)), draw(st.integers(1, 2)))
     if kind == "act":
-        spec["activation"] = draw(st.sampled_from(["tanh", "sigmoid", "relu"]))
+        spec["activation"] = draw(st.sampled_from(["tanh", "sigmoid", "relu", "relu6"]))
     return spec
 
 
@@ -47,6 +47,7 @@ def model_specs(draw) -> dict[str, Any]:
     return dict(
         two_d=two_d, shape=shape, seed=draw(st.integers(0, 2**16)),
         layers=draw(st.lists(layer_specs(two_d), min_size=1, max_size=5)),
+        pre=draw(st.sampled_from(["none", "none", "relu", "relu6"])),  # standalone RELU/RELU6 op
         head=draw(st.sampled_from(["flatten", "gap", "none"])),
         units=draw(st.integers(1, 10)),
         final=draw(st.sampled_from(["softmax", "sigmoid", "tanh", "linear", "relu"])),
@@ -70,6 +71,8 @@ def build_keras(spec: dict[str, Any]):
 
     inp = keras.Input(spec["shape"], batch_size=1)
     x = inp
+    if spec.get("pre", "none") != "none":
+        x = L.ReLU(max_value=6.0 if spec["pre"] == "relu6" else None)(x)
 
     def spatial(t) -> list[int]:
         return list(t.shape[1:-1])

@@ -32,6 +32,8 @@ class OpType(enum.Enum):
     LOGISTIC = "LOGISTIC"
     TANH = "TANH"
     QUANTIZE = "QUANTIZE"
+    RELU = "RELU"
+    RELU6 = "RELU6"
 
 
 # Ops that only reinterpret their input's bytes: the planner aliases output to input.
