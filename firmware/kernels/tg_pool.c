@@ -1,0 +1,189 @@
+/* See tg_pool.h. */
+#include "tg_pool.h"
+
+typedef struct {
+    int32_t start, end; /* window taps [start, end) that fall inside the input */
+    int32_t origin;     /* input coordinate of tap 0 */
+} tg_span_t;
+
+static tg_span_t window_span(int32_t out_pos, int32_t stride, int32_t pad, int32_t filter,
+                             int32_t in_size)
+{
+    tg_span_t s;
+    s.origin = out_pos * stride - pad;
+    s.start = s.origin < 0 ? -s.origin : 0;
+    s.end = in_size - s.origin < filter ? in_size - s.origin : filter;
+    return s;
+}
+
+/* Running max of one output position's C channels, kept in the output itself: taps are visited
+ * in increasing input order, the first one is copied, later ones are max-ed in. In place this is
+ * safe because tinygen only allows it when every tap of output p lies at input position >= p (so
+ * the only tap that can share bytes with the output is the first, read before any write). */
+#if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP)
+#define TG_POOL_DSP 1
+TG_INLINE uint32_t pool_ld32(const int8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4); /* unaligned LDR is legal on ARMv7E-M */
+    return v;
+}
+
+TG_INLINE void pool_st32(int8_t *p, uint32_t v)
+{
+    __builtin_memcpy(p, &v, 4);
+}
+
+/* Four signed byte lanes: SSUB8 sets GE where a >= b, SEL picks a there, b elsewhere. */
+TG_INLINE uint32_t max4_s8(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
+TG_INLINE uint32_t min4_s8(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %2, %1" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+#else
+#define TG_POOL_DSP 0
+#endif
+
+TG_INLINE void row_copy(int8_t *o, const int8_t *x, int32_t n)
+{
+    int32_t c = 0;
+    if (o == x) {
+        return;
+    }
+#if TG_POOL_DSP
+    for (; c + 4 <= n; c += 4) {
+        pool_st32(o + c, pool_ld32(x + c));
+    }
+#endif
+    for (; c < n; ++c) {
+        o[c] = x[c];
+    }
+}
+
+TG_INLINE void row_max(int8_t *o, const int8_t *x, int32_t n)
+{
+    int32_t c = 0;
+#if TG_POOL_DSP
+    for (; c + 4 <= n; c += 4) {
+        pool_st32(o + c, max4_s8(pool_ld32(o + c), pool_ld32(x + c)));
+    }
+#endif
+    for (; c < n; ++c) {
+        o[c] = x[c] > o[c] ? x[c] : o[c];
+    }
+}
+
+TG_INLINE void row_clamp(int8_t *o, int32_t n, int32_t lo, int32_t hi)
+{
+    int32_t c = 0;
+#if TG_POOL_DSP
+    const uint32_t lo4 = 0x01010101u * (uint8_t)lo;
+    const uint32_t hi4 = 0x01010101u * (uint8_t)hi;
+    for (; c + 4 <= n; c += 4) {
+        pool_st32(o + c, min4_s8(max4_s8(pool_ld32(o + c), lo4), hi4));
+    }
+#endif
+    for (; c < n; ++c) {
+        o[c] = tg_clamp_s8(o[c], lo, hi);
+    }
+}
+
+int tg_maxpool_s8(const tg_pool_params_t *p, const int8_t *in, int8_t *out)
+{
+    const int32_t C = p->channels;
+    const int32_t row = p->in_w * C;
+    const int clamp = p->act_min > -128 || p->act_max < 127;
+    int32_t b, oy, ox, fy, fx;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = in + (size_t)b * p->in_h * row;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const tg_span_t sy = window_span(oy, p->stride_h, p->pad_top, p->filter_h, p->in_h);
+            if (sy.start >= sy.end) {
+                return TG_ERROR;
+            }
+            for (ox = 0; ox < p->out_w; ++ox) {
+                const tg_span_t sx = window_span(ox, p->stride_w, p->pad_left, p->filter_w, p->in_w);
+                const int8_t *x = in_b + (sy.origin + sy.start) * row + (sx.origin + sx.start) * C;
+                const int32_t taps_x = sx.end - sx.start;
+                if (taps_x <= 0) {
+                    return TG_ERROR;
+                }
+                row_copy(out, x, C);
+                for (fy = sy.start; fy < sy.end; ++fy, x += row) {
+                    for (fx = (fy == sy.start) ? 1 : 0; fx < taps_x; ++fx) {
+                        row_max(out, x + fx * C, C);
+                    }
+                }
+                if (clamp) {
+                    row_clamp(out, C, p->act_min, p->act_max);
+                }
+                out += C;
+            }
+        }
+    }
+    return TG_OK;
+}
+
+/* Round half away from zero of acc / n, as TFLite-Micro's AveragePool. With a reciprocal,
+ * floor(mag / n) = floor(2 * mag * mult / 2^(32 + ell)): one UMULL (high word) and one shift. */
+TG_INLINE int32_t rounded_mean(int32_t acc, int32_t n, uint32_t mult, int ell, int exact)
+{
+    const uint32_t mag = (uint32_t)(acc > 0 ? acc : -acc) + (uint32_t)(n / 2);
+    uint32_t q;
+    if (exact) {
+        q = (uint32_t)(((uint64_t)(mag << 1) * mult) >> 32) >> ell;
+    } else {
+        q = mag / (uint32_t)n;
+    }
+    return acc > 0 ? (int32_t)q : -(int32_t)q;
+}
+
+
+int tg_avgpool_s8(const tg_pool_params_t *p, const int8_t *in, int8_t *out)
+{
+    const int32_t C = p->channels;
+    const int32_t row = p->in_w * C;
+    int32_t b, oy, ox, c, fy, fx;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = in + (size_t)b * p->in_h * row;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const tg_span_t sy = window_span(oy, p->stride_h, p->pad_top, p->filter_h, p->in_h);
+            for (ox = 0; ox < p->out_w; ++ox) {
+                const tg_span_t sx = window_span(ox, p->stride_w, p->pad_left, p->filter_w, p->in_w);
+                const int32_t n = (sy.end - sy.start) * (sx.end - sx.start);
+                uint32_t mult = 0;
+                int ell = 0;
+                int exact = 0;
+                if (p->recip_mult != NULL && n >= p->count_min && n <= p->count_max) {
+                    mult = p->recip_mult[n - p->count_min];
+                    ell = p->recip_shift[n - p->count_min];
+                    exact = mult != 0u;
+                }
+                if (sy.start >= sy.end || sx.start >= sx.end) {
+                    return TG_ERROR;
+                }
+                /* Each output's taps are all read before it is written (in-place safety). */
+                for (c = 0; c < C; ++c) {
+                    const int8_t *r0 = in_b + (sy.origin + sy.start) * row + (sx.origin + sx.start) * C + c;
+                    int32_t acc = 0;
+                    for (fy = sy.start; fy < sy.end; ++fy, r0 += row) {
+                        const int8_t *r = r0;
+                        for (fx = sx.start; fx < sx.end; ++fx, r += C) {
+                            acc += *r;
+                        }
+                    }
+                    *out++ = tg_clamp_s8(rounded_mean(acc, n, mult, ell, exact), p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+    return TG_OK;
+}

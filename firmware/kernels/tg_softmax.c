@@ -1,0 +1,137 @@
+/* See tg_softmax.h. gemmlowp fixed point on raw int32 values; Qm.n below names the format.
+ * Additions that gemmlowp performs on int32 are done modulo 2^32 (as the C++ does in practice)
+ * without signed-overflow UB. */
+#include "tg_softmax.h"
+
+static int32_t add_wrap(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static int32_t sub_wrap(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a - (uint32_t)b);
+}
+
+/* SaturatingRoundingMultiplyByPOT<e> for e > 0. */
+static int32_t sat_shl(int32_t x, int e)
+{
+    const int32_t threshold = (int32_t)(((uint32_t)1 << (31 - e)) - 1u);
+    if (x > threshold) {
+        return INT32_MAX;
+    }
+    if (x < -threshold) {
+        return INT32_MIN;
+    }
+    return (int32_t)((uint32_t)x << e);
+}
+
+/* exp(a) for a in [-1/4, 0), Q0.31 in and out. */
+static int32_t exp_quarter(int32_t a)
+{
+    const int32_t constant_term = 1895147668;  /* exp(-1/8) */
+    const int32_t one_third = 715827883;
+    const int32_t x = add_wrap(a, 1 << 28);    /* a + 1/8 */
+    const int32_t x2 = tg_srdhm(x, x);
+    const int32_t x3 = tg_srdhm(x2, x);
+    const int32_t x4 = tg_srdhm(x2, x2);
+    const int32_t x4_over_4 = tg_rdbpot(x4, 2);
+    const int32_t poly = tg_rdbpot(add_wrap(tg_srdhm(add_wrap(x4_over_4, x3), one_third), x2), 1);
+    return add_wrap(constant_term, tg_srdhm(constant_term, add_wrap(x, poly)));
+}
+
+/* gemmlowp exp_on_negative_values for a Q5.26 input a <= 0; result Q0.31. */
+static int32_t exp_neg_q5(int32_t a)
+{
+    static const int32_t barrel[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535,
+                                      720401, 242};
+    const int32_t one_quarter = (int32_t)1 << 24;
+    const int32_t a_mod = sub_wrap((int32_t)((uint32_t)a & (uint32_t)(one_quarter - 1)), one_quarter);
+    const int32_t remainder = sub_wrap(a_mod, a);
+    int32_t result = exp_quarter(sat_shl(a_mod, 5));
+    int k;
+    for (k = 0; k < 7; ++k) {
+        if ((uint32_t)remainder & ((uint32_t)1 << (24 + k))) {
+            result = tg_srdhm(result, barrel[k]);
+        }
+    }
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* gemmlowp one_over_one_plus_x_for_x_in_0_1, Q0.31 in and out. */
+static int32_t one_over_one_plus_x(int32_t a)
+{
+    const int64_t sum = (int64_t)a + INT32_MAX;
+    const int32_t half_denominator = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    int32_t x = add_wrap(1515870810, tg_srdhm(half_denominator, -1010580540)); /* Q2.29 */
+    int k;
+    for (k = 0; k < 3; ++k) {
+        const int32_t one_minus = sub_wrap((int32_t)1 << 29, tg_srdhm(half_denominator, x));
+        x = add_wrap(x, sat_shl(tg_srdhm(x, one_minus), 2));
+    }
+    return sat_shl(x, 1);
+}
+
+static int count_leading_zeros(uint32_t x)
+{
+#if defined(__GNUC__)
+    return x ? __builtin_clz(x) : 32;
+#else
+    int n = 0;
+    if (x == 0u) {
+        return 32;
+    }
+    while (!(x & 0x80000000u)) {
+        x <<= 1;
+        ++n;
+    }
+    return n;
+#endif
+}
+
+int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out)
+{
+    const int32_t depth = p->depth;
+    int32_t r, c;
+    for (r = 0; r < p->rows; ++r) {
+        const int8_t *x = in + (size_t)r * depth;
+        int8_t *y = out + (size_t)r * depth;
+        int32_t max_in_row = -128;
+        int32_t sum_of_exps = 0;  /* Q12.19 */
+        int headroom_plus_one, exponent;
+        int32_t shifted_scale;
+        for (c = 0; c < depth; ++c) {
+            max_in_row = x[c] > max_in_row ? x[c] : max_in_row;
+        }
+        for (c = 0; c < depth; ++c) {
+            const int32_t diff = (int32_t)x[c] - max_in_row;
+            if (diff >= p->diff_min) {
+                const int32_t scaled = tg_requantize_lshift(diff, p->input_multiplier,
+                                                            p->input_left_shift);
+                sum_of_exps = add_wrap(sum_of_exps, tg_rdbpot(exp_neg_q5(scaled), 12));
+            }
+        }
+        if (sum_of_exps <= 0) {
+            return TG_ERROR; /* cannot happen: the row maximum alone contributes 2^19 */
+        }
+        /* GetReciprocal(sum_of_exps, 12): sum = 2^(12 - headroom_plus_one) * (1 + f). */
+        headroom_plus_one = count_leading_zeros((uint32_t)sum_of_exps);
+        shifted_scale = one_over_one_plus_x(
+            (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)));
+        exponent = 12 - headroom_plus_one + 31 - 8;
+        if (exponent < 0 || exponent > 31) {
+            return TG_ERROR;
+        }
+        for (c = 0; c < depth; ++c) {
+            const int32_t diff = (int32_t)x[c] - max_in_row;
+            int32_t v = -128;
+            if (diff >= p->diff_min) {
+                const int32_t scaled = tg_requantize_lshift(diff, p->input_multiplier,
+                                                            p->input_left_shift);
+                v = tg_rdbpot(tg_srdhm(shifted_scale, exp_neg_q5(scaled)), exponent) - 128;
+            }
+            y[c] = tg_clamp_s8(v, -128, 127);
+        }
+    }
+    return TG_OK;
+}

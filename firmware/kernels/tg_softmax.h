@@ -1,0 +1,19 @@
+/* SOFTMAX over the last axis, int8 in -> int8 out (scale 1/256, zero point -128), bit-exact with
+ * TFLite-Micro's reference_ops::Softmax<int8_t, int8_t>: input differences from the row maximum
+ * scaled by input_multiplier / input_left_shift into Q5.26, gemmlowp exp_on_negative_values,
+ * sum in Q12.19, reciprocal via one_over_one_plus_x_for_x_in_0_1, rounding shift to 8 bits.
+ * Differences below diff_min contribute nothing and give -128. */
+#ifndef TG_SOFTMAX_H
+#define TG_SOFTMAX_H
+
+#include "tg_runtime.h"
+
+typedef struct {
+    int32_t rows, depth;
+    int32_t input_multiplier, input_left_shift, diff_min;
+} tg_softmax_params_t;
+
+/* `out` may equal `in` (each element is read before it is written, rows are independent). */
+int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out);
+
+#endif

@@ -1,0 +1,397 @@
+"""The op table: one row per op plugin, several shapes/params each, 1D and 2D, random and edge
+inputs; the generated C (host gcc, ASan+UBSan) must equal TFLite-Micro byte for byte.
+
+Rows are small models (the op under test plus, where the converter needs one, a Dense/Conv in
+front to give it realistic quantization). Models that Keras cannot express directly (PADV2,
+MEAN over one spatial axis of a 4-D tensor, broadcast MUL against a constant, ...) are written as
+tf.functions. Run:  python -m pytest tests/test_ops_table.py -q   (about 2-3 minutes on 2 cores)
+A hypothesis property at the bottom draws extra pooling / softmax / elementwise shapes
+(TINYGEN_OPS_EXAMPLES, default 6).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+
+import numpy as np
+import pytest
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from harness import check_bit_exact, quiet_tf, to_int8_tflite  # noqa: E402
+
+N_EXAMPLES = int(os.environ.get("TINYGEN_OPS_EXAMPLES", "6"))
+
+
+def _have(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+needs_tf = pytest.mark.skipif(not (_have("tensorflow") and _have("tflite_micro")),
+                              reason="needs tensorflow and tflite-micro")
+
+
+# ---- model builders --------------------------------------------------------------------------
+
+def keras_model(shape, body):
+    import keras
+
+    inp = keras.Input(shape, batch_size=1)
+    return keras.Model(inp, body(inp))
+
+
+def convert_fn(fn, shape, rep: np.ndarray) -> bytes:
+    """int8 conversion of a tf.function of one [1, *shape] float input."""
+    tf = quiet_tf()
+    spec = tf.TensorSpec((1,) + tuple(shape), tf.float32)
+    module = tf.Module()
+    module.f = tf.function(fn, input_signature=[spec])
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([module.f.get_concrete_function()], module)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+
+    def gen():
+        for row in rep:
+            yield [row[None].astype(np.float32)]
+
+    conv.representative_dataset = gen
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return conv.convert()
+
+
+def rep_data(shape, lo=-1.0, hi=1.0, n=48, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.uniform(lo, hi, size=(n,) + tuple(shape)).astype(np.float32)
+
+
+def inputs_for(size: int, seed: int, n_random: int = 10) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    fixed = [np.full(size, -128), np.full(size, 127), np.zeros(size),
+             np.tile([-128, 127], size)[:size], np.arange(size) % 256 - 128]
+    rand = rng.integers(-128, 128, size=(n_random, size))
+    return np.concatenate([np.array(fixed), rand]).astype(np.int8)
+
+
+# ---- the table ---------------------------------------------------------------------------------
+# (id, op types that must appear, builder returning tflite bytes)
+
+def _k(shape, body, lo=-1.0, hi=1.0):
+    return lambda: to_int8_tflite(keras_model(shape, body), rep_data(shape, lo, hi))
+
+
+def _f(shape, fn, lo=-1.0, hi=1.0):
+    return lambda: convert_fn(fn, shape, rep_data(shape, lo, hi))
+
+
+def _layers():
+    import keras
+
+    return keras.layers
+
+
+def _tf():
+    return quiet_tf()
+
+
+L = None  # filled lazily so collection does not import TensorFlow
+
+
+def cases():
+    L = _layers()
+    tf = _tf()
+    dense = lambda n, act=None: L.Dense(n, activation=act)  # noqa: E731
+    c1 = lambda n: L.Conv1D(n, 3, padding="same")  # noqa: E731
+    c2 = lambda n: L.Conv2D(n, 3, padding="same")  # noqa: E731
+    rows = [
+        # MAX_POOL_2D
+        ("maxpool1d_p2", {"MAX_POOL_2D"}, _k((32, 4), lambda x: L.MaxPooling1D(2)(c1(4)(x)))),
+        ("maxpool1d_p3s1_same", {"MAX_POOL_2D"}, _k((17, 3), lambda x: L.MaxPooling1D(3, 1, padding="same")(x))),
+        ("maxpool1d_p4s3_relu", {"MAX_POOL_2D"}, _k((30, 5), lambda x: L.MaxPooling1D(4, 3)(L.ReLU()(c1(5)(x))))),
+        ("maxpool2d_2x2", {"MAX_POOL_2D"}, _k((8, 10, 3), lambda x: L.MaxPooling2D(2)(c2(3)(x)))),
+        ("maxpool2d_3x3s2_same", {"MAX_POOL_2D"}, _k((9, 7, 2), lambda x: L.MaxPooling2D(3, 2, padding="same")(x))),
+        # AVERAGE_POOL_2D
+        ("avgpool1d_p2", {"AVERAGE_POOL_2D"}, _k((32, 4), lambda x: L.AveragePooling1D(2)(c1(4)(x)))),
+        ("avgpool1d_p3s2_same", {"AVERAGE_POOL_2D"}, _k((19, 3), lambda x: L.AveragePooling1D(3, 2, padding="same")(x), -3, 2)),
+        ("avgpool2d_3x3s1_same", {"AVERAGE_POOL_2D"}, _k((7, 9, 3), lambda x: L.AveragePooling2D(3, 1, padding="same")(c2(3)(x)))),
+        ("avgpool2d_2x3_valid", {"AVERAGE_POOL_2D"}, _k((10, 9, 2), lambda x: L.AveragePooling2D((2, 3))(x))),
+        ("avgpool2d_big_same", {"AVERAGE_POOL_2D"}, _k((12, 12, 2), lambda x: L.AveragePooling2D(5, 3, padding="same")(x))),
+        # MEAN
+        ("gap1d", {"MEAN"}, _k((37, 6), lambda x: L.GlobalAveragePooling1D()(c1(6)(x)))),
+        ("gap2d", {"MEAN"}, _k((5, 7, 3), lambda x: L.GlobalAveragePooling2D()(c2(3)(x)))),
+        ("gap2d_keepdims", {"MEAN"}, _k((6, 4, 5), lambda x: L.GlobalAveragePooling2D(keepdims=True)(c2(5)(x)))),
+        ("gap1d_long", {"MEAN"}, _k((200, 8), lambda x: L.GlobalAveragePooling1D()(x), -4, 4)),
+        ("mean_w_only", {"MEAN"}, _f((4, 6, 3), lambda x: tf.reduce_mean(x, axis=[2]))),
+        ("mean_h_keep", {"MEAN"}, _f((5, 6, 3), lambda x: tf.reduce_mean(x, axis=[1], keepdims=True))),
+        # SOFTMAX
+        ("softmax_4", {"SOFTMAX"}, _k((10,), lambda x: L.Softmax()(dense(4)(x)))),
+        ("softmax_12", {"SOFTMAX"}, _k((16,), lambda x: L.Softmax()(dense(12)(x)), -4, 4)),
+        ("softmax_rows", {"SOFTMAX"}, _k((6, 5), lambda x: L.Softmax()(dense(5)(x)), -8, 8)),
+        ("softmax_wide", {"SOFTMAX"}, _k((40,), lambda x: L.Softmax()(x), -20, 20)),
+        ("softmax_many_rows", {"SOFTMAX"}, _k((32, 10), lambda x: L.Softmax()(x), -10, 10)),
+        ("softmax_beta", {"SOFTMAX"}, _f((9,), lambda x: tf.nn.softmax(x), -1, 1)),
+        # ADD
+        ("add_residual1d", {"ADD"}, _k((16, 4), lambda x: L.Add()([x, c1(4)(x)]))),
+        ("add_relu2d", {"ADD"}, _k((6, 6, 3), lambda x: L.ReLU()(L.Add()([c2(3)(x), c2(3)(x)])))),
+        ("add_bcast_channel", {"ADD"}, _f((5, 7, 4), lambda x: x + tf.reduce_mean(x, axis=[1, 2], keepdims=True))),
+        ("add_bcast_const", {"ADD"}, _f((6, 3), lambda x: x + tf.constant([[0.5, -0.25, 1.0]]), -2, 2)),
+        ("add_scales_differ", {"ADD"}, _f((12,), lambda x: x + 5.0 * tf.sigmoid(x), -4, 4)),
+        ("add_after_tanh", {"ADD", "TANH"}, _f((8,), lambda x: tf.tanh(x) + 3.0 * x, -3, 3)),
+        # MUL
+        ("mul_1d", {"MUL"}, _k((20, 3), lambda x: L.Multiply()([x, c1(3)(x)]))),
+        ("mul_gate_sigmoid", {"MUL", "LOGISTIC"}, _k((8, 6), lambda x: L.Multiply()([x, L.Activation("sigmoid")(dense(6)(x))]))),
+        ("mul_bcast_se", {"MUL"}, _f((4, 5, 6), lambda x: x * tf.reduce_mean(x, axis=[1, 2], keepdims=True))),
+        ("mul_const", {"MUL"}, _f((7, 2), lambda x: x * tf.constant([[2.0, -0.5]]), -3, 3)),
+        # PAD / PADV2
+        ("pad_causal1d", {"PAD"}, _k((12, 3), lambda x: L.Conv1D(3, 3, padding="causal")(x))),
+        ("zeropad2d", {"PAD"}, _k((5, 6, 2), lambda x: L.ZeroPadding2D(((1, 2), (0, 3)))(x), -1, 3)),
+        ("zeropad1d", {"PAD"}, _k((9, 4), lambda x: L.ZeroPadding1D((2, 1))(x), 0, 2)),
+        ("padv2_const", {"PADV2"}, _f((6, 3), lambda x: tf.pad(x, [[0, 0], [1, 2], [0, 1]], constant_values=0.75))),
+        # CONCATENATION
+        ("concat_channels", {"CONCATENATION"}, _k((10, 3), lambda x: L.Concatenate()([c1(2)(x), c1(3)(x)]))),
+        ("concat_time", {"CONCATENATION"}, _k((8, 4), lambda x: L.Concatenate(axis=1)([x, c1(4)(x)]))),
+        ("concat_2d_3way", {"CONCATENATION"}, _k((4, 5, 2), lambda x: L.Concatenate()([x, c2(3)(x), c2(1)(x)]))),
+        ("concat_h", {"CONCATENATION"}, _f((3, 4, 2), lambda x: tf.concat([x, 2.0 * x], axis=1))),
+        # LOGISTIC / TANH
+        ("sigmoid", {"LOGISTIC"}, _k((50,), lambda x: L.Activation("sigmoid")(x), -6, 6)),
+        ("sigmoid_offset", {"LOGISTIC"}, _k((30,), lambda x: L.Activation("sigmoid")(dense(30)(x)), -1, 3)),
+        ("tanh", {"TANH"}, _k((50,), lambda x: L.Activation("tanh")(x), -3, 3)),
+        ("tanh_2d", {"TANH"}, _k((4, 4, 3), lambda x: L.Activation("tanh")(c2(3)(x)), -10, 10)),
+        # QUANTIZE (int8 -> int8 requantize)
+        ("quantize_requant", {"QUANTIZE"}, _f((8,), lambda x: tf.concat([tf.sigmoid(x), 4.0 * x], axis=1), -3, 3)),
+        ("quantize_softmax", {"QUANTIZE", "SOFTMAX"}, _f((6, 5), lambda x: tf.concat([tf.nn.softmax(x), x], axis=2), -2, 2)),
+    ]
+    return rows
+
+
+CASES = None
+
+
+def _cases():
+    global CASES
+    if CASES is None:
+        CASES = {r[0]: r for r in cases()}
+    return CASES
+
+
+CASE_IDS = [
+    "maxpool1d_p2", "maxpool1d_p3s1_same", "maxpool1d_p4s3_relu", "maxpool2d_2x2",
+    "maxpool2d_3x3s2_same", "avgpool1d_p2", "avgpool1d_p3s2_same", "avgpool2d_3x3s1_same",
+    "avgpool2d_2x3_valid", "avgpool2d_big_same", "gap1d", "gap2d", "gap2d_keepdims", "gap1d_long",
+    "mean_w_only", "mean_h_keep", "softmax_4", "softmax_12", "softmax_rows", "softmax_wide",
+    "softmax_many_rows", "softmax_beta", "add_residual1d", "add_relu2d", "add_bcast_channel", "add_bcast_const",
+    "add_scales_differ", "add_after_tanh", "mul_1d", "mul_gate_sigmoid", "mul_bcast_se", "mul_const",
+    "pad_causal1d", "zeropad2d", "zeropad1d", "padv2_const", "concat_channels", "concat_time",
+    "concat_2d_3way", "concat_h", "sigmoid", "sigmoid_offset", "tanh", "tanh_2d",
+    "quantize_requant", "quantize_softmax",
+]
+
+
+def _check(model: bytes, want_ops: set, tmp, seed: int):
+    from tinygen.importers.tflite import load_model
+
+    graph = load_model(model)
+    present = {op.type.value for op in graph.ops}
+    missing = want_ops - present
+    assert not missing, f"model lacks {missing}; it has {sorted(present)}"
+    size = graph.tensor(graph.inputs[0]).size
+    ours, theirs, gen = check_bit_exact(model, inputs_for(size, seed), tmp)
+    differing = int(np.count_nonzero(ours != theirs))
+    assert differing == 0, f"{differing} differing bytes of {ours.size} (ops {sorted(present)})"
+    return gen
+
+
+@needs_tf
+@pytest.mark.tf
+@pytest.mark.host
+@pytest.mark.parametrize("case_id", CASE_IDS)
+def test_op_row(case_id, tmp_path):
+    _, want, build = _cases()[case_id]
+    _check(build(), want, tmp_path, seed=abs(hash(case_id)) % 1000)
+
+
+# ---- property rows: random shapes for the cheap ops --------------------------------------------
+
+@st.composite
+def op_specs(draw):
+    kind = draw(st.sampled_from(["maxpool", "avgpool", "softmax", "add", "mul", "gap"]))
+    two_d = draw(st.booleans())
+    c = draw(st.integers(1, 6))
+    h = draw(st.integers(1, 7)) if two_d else None
+    w = draw(st.integers(2, 24))
+    spec = dict(kind=kind, shape=((h, w, c) if two_d else (w, c)),
+                pool=draw(st.integers(1, 4)), stride=draw(st.integers(1, 3)),
+                padding=draw(st.sampled_from(["same", "valid"])),
+                lo=draw(st.sampled_from([-1.0, -4.0, 0.0])), hi=draw(st.sampled_from([1.0, 3.0])),
+                seed=draw(st.integers(0, 1000)))
+    if spec["padding"] == "valid":
+        spec["pool"] = min(spec["pool"], w, h or w)
+    return spec
+
+
+def build_spec(spec) -> bytes:
+    L = _layers()
+    shape, two_d = spec["shape"], len(spec["shape"]) == 3
+    k = spec["kind"]
+    # a 1x1 convolution, not Dense: the converter fails on Dense over a trailing axis of 1
+    pointwise = lambda x, act=None: (L.Conv2D if two_d else L.Conv1D)(shape[-1], 1, activation=act)(x)  # noqa: E731
+    if k in ("maxpool", "avgpool"):
+        cls = {("maxpool", False): L.MaxPooling1D, ("maxpool", True): L.MaxPooling2D,
+               ("avgpool", False): L.AveragePooling1D, ("avgpool", True): L.AveragePooling2D}[(k, two_d)]
+        body = lambda x: cls(spec["pool"], spec["stride"], padding=spec["padding"])(x)  # noqa: E731
+    elif k == "softmax":
+        body = lambda x: L.Softmax()(x)  # noqa: E731
+    elif k == "gap":
+        body = lambda x: (L.GlobalAveragePooling2D() if two_d else L.GlobalAveragePooling1D())(  # noqa: E731
+            pointwise(x))
+    else:
+        layer = L.Add() if k == "add" else L.Multiply()
+        body = lambda x: layer([x, pointwise(x, "relu")])  # noqa: E731
+    return to_int8_tflite(keras_model(shape, body), rep_data(shape, spec["lo"], spec["hi"], seed=spec["seed"]))
+
+
+@needs_tf
+@pytest.mark.tf
+@pytest.mark.host
+@settings(max_examples=N_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=True, print_blob=True)
+@given(spec=op_specs())
+def test_op_property(spec, tmp_path_factory):
+    model = build_spec(spec)
+    _check(model, set(), tmp_path_factory.mktemp("p"), spec["seed"])
+
+
+# ---- unit checks of the Python side (no TensorFlow needed) ---------------------------------------
+
+def test_avgpool_reciprocal_is_exact():
+    from tinygen.ops.pool import recip
+
+    rng = np.random.default_rng(0)
+    for n in list(range(1, 300)) + [1000, 1024, 4095, 65535, 65536, (1 << 23) - 1]:
+        m, ell = recip(n)
+        assert m < (1 << 32)
+        vs = np.concatenate([rng.integers(0, 1 << 31, 200), [0, 1, n - 1, n, n + 1, (1 << 31) - 1],
+                             np.arange(1, 50) * n - 1])
+        for v in vs.tolist():
+            if 0 <= v < (1 << 31):
+                assert (((2 * v * m) >> 32) >> ell) == v // n, (n, v)
+
+
+def _graph(op_type, in_t, out_t, extra=(), attrs=None):
+    from tinygen.ir import Graph, NoAttrs, Op
+
+    tensors = (in_t, out_t) + tuple(extra)
+    op = Op(index=7, type=op_type, inputs=(0,) + tuple(t.index for t in extra), outputs=(1,),
+            attrs=attrs or NoAttrs())
+    return Graph(tensors=tensors, ops=(op,), inputs=(0,), outputs=(1,), sha256="0" * 64), op
+
+
+def test_quantize_refuses_float_input_in_one_line():
+    from tinygen.errors import UnsupportedOp
+    from tinygen.ir import OpType, Quant, Tensor
+    from tinygen.ops import lower
+
+    x = Tensor(0, "x", (1, 8), "float32")
+    y = Tensor(1, "y", (1, 8), "int8", Quant((0.1,), (3,)))
+    graph, op = _graph(OpType.QUANTIZE, x, y)
+    with pytest.raises(UnsupportedOp) as err:
+        lower(op, graph)
+    msg = str(err.value)
+    assert msg.startswith("op 7 (QUANTIZE): input is float32") and "\n" not in msg
+
+
+def test_int16_is_refused_naming_the_op():
+    from tinygen.errors import UnsupportedOp
+    from tinygen.ir import OpType, Quant, SoftmaxAttrs, Tensor
+    from tinygen.ops import lower
+
+    x = Tensor(0, "x", (1, 8), "int16", Quant((0.1,), (0,)))
+    y = Tensor(1, "y", (1, 8), "int16", Quant((1 / 32768,), (0,)))
+    graph, op = _graph(OpType.SOFTMAX, x, y, attrs=SoftmaxAttrs(1.0))
+    with pytest.raises(UnsupportedOp, match=r"^op 7 \(SOFTMAX\): input tensor 0 is int16"):
+        lower(op, graph)
+
+
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=5), st.data())
+@settings(max_examples=60, deadline=None)
+def test_broadcast_loops_match_numpy(out_shape, data):
+    """Walking the collapsed loops visits exactly numpy's broadcast pairs, in output order."""
+    from tinygen.ir import Op, OpType
+    from tinygen.ops.elementwise import broadcast_loops
+
+    out_shape = tuple(out_shape)
+    def operand():
+        rank = data.draw(st.integers(0, len(out_shape)))
+        tail = out_shape[len(out_shape) - rank:]
+        return tuple(d if data.draw(st.booleans()) else 1 for d in tail)
+    s1, s2 = operand(), operand()
+    if np.broadcast_shapes(s1, s2, out_shape) != out_shape or \
+            np.broadcast_shapes(s1, s2) != tuple(out_shape[len(out_shape) - len(np.broadcast_shapes(s1, s2)):]):
+        return
+    if tuple(d for d in np.broadcast_shapes(s1, s2, (1,) * len(out_shape))) != out_shape:
+        return
+    it = broadcast_loops(Op(0, OpType.ADD, (0, 1), (2,)), s1, s2, out_shape)
+    a = np.arange(int(np.prod(s1)), dtype=np.int64).reshape(s1)
+    b = np.arange(int(np.prod(s2)), dtype=np.int64).reshape(s2)
+    want = np.stack(np.broadcast_arrays(a, b, np.empty(out_shape))[:2], axis=-1).reshape(-1, 2)
+    got = []
+    sh, t1, t2 = it["shape"], it["stride1"], it["stride2"]
+    for i0 in range(sh[0]):
+        for i1 in range(sh[1]):
+            for i2 in range(sh[2]):
+                for i3 in range(sh[3]):
+                    got.append((i0 * t1[0] + i1 * t1[1] + i2 * t1[2] + i3 * t1[3],
+                                i0 * t2[0] + i1 * t2[1] + i2 * t2[2] + i3 * t2[3]))
+    assert np.array_equal(np.array(got).reshape(-1, 2), want)
+
+
+@given(st.lists(st.tuples(st.integers(1, 4), st.integers(0, 2), st.integers(0, 2)), min_size=1,
+                max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_pad_loops_match_numpy(dims):
+    """Running the kernel's loop structure in Python reproduces numpy.pad."""
+    from tinygen.ir import Op, OpType
+    from tinygen.ops.pad import pad_loops
+
+    shape = tuple(d[0] for d in dims)
+    pads = [(d[1], d[2]) for d in dims]
+    x = (np.arange(int(np.prod(shape))) % 100 + 1).reshape(shape)
+    want = np.pad(x, pads, constant_values=-7).ravel()
+    p = pad_loops(Op(0, OpType.PAD, (0, 1), (2,)), shape, pads)
+    flat, out = x.ravel(), []
+    ins, bef, outs = p["in_shape"], p["before"], p["out_shape"]
+    for a in range(outs[0]):
+        for b in range(outs[1]):
+            for c in range(outs[2]):
+                ia, ib, ic = a - bef[0], b - bef[1], c - bef[2]
+                if 0 <= ia < ins[0] and 0 <= ib < ins[1] and 0 <= ic < ins[2]:
+                    row = flat[((ia * ins[1] + ib) * ins[2] + ic) * ins[3]:][:ins[3]].tolist()
+                    out += [-7] * bef[3] + row + [-7] * (outs[3] - ins[3] - bef[3])
+                else:
+                    out += [-7] * outs[3]
+    assert out == want.tolist()
+
+
+def test_concat_refuses_mixed_quantization():
+    from tinygen.errors import UnsupportedOp
+    from tinygen.ir import Activation, ConcatAttrs, Graph, Op, OpType, Quant, Tensor
+    from tinygen.ops import lower
+
+    a = Tensor(0, "a", (1, 4, 2), "int8", Quant((0.1,), (0,)))
+    b = Tensor(1, "b", (1, 4, 3), "int8", Quant((0.2,), (0,)))
+    y = Tensor(2, "y", (1, 4, 5), "int8", Quant((0.1,), (0,)))
+    op = Op(index=3, type=OpType.CONCATENATION, inputs=(0, 1), outputs=(2,),
+            attrs=ConcatAttrs(-1, Activation.NONE))
+    graph = Graph(tensors=(a, b, y), ops=(op,), inputs=(0,), outputs=(2,), sha256="0" * 64)
+    with pytest.raises(UnsupportedOp, match=r"^op 3 \(CONCATENATION\): input 1 quantization"):
+        lower(op, graph)
+    ok = Op(index=3, type=OpType.CONCATENATION, inputs=(0, 0), outputs=(2,),
+            attrs=ConcatAttrs(2, Activation.NONE))
+    a2 = Tensor(0, "a", (1, 4, 2), "int8", Quant((0.1,), (0,)))
+    y2 = Tensor(2, "y", (1, 4, 4), "int8", Quant((0.1,), (0,)))
+    low = lower(ok, Graph(tensors=(a2, b, y2), ops=(ok,), inputs=(0,), outputs=(2,), sha256="0" * 64))
+    assert low.params["outer"] == 4 and low.consts[-1].values.tolist() == [2, 2]

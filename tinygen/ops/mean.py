@@ -1,0 +1,62 @@
+"""MEAN over adjacent axes (Keras GlobalAveragePooling1D/2D, keepdims either way), int8.
+
+The installed TFLite-Micro (checked against its Python interpreter, quantization equal or not,
+keep_dims true or false, 3-D and 4-D) computes every int8 MEAN in integers:
+    acc = sum(x - input_zp);  out = clamp(MBQM(acc, m', s') + output_zp)
+where (m, s) = QuantizeMultiplier(input_scale / output_scale) and the count n is folded in as
+    k = min(floor(log2 n), 32, 31 + s);  m' = (m << k) // n;  s' = s - k.
+(Older TFLite-Micro used float arithmetic or a truncating division on some of these paths.)
+"""
+from __future__ import annotations
+
+from ..ir import Graph, MeanAttrs, Op, OpType
+from ..quant import quantize_multiplier
+from .base import Lowered, unsupported
+from .common import need_int8_activation
+
+OP_TYPES = (OpType.MEAN,)
+
+
+def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:
+    m, s = quantize_multiplier(float(in_scale) / float(out_scale))
+    k = min(count.bit_length() - 1, 32, 31 + s)
+    return (m << k) // count, s - k
+
+
+def lower(op: Op, graph: Graph) -> Lowered:
+    ins = graph.op_inputs(op)
+    x = need_int8_activation(op, ins[0], "input")
+    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
+    axes_t = ins[1] if len(ins) > 1 else None
+    if axes_t is None or not axes_t.is_const or axes_t.dtype not in ("int32", "int64"):
+        raise unsupported(op, "the reduction axes must be a constant int32 tensor")
+    if x.quant.per_channel or y.quant.per_channel:
+        raise unsupported(op, "per-channel quantized activations")
+    rank = len(x.shape)
+    axes = sorted({int(a) + rank if int(a) < 0 else int(a) for a in axes_t.data.ravel()})
+    if not axes or axes[0] < 0 or axes[-1] >= rank:
+        raise unsupported(op, f"reduction axes {axes_t.data.ravel().tolist()} for a rank-{rank} input")
+    if axes != list(range(axes[0], axes[-1] + 1)):
+        raise unsupported(op, f"reduction over non-adjacent axes {axes}",
+                          "reduce adjacent axes (e.g. H and W of NHWC) or reshape first")
+    outer = inner = count = 1
+    for d, e in enumerate(x.shape):
+        if d < axes[0]:
+            outer *= e
+        elif d > axes[-1]:
+            inner *= e
+        else:
+            count *= e
+    if y.size != outer * inner:
+        raise unsupported(op, f"output has {y.size} elements, expected {outer * inner}")
+    if count >= (1 << 23):
+        raise unsupported(op, f"mean over {count} elements could overflow the int32 sum")
+    real = float(x.scale) / float(y.scale)
+    if real >= float(1 << 30):
+        raise unsupported(op, "input/output scale ratio too large")
+    mult, shift = mean_multiplier(x.scale, y.scale, count)
+    a: MeanAttrs = op.attrs
+    params = dict(outer=outer, reduce=count, inner=inner, bias=-count * x.zero_point,
+                  mult=mult, shift=shift, out_offset=y.zero_point)
+    return Lowered("mean", ("tg_mean",), params, macs=x.size, inplace=True,
+                   notes=(f"axes {axes}, keep_dims={a.keep_dims}",))

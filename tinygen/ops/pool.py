@@ -1,0 +1,94 @@
+"""MAX_POOL_2D and AVERAGE_POOL_2D, int8 NHWC (Keras MaxPooling1D/2D, AveragePooling1D/2D).
+
+TFLite-Micro's reference integer pooling: the window is clipped to the input (SAME padding adds
+no taps), max / rounded average (half away from zero, over the taps that exist) of the raw int8
+values, clamped to the fused activation range. Input and output share quantization in any
+converted model; TFLite-Micro does not rescale, and neither do we.
+The average divides by the tap count with an exact multiply-shift (tables for the counts that
+occur are computed here), so the kernel executes no divide instruction.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Op, OpType, PoolAttrs
+from .base import ConstArray, Lowered, unsupported
+from .common import (activation_bounds, check_out_size, expected_out_size, need_int8_activation,
+                     padding_before)
+
+OP_TYPES = (OpType.MAX_POOL_2D, OpType.AVERAGE_POOL_2D)
+
+MAX_RECIP_TABLE = 1024   # entries; beyond that the kernel divides (huge SAME windows only)
+
+
+def _spans(out_size: int, stride: int, pad: int, filt: int, in_size: int) -> list[tuple[int, int]]:
+    """(first, end) input index of each output position's clipped window."""
+    spans = []
+    for o in range(out_size):
+        origin = o * stride - pad
+        spans.append((origin + max(0, -origin), origin + min(filt, in_size - origin)))
+    return spans
+
+
+def recip(n: int) -> tuple[int, int]:
+    """(m, ell) with floor(v / n) == ((2v * m) >> 32) >> ell == (v * m) >> (31 + ell) for all
+    0 <= v < 2^31, and m < 2^32 (Granlund & Montgomery 1994, Thm 4.2, N = 31)."""
+    ell = (n - 1).bit_length()          # ceil(log2 n)
+    m = (1 << (31 + ell)) // n + 1
+    assert m < (1 << 32)
+    return m, ell
+
+
+def inplace_safe(y_spans: list, x_spans: list, in_w: int, out_w: int) -> bool:
+    """Output spatial position p may overwrite input position p only if every input position it
+    reads is >= p (then nothing still to be read has been overwritten)."""
+    for oy, (y0, _) in enumerate(y_spans):
+        for ox, (x0, _) in enumerate(x_spans):
+            if y0 * in_w + x0 < oy * out_w + ox:
+                return False
+    return True
+
+
+def lower(op: Op, graph: Graph) -> Lowered:
+    x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
+    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
+    if len(x.shape) != 4 or len(y.shape) != 4:
+        raise unsupported(op, f"expects 4-D NHWC tensors, got input {x.shape}, output {y.shape}")
+    if x.quant.per_channel or y.quant.per_channel:
+        raise unsupported(op, "per-channel quantized activations")
+    a: PoolAttrs = op.attrs
+    n, in_h, in_w, c = x.shape
+    yn, out_h, out_w, yc = y.shape
+    if (yn, yc) != (n, c):
+        raise unsupported(op, f"input {x.shape} and output {y.shape} differ in batch or channels")
+    if min(a.filter_h, a.filter_w, a.stride_h, a.stride_w) < 1:
+        raise unsupported(op, "filter size and stride must be at least 1")
+    check_out_size(op, "height", out_h, expected_out_size(a.padding, in_h, a.stride_h, 1, a.filter_h))
+    check_out_size(op, "width", out_w, expected_out_size(a.padding, in_w, a.stride_w, 1, a.filter_w))
+    pad_top = padding_before(a.padding, in_h, out_h, a.stride_h, 1, a.filter_h)
+    pad_left = padding_before(a.padding, in_w, out_w, a.stride_w, 1, a.filter_w)
+    ys = _spans(out_h, a.stride_h, pad_top, a.filter_h, in_h)
+    xs = _spans(out_w, a.stride_w, pad_left, a.filter_w, in_w)
+    if any(e <= s for s, e in ys + xs):
+        raise unsupported(op, "a pooling window lies entirely in the padding")
+    act_min, act_max = activation_bounds(op, y, a.activation)
+    params = dict(batches=n, in_h=in_h, in_w=in_w, channels=c, out_h=out_h, out_w=out_w,
+                  filter_h=a.filter_h, filter_w=a.filter_w, stride_h=a.stride_h,
+                  stride_w=a.stride_w, pad_top=pad_top, pad_left=pad_left,
+                  act_min=act_min, act_max=act_max, count_min=0, count_max=0, has_recip=False,
+                  fn="tg_maxpool_s8" if op.type == OpType.MAX_POOL_2D else "tg_avgpool_s8")
+    consts: tuple[ConstArray, ...] = ()
+    if op.type == OpType.AVERAGE_POOL_2D:
+        counts = sorted({(ye - y0) * (xe - x0) for y0, ye in ys for x0, xe in xs})
+        lo, hi = counts[0], counts[-1]
+        if hi - lo + 1 <= MAX_RECIP_TABLE and hi < (1 << 23):
+            mults = np.zeros(hi - lo + 1, dtype=np.int64)
+            shifts = np.zeros(hi - lo + 1, dtype=np.int64)
+            for cnt in counts:
+                mults[cnt - lo], shifts[cnt - lo] = recip(cnt)
+            consts = (ConstArray("recip_mult", "uint32_t", mults),
+                      ConstArray("recip_shift", "uint8_t", shifts))
+            params.update(count_min=lo, count_max=hi, has_recip=True)
+    macs = n * out_h * out_w * c * a.filter_h * a.filter_w
+    return Lowered("pool", ("tg_pool",), params, consts, macs=macs,
+                   inplace=n == 1 and inplace_safe(ys, xs, in_w, out_w))

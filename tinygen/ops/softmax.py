@@ -1,0 +1,54 @@
+"""SOFTMAX over the last axis, int8 -> int8 (output scale 1/256, zero point -128).
+
+TFLite-Micro (installed snapshot, softmax.cc) sends int8 -> int8 to reference_ops::Softmax, the
+gemmlowp path (not the int16 LUT path): PreprocessSoftmaxScaling(beta, input_scale, 5) gives
+input_multiplier / input_left_shift, diff_min = -CalculateInputRadius(5, left_shift).
+"""
+from __future__ import annotations
+
+import math
+
+from ..ir import Graph, Op, OpType, SoftmaxAttrs
+from . import gemmlowp
+from .base import Lowered, unsupported
+from .common import need_int8_activation
+
+OP_TYPES = (OpType.SOFTMAX,)
+
+SCALED_DIFF_INTEGER_BITS = 5
+
+
+def softmax_params(beta: float, in_scale: float) -> tuple[int, int, int]:
+    """(input_multiplier, input_left_shift, diff_min) exactly as TFLite-Micro's Prepare."""
+    real = min(float(beta) * float(in_scale) * float(1 << (31 - SCALED_DIFF_INTEGER_BITS)),
+               float((1 << 31) - 1))
+    q, shift = math.frexp(real)
+    q_fixed = int(math.floor(q * (1 << 31) + 0.5))
+    if q_fixed == (1 << 31):
+        q_fixed //= 2
+        shift += 1
+    radius = gemmlowp.calculate_input_radius(SCALED_DIFF_INTEGER_BITS, shift, 31)
+    return q_fixed, shift, -radius
+
+
+def lower(op: Op, graph: Graph) -> Lowered:
+    x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
+    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
+    if x.quant.per_channel or y.quant.per_channel:
+        raise unsupported(op, "per-channel quantized activations")
+    if y.zero_point != -128 or float(y.scale) != 1.0 / 256:
+        raise unsupported(op, f"int8 output must have scale 1/256 and zero point -128 (has "
+                          f"{y.scale}, {y.zero_point}); TFLite-Micro refuses anything else")
+    if x.shape != y.shape or not x.shape:
+        raise unsupported(op, f"input {x.shape} and output {y.shape} must have the same shape")
+    a: SoftmaxAttrs = op.attrs
+    if not a.beta > 0:
+        raise unsupported(op, f"beta {a.beta} must be positive")
+    mult, shift, diff_min = softmax_params(a.beta, x.scale)
+    if not 1 <= shift <= 30 or float(a.beta) * float(x.scale) * (1 << 26) <= 1.0:
+        raise unsupported(op, f"input scale {x.scale} x beta {a.beta} is outside the range "
+                          "TFLite-Micro's int8 softmax handles")
+    depth = x.shape[-1]
+    params = dict(rows=x.size // depth, depth=depth, input_multiplier=mult,
+                  input_left_shift=shift, diff_min=diff_min)
+    return Lowered("softmax", ("tg_softmax",), params, macs=x.size, inplace=True)
