@@ -1,0 +1,65 @@
+/* tinygen validation protocol, firmware side.
+ *
+ * Frame (both directions), all integers little-endian:
+ *
+ *   +------+-----+---------+-----------------+-----------+
+ *   | 0xA5 | cmd | len u16 | payload[len]    | crc16 u16 |
+ *   +------+-----+---------+-----------------+-----------+
+ *
+ * crc16 = CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no xorout) over
+ * cmd, len and payload (not the start byte). A reply's cmd is the request's cmd | 0x80;
+ * errors use TG_CMD_ERROR. At reset the device sends one TG_CMD_BOOT frame, so the host can
+ * tell a reset mid-run from a slow answer.
+ *
+ * tinygen/validate/protocol.py is the host side; the two must change together
+ * (TG_PROTOCOL_VERSION). C99, no malloc, static buffers only.
+ */
+#ifndef TG_PROTOCOL_H
+#define TG_PROTOCOL_H
+
+#include <stdint.h>
+
+#include "tg_app.h"
+
+#define TG_PROTOCOL_VERSION 1u
+#define TG_FRAME_START 0xA5u
+
+/* Largest payload accepted or sent. Raw windows are int16, so this bounds raw_samples * 2. */
+#ifndef TG_PROTO_MAX_PAYLOAD
+#define TG_PROTO_MAX_PAYLOAD 4096u
+#endif
+
+enum tg_cmd {
+    TG_CMD_INFO = 0x01,            /* -> info block (see tg_protocol.c, TG_INFO_* layout) */
+    TG_CMD_INFER_FEATURES = 0x02,  /* int8[input_bytes] -> u32 net_cycles, int8[output_bytes] */
+    TG_CMD_INFER_RAW = 0x03,       /* int16[raw_samples] -> u32 fe_cycles, u32 net_cycles,
+                                      int8[input_bytes] features, int8[output_bytes] output */
+    TG_CMD_ECHO = 0x04,            /* any payload -> the same payload */
+    TG_CMD_BOOT = 0x70,            /* device -> host at reset: u16 protocol version */
+    TG_CMD_ERROR = 0x7F            /* u8 code, u8 cmd, u16 reserved, u32 detail */
+};
+
+#define TG_REPLY(cmd) ((uint8_t)((cmd) | 0x80u))
+
+enum tg_error_code {
+    TG_ERR_BAD_CRC = 1,        /* detail: the CRC the device computed */
+    TG_ERR_BAD_LENGTH = 2,     /* detail: the length the command expects */
+    TG_ERR_UNKNOWN_CMD = 3,    /* detail: 0 */
+    TG_ERR_TOO_LONG = 4,       /* detail: TG_PROTO_MAX_PAYLOAD */
+    TG_ERR_INVOKE = 5,         /* detail: the status returned by invoke()/features() */
+    TG_ERR_NO_FRONT_END = 6    /* detail: 0 */
+};
+
+/* CRC-16/CCITT-FALSE, continuing from `crc` (start with 0xFFFF). */
+uint16_t tg_crc16(uint16_t crc, const uint8_t *data, uint32_t len);
+
+/* Instruction-count markers: empty, never inlined or analysed across, so the code between a
+ * begin and an end stays between them. Emulators (tinygen bench) count instructions from the
+ * call of tg_mark_begin(id) to the call of tg_mark_end(id): id 1 = front end, 2 = network. */
+void tg_mark_begin(uint32_t id);
+void tg_mark_end(uint32_t id);
+
+/* Handle one received frame; exposed for host tests. Returns 0 if handled. */
+int tg_protocol_handle(const tg_app_t *app, uint8_t cmd, const uint8_t *payload, uint32_t len);
+
+#endif

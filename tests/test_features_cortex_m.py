@@ -1,0 +1,73 @@
+"""Instructions of one tg_features_run on Cortex-M7 code (arm-none-eabi-gcc -O2), counted by
+running the compiled function in the unicorn emulator. Instructions, not cycles; deterministic,
+so the bound is asserted (the budget: network + front end < 480k on the M7)."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from tinygen.features import default_front_end, emit_c
+
+BUDGET = 100_000
+FLAGS = ["-mcpu=cortex-m7", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
+         "-pedantic", "-ffreestanding", "-nostdlib"]
+CODE, RAM = 0x0, 0x20000000
+RETURN = 0x0FFFFFF0          # unmapped-free sentinel inside the code region: stop here
+
+
+def compile_front_end(folder):
+    fe = default_front_end()
+    fe.config.log_lo, fe.config.log_mult = 2000, 9000     # mid-range: most outputs unclamped
+    emit_c(fe, folder)
+    elf = folder / "fe.elf"
+    subprocess.run(["arm-none-eabi-gcc", *FLAGS, "-I", str(folder), "-Wl,-Ttext=0x0",
+                    "-Wl,-e,tg_features_run", str(folder / "tg_features.c"), "-o", str(elf), "-lgcc"],
+                   check=True)
+    binary = folder / "fe.bin"
+    subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", str(elf), str(binary)], check=True)
+    nm = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+    entry = next(int(line.split()[0], 16) for line in nm.splitlines() if line.endswith(" tg_features_run"))
+    return fe, binary.read_bytes(), entry
+
+
+def run_counted(code: bytes, entry: int, samples: np.ndarray):
+    import unicorn
+    from unicorn import arm_const as a
+    uc = unicorn.Uc(unicorn.UC_ARCH_ARM, unicorn.UC_MODE_THUMB | unicorn.UC_MODE_MCLASS)
+    uc.mem_map(CODE, 0x10000000)
+    uc.mem_map(RAM, 0x100000)
+    uc.mem_write(CODE, code)
+    uc.mem_write(CODE + RETURN, b"\x00\xbf" * 8)          # nops where the function returns to
+    inp, out = RAM + 0x1000, RAM + 0x4000
+    uc.mem_write(inp, samples.astype("<i2").tobytes())
+    count = [0]
+
+    def hook(_uc, address, _size, _data):
+        count[0] += 1
+
+    uc.hook_add(unicorn.UC_HOOK_CODE, hook)
+    uc.reg_write(a.UC_ARM_REG_SP, RAM + 0x100000 - 16)
+    uc.reg_write(a.UC_ARM_REG_R0, inp)
+    uc.reg_write(a.UC_ARM_REG_R1, out)
+    uc.reg_write(a.UC_ARM_REG_LR, (CODE + RETURN) | 1)
+    uc.emu_start(entry | 1, CODE + RETURN)
+    result = np.frombuffer(bytes(uc.mem_read(out, 64)), np.int8)
+    return count[0], int(uc.reg_read(a.UC_ARM_REG_R0)), result
+
+
+@pytest.mark.cross
+def test_cortex_m7_instructions_and_result(tmp_path):
+    pytest.importorskip("unicorn")
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    fe, code, entry = compile_front_end(tmp_path)
+    rng = np.random.default_rng(0)
+    window = np.clip(rng.normal(size=1024) * 3000, -32768, 32767).astype(np.int16)
+    count, status, features = run_counted(code, entry, window)
+    print(f"tg_features_run, 1024 samples -> 64 features: {count} Cortex-M7 instructions")
+    assert status == 0
+    assert np.array_equal(features, fe.compute(window))    # bit-exact on the target ISA too
+    assert count < BUDGET

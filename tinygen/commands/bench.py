@@ -1,0 +1,102 @@
+"""`tinygen bench --board stm32h7 --emulate [--model M]`: instructions of one inference."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .validate import DEFAULT_MODELS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="count the instructions of one inference on the emulated twin",
+                       description="Build the board's twin firmware, run one inference in the "
+                       "unicorn emulator and count executed instructions: front end and network "
+                       "separately, and per MAC. These are instructions on an emulator, not cycles.")
+    p.add_argument("--board", required=True, help="board id (tinygen boards)")
+    p.add_argument("--emulate", action="store_true", required=True,
+                   help="count on the emulated twin (the only mode so far)")
+    p.add_argument("--model", type=Path, help="int8 .tflite (default: the first of "
+                   f"{', '.join(DEFAULT_MODELS)})")
+    p.add_argument("--features", type=Path, help="front end parameters (default: features.json "
+                   "beside the model); without one only the network is counted")
+    p.add_argument("--elf", type=Path, help="twin firmware to measure (default: build one)")
+    p.add_argument("--out", type=Path, default=None, help="build folder (default: build/bench-<board>)")
+    p.add_argument("--counter", choices=("unicorn", "qemu"), default=None,
+                   help="unicorn (fast; Cortex-M) or QEMU's single-step execution trace (slower; "
+                   "any twin, the cross-check). Default: unicorn on Arm, qemu on RISC-V")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run)
+
+
+def measure(board: str, model: Path, features: Path | None = None, elf: Path | None = None,
+            out: Path | None = None, seed: int = 0, counter: str | None = None) -> dict:
+    """Build (unless `elf`) and count; the figures `bench` prints, as a dict."""
+    import numpy as np
+
+    from ..codegen import compile_model
+    from ..emulate import twin_for_board
+    from ..validate import build_twin_firmware
+    from ..validate.instructions import count_instructions, count_with_qemu
+    from ..validate.protocol import CMD_INFER_FEATURES, CMD_INFER_RAW, encode_frame
+    from ..validate.reference import find_front_end, load_front_end
+
+    twin = twin_for_board(board)
+    if features is None:
+        features = find_front_end(model)
+    compiled = compile_model(model)
+    if elf is None:
+        elf = build_twin_firmware(board, model, out or Path("build") / f"bench-{board}", features)
+    rng = np.random.default_rng(seed)
+    fe = load_front_end(features) if features is not None else None
+    if fe is not None:
+        t = np.arange(fe.window)
+        x = 6000 * np.sin(2 * np.pi * 0.03 * t) + 2000 * np.sin(2 * np.pi * 0.17 * t) + rng.normal(0, 300, fe.window)
+        frame = encode_frame(CMD_INFER_RAW, np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes())
+    else:
+        frame = encode_frame(CMD_INFER_FEATURES,
+                             rng.integers(-128, 128, compiled.input.nbytes, dtype=np.int16).astype(np.int8).tobytes())
+    counter = counter or ("unicorn" if twin.arch == "arm" else "qemu")
+    counts = (count_instructions if counter == "unicorn" else count_with_qemu)(elf, twin, frame)
+    macs = compiled.macs
+    return {
+        "unit": f"instructions executed on an emulator ({counter}), not cycles",
+        "counter": counter,
+        "board": board, "twin": twin.name, "core": twin.cflags[0].split("=")[-1],
+        "model": str(model), "macs": macs, "arena_bytes": compiled.plan.arena_bytes,
+        "front_end_instructions": counts.front_end,
+        "network_instructions": counts.network,
+        "inference_instructions": counts.inference,
+        "instructions_per_mac": (counts.network / macs) if macs else None,
+        "elf": str(elf),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from ..errors import DataError
+
+    model = args.model
+    if model is None:
+        model = next((Path(c) for c in DEFAULT_MODELS if Path(c).is_file()), None)
+    if model is None:
+        raise DataError("no model: pass --model student_int8.tflite (or run tinygen train first)")
+    if not model.is_file():
+        raise DataError(f"model {model} not found")
+    r = measure(args.board, model, args.features, args.elf, args.out, counter=args.counter)
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return 0
+    print(f"{r['unit'].upper()}")
+    print(f"board {r['board']}: QEMU twin {r['twin']} ({r['core']}), counted with {r['counter']}")
+    print(f"model {Path(r['model']).name}: {r['macs']:,} MACs, arena {r['arena_bytes']:,} B")
+    rows = []
+    if r["front_end_instructions"] is not None:
+        rows.append(("front end", f"{r['front_end_instructions']:,} instructions"))
+    per_mac = f"  ({r['instructions_per_mac']:.2f} instructions/MAC)" if r["instructions_per_mac"] else ""
+    rows.append(("network", f"{r['network_instructions']:,} instructions{per_mac}"))
+    rows.append(("one inference", f"{r['inference_instructions']:,} instructions"))
+    w = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k.ljust(w)}  {v}")
+    return 0

@@ -1,0 +1,64 @@
+"""Write the C twin of a front end: tg_features.{h,c} (hand-written, copied) and the generated
+tg_features_config.h (sizes, calibration constants and const tables computed here)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jinja2
+
+from .. import __version__
+from ..resources import firmware_dir, templates_dir
+from .frontend import LOG_FRAC_BITS, LOG_TABLE_BITS, MAP_SHIFT, PRESCALE_SHIFT, FrontEnd
+
+
+def _table(name: str, ctype: str, values) -> dict:
+    return {"name": name, "ctype": ctype, "data": [int(v) for v in values]}
+
+
+def config_context(fe: FrontEnd) -> dict:
+    c = fe.config
+    return {
+        "version": __version__,
+        "params_hash": fe.params_hash(),
+        "window": fe.window,
+        "log2_window": fe.window.bit_length() - 1,
+        "n_features": fe.n_features,
+        "sample_rate_hz": int(round(c.sample_rate)),
+        "log_frac_bits": LOG_FRAC_BITS,
+        "log_table_bits": LOG_TABLE_BITS,
+        "log_lo": int(c.log_lo),
+        "log_mult": int(c.log_mult),
+        "map_shift": MAP_SHIFT,
+        "prescale_shift": PRESCALE_SHIFT,
+        "tables": [
+            _table("tg_features_hann_q15", "int16_t", fe.hann),
+            _table("tg_features_cos_q31", "int32_t", fe.cos),
+            _table("tg_features_sin_q31", "int32_t", fe.sin),
+            _table("tg_features_bitrev", "uint16_t", fe.bitrev),
+            _table("tg_features_band_edges", "uint16_t", fe.edges),
+            _table("tg_features_log2_table", "int16_t", fe.log_table),
+        ],
+    }
+
+
+def render_config(fe: FrontEnd) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir() / "features")),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    return env.get_template("tg_features_config.h.j2").render(**config_context(fe))
+
+
+def emit_c(front_end: FrontEnd, out_dir: Path) -> list[Path]:
+    """Write tg_features.h, tg_features.c and tg_features_config.h into out_dir."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in ("tg_features.h", "tg_features.c"):
+        dst = out_dir / name
+        shutil.copyfile(firmware_dir() / "features" / name, dst)
+        written.append(dst)
+    cfg = out_dir / "tg_features_config.h"
+    cfg.write_text(render_config(front_end))
+    written.append(cfg)
+    return written

@@ -1,0 +1,269 @@
+"""The integer FFT front end: raw int16 samples -> int8 band log-energies (the network's input).
+
+Pipeline, identical step for step in firmware/features/tg_features.c (bit-exact):
+
+1. DC removal: mean = floor(sum(x) / N) (an arithmetic shift, N is a power of two).
+2. Window and scale: y = ((x - mean) * hann_q15) >> 2, so |y| < 2^29 (top of the int32 range).
+3. Real FFT of N points as an N/2-point complex FFT of z[n] = y[2n] + j y[2n+1]: iterative
+   radix-2 decimation in time, Q31 twiddles, every product the high word of a 32x32-bit multiply
+   (one SMULL on Cortex-M), halved at each stage so nothing overflows (the CMSIS-style scaled
+   FFT); then the split step gives X[k] * 16 for k < N/2, |X| < 2^30.
+4. Power |X|^2 as int64 (< 2^61), summed over each band's bins (band edges precomputed).
+5. log2 of the band energy in Q6 (1/64 octave): position of the top bit + a 64-entry table.
+6. Affine map of the log to int8: ((log - lo) * mult) >> 16, clamped to [0, 255], minus 128.
+   lo and mult are calibrated once on training windows so the int8 range covers the data.
+
+Everything here is integer numpy (int64/uint64); `compute` takes one window or a batch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..errors import DataError
+
+Q15_ONE = 1 << 15
+LOG_FRAC_BITS = 6        # log2 values are in 1/64 octave
+LOG_TABLE_BITS = 6       # 64-entry table for the fractional part
+MAP_SHIFT = 16           # int8 map: ((log - lo) * mult) >> MAP_SHIFT
+PRESCALE_SHIFT = 2       # (x - mean) * hann_q15 >> 2: |y| < 2^29, the FFT's headroom
+
+
+def _q15(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(values * Q15_ONE), -Q15_ONE, Q15_ONE - 1).astype(np.int64)
+
+
+def _q31(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(values * (1 << 31)), -(1 << 31), (1 << 31) - 1).astype(np.int64)
+
+
+def _mulhi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """High word of a 32x32 -> 64-bit product (one SMULL on Cortex-M): floor(a * b / 2^32)."""
+    return (a * b) >> 32
+
+
+def hann_q15(n: int) -> np.ndarray:
+    """Periodic Hann window in Q15."""
+    return _q15(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n))
+
+
+def twiddles_q31(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """cos and sin of 2*pi*k/N for k < N/2 in Q31 (W_N^k = cos - j sin)."""
+    k = np.arange(n // 2)
+    return _q31(np.cos(2 * np.pi * k / n)), _q31(np.sin(2 * np.pi * k / n))
+
+
+def log2_table() -> np.ndarray:
+    """Fractional log2 of the 6 bits below the top bit, at each cell's midpoint, in Q6."""
+    i = np.arange(1 << LOG_TABLE_BITS)
+    frac = np.log2(1.0 + (i + 0.5) / (1 << LOG_TABLE_BITS))
+    return np.round(frac * (1 << LOG_FRAC_BITS)).astype(np.int64)
+
+
+def bit_reverse_permutation(m: int) -> np.ndarray:
+    bits = m.bit_length() - 1
+    idx = np.arange(m)
+    rev = np.zeros(m, dtype=np.int64)
+    for b in range(bits):
+        rev |= ((idx >> b) & 1) << (bits - 1 - b)
+    return rev
+
+
+def mel_band_edges(n_fft: int, sample_rate: float, n_bands: int, f_min: float, f_max: float,
+                   knee_hz: float) -> list[int]:
+    """Band edges in FFT bins, spaced evenly on a mel-like scale (linear below knee_hz,
+    logarithmic above), each band at least one bin wide. Bin 0 (DC) is never used."""
+    n_bins = n_fft // 2
+    hz_per_bin = sample_rate / n_fft
+    lo_bin = max(1, int(round(f_min / hz_per_bin)))
+    hi_bin = min(n_bins, int(round(f_max / hz_per_bin)))
+    if hi_bin - lo_bin < n_bands:
+        raise DataError(f"{n_bands} bands do not fit between {f_min:g} and {f_max:g} Hz with a "
+                        f"{n_fft}-sample window; use fewer bands or a longer window")
+
+    def warp(f):
+        return np.log1p(np.asarray(f) / knee_hz)
+
+    targets = np.expm1(np.linspace(warp(lo_bin * hz_per_bin), warp(hi_bin * hz_per_bin),
+                                   n_bands + 1)) * knee_hz / hz_per_bin
+    edges = [lo_bin]
+    for i in range(1, n_bands):
+        remaining = n_bands - i
+        edge = int(round(targets[i]))
+        edge = max(edge, edges[-1] + 1)                 # at least one bin per band
+        edge = min(edge, hi_bin - remaining)            # leave room for the bands after it
+        edges.append(edge)
+    edges.append(hi_bin)
+    return edges
+
+
+def check_window(n: int) -> None:
+    if n < 16 or n > 4096 or n & (n - 1):
+        raise DataError(f"window {n} is not a power of two between 16 and 4096; pick e.g. 1024")
+
+
+@dataclass
+class FrontEndConfig:
+    window: int = 1024
+    sample_rate: float = 8000.0
+    n_bands: int = 64
+    f_min: float = 8.0
+    f_max: float = 4000.0
+    knee_hz: float = 150.0     # bands are ~linear below this, logarithmic above
+    band_edges: list[int] = field(default_factory=list)
+    log_lo: int = 0          # Q6 log2 value mapped to int8 -128
+    log_mult: int = 1 << 12  # int8 steps per Q6 unit, in Q16
+    # Float samples (user files) become int16 by this gain; 1.0 for int16 sources.
+    input_gain: float = 1.0
+
+    def validate(self) -> None:
+        check_window(self.window)
+        n = self.window
+        if not self.band_edges:
+            self.band_edges = mel_band_edges(n, self.sample_rate, self.n_bands, self.f_min,
+                                             min(self.f_max, self.sample_rate / 2), self.knee_hz)
+        e = self.band_edges
+        if len(e) != self.n_bands + 1 or e[0] < 1 or e[-1] > n // 2 or any(
+                b <= a for a, b in zip(e, e[1:])):
+            raise DataError("features.json has inconsistent band edges; regenerate it with tinygen train")
+
+
+class FrontEnd:
+    """The integer reference of the feature extractor (and the source of the C tables)."""
+
+    def __init__(self, config: FrontEndConfig):
+        config.validate()
+        self.config = config
+        n = config.window
+        self.window = n
+        self.half = n // 2
+        self.n_features = config.n_bands
+        self.hann = hann_q15(n)
+        self.cos, self.sin = twiddles_q31(n)
+        self.log_table = log2_table()
+        self.bitrev = bit_reverse_permutation(self.half)
+        self.edges = np.asarray(config.band_edges, dtype=np.int64)
+
+    # ---- persistence -------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"tinygen_version": __version__, "front_end": asdict(self.config),
+                "params_hash": self.params_hash()}
+
+    def params_hash(self) -> str:
+        blob = json.dumps(asdict(self.config), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FrontEnd":
+        try:
+            cfg = FrontEndConfig(**data["front_end"])
+        except (KeyError, TypeError) as exc:
+            raise DataError(f"features.json is not a tinygen front end description ({exc})") from None
+        return cls(cfg)
+
+    @classmethod
+    def from_json(cls, path) -> "FrontEnd":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read front end parameters {path}: {exc}") from None
+        return cls.from_dict(data)
+
+    # ---- the integer pipeline ------------------------------------------------------------
+    def band_log2(self, samples: np.ndarray) -> np.ndarray:
+        """Q6 log2 of each band's energy, int64 [..., n_bands] (steps 1-5)."""
+        x = np.asarray(samples)
+        if x.dtype != np.int16:
+            raise DataError(f"front end input must be int16 samples, got {x.dtype}")
+        single = x.ndim == 1
+        x = np.atleast_2d(x).astype(np.int64)
+        if x.shape[-1] != self.window:
+            raise DataError(f"front end expects windows of {self.window} samples, got {x.shape[-1]}")
+        energy = self._band_energy(x)
+        out = self._log2_q6(energy)
+        return out[0] if single else out
+
+    def compute(self, samples: np.ndarray) -> np.ndarray:
+        """int16 [window] or [batch, window] -> int8 [n_features] or [batch, n_features]."""
+        log = self.band_log2(samples)
+        return self.map_to_int8(log)
+
+    def map_to_int8(self, log_q6: np.ndarray) -> np.ndarray:
+        c = self.config
+        q = ((log_q6 - c.log_lo) * c.log_mult) >> MAP_SHIFT
+        return (np.clip(q, 0, 255) - 128).astype(np.int8)
+
+    def calibrate(self, windows: np.ndarray, low_pct: float = 0.5, high_pct: float = 99.9) -> None:
+        """Choose log_lo / log_mult so training features span the int8 range."""
+        log = self.band_log2(windows)
+        lo = int(np.floor(np.percentile(log, low_pct)))
+        hi = int(np.ceil(np.percentile(log, high_pct)))
+        hi = max(hi, lo + 4 * (1 << LOG_FRAC_BITS))   # at least 4 octaves: keeps mult < 2^16
+        self.config.log_lo = lo
+        self.config.log_mult = int(round(255 * (1 << MAP_SHIFT) / (hi - lo)))
+
+    def _band_energy(self, x: np.ndarray) -> np.ndarray:
+        n, m = self.window, self.half
+        shift = n.bit_length() - 1
+        mean = x.sum(axis=1, keepdims=True) >> shift
+        y = ((x - mean) * self.hann) >> PRESCALE_SHIFT
+        zr = y[:, 0::2][:, self.bitrev]
+        zi = y[:, 1::2][:, self.bitrev]
+        size = 2
+        while size <= m:
+            half = size // 2
+            k = np.arange(half) * (n // size)
+            c, s = self.cos[k], self.sin[k]
+            zr = zr.reshape(len(x), m // size, size)
+            zi = zi.reshape(len(x), m // size, size)
+            ar, ai = zr[:, :, :half] >> 1, zi[:, :, :half] >> 1
+            br, bi = zr[:, :, half:], zi[:, :, half:]
+            tr = _mulhi(br, c) + _mulhi(bi, s)
+            ti = _mulhi(bi, c) - _mulhi(br, s)
+            zr = np.concatenate([ar + tr, ar - tr], axis=2).reshape(len(x), m)
+            zi = np.concatenate([ai + ti, ai - ti], axis=2).reshape(len(x), m)
+            size *= 2
+        mirror = (m - np.arange(m)) % m
+        br, bi = zr[:, mirror], -zi[:, mirror]
+        er, ei = zr + br, zi + bi
+        dr, di = zr - br, zi - bi
+        xr = (er >> 1) + _mulhi(di, self.cos) - _mulhi(dr, self.sin)
+        xi = (ei >> 1) - _mulhi(dr, self.cos) - _mulhi(di, self.sin)
+        power = xr * xr + xi * xi                       # < 2^62: int64 is enough
+        cums = np.concatenate([np.zeros((len(x), 1), np.int64), np.cumsum(power, axis=1)], axis=1)
+        return (cums[:, self.edges[1:]] - cums[:, self.edges[:-1]]).astype(np.uint64)
+
+    def _log2_q6(self, energy: np.ndarray) -> np.ndarray:
+        e = energy.astype(np.uint64)
+        msb = np.zeros(e.shape, dtype=np.int64)
+        rest = e.copy()
+        for s in (32, 16, 8, 4, 2, 1):
+            big = (rest >> np.uint64(s)) != 0
+            msb = np.where(big, msb + s, msb)
+            rest = np.where(big, rest >> np.uint64(s), rest)
+        tb = LOG_TABLE_BITS
+        down = np.clip(msb - tb, 0, None).astype(np.uint64)
+        up = np.clip(tb - msb, 0, None).astype(np.uint64)
+        idx = (((e >> down) << up) & np.uint64((1 << tb) - 1)).astype(np.int64)
+        out = msb * (1 << LOG_FRAC_BITS) + self.log_table[idx]
+        return np.where(e == 0, 0, out)
+
+
+def estimate_hz_per_feature(fe: FrontEnd) -> list[float]:
+    """Centre frequency of each band, for reports."""
+    hz = fe.config.sample_rate / fe.window
+    e = fe.edges
+    return [float(hz * (a + b - 1) / 2) for a, b in zip(e[:-1], e[1:])]
+
+
+def default_front_end(window: int = 1024, sample_rate: float = 8000.0) -> FrontEnd:
+    n_bands = 64 if window >= 512 else max(8, window // 8)
+    return FrontEnd(FrontEndConfig(window=window, sample_rate=float(sample_rate), n_bands=n_bands,
+                                   f_max=float(sample_rate) / 2,
+                                   f_min=max(float(sample_rate) / window, 1.0)))

@@ -1,0 +1,270 @@
+"""Deterministic instruction counts of one inference, on the twin's ELF, with the `unicorn` emulator
+(Cortex-M twins) or QEMU's own execution trace (`count_with_qemu`: the cross-check, and RISC-V).
+
+Why unicorn rather than a QEMU TCG plugin: it is a pip package (nothing to compile at run time,
+no plugin ABI to match against the installed QEMU, no header Debian does not ship), it runs the
+very same ELF the QEMU twin runs, and a Python code hook sees every executed instruction, so the
+count is exact and repeatable. Its CPU models come from QEMU's TCG, like the twin's.
+
+How: the ELF boots from its reset vector as on the twin; the UART is a memory-mapped model fed
+with one INFER_RAW (or INFER_FEATURES) frame; the counter runs from the call of
+tg_mark_begin(id) to the call of tg_mark_end(id) (id 1 = front end, 2 = network; see
+firmware/harness/tg_protocol.h). The regions include the two bsp_cycles() reads around the timed
+call (a few instructions). These are instructions executed on an emulator, not cycles.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from ..errors import EmulatorError, ToolchainMissing
+
+MARK_FRONT_END = 1
+MARK_NETWORK = 2
+
+
+# -- a small ELF32 reader (program headers and the symbol table) ------------------------------
+@dataclass
+class Elf:
+    machine: int
+    entry: int
+    segments: list[tuple[int, bytes, int]]          # (address, file bytes, memory size)
+    symbols: dict[str, int] = field(default_factory=dict)
+
+
+def read_elf(path: Path | str) -> Elf:
+    data = Path(path).read_bytes()
+    if data[:4] != b"\x7fELF" or data[4] != 1 or data[5] != 1:
+        raise EmulatorError(f"{path} is not a little-endian 32-bit ELF")
+    (_, machine, _, entry, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum,
+     _) = struct.unpack_from("<HHIIIIIHHHHHH", data, 16)
+    segs = []
+    for i in range(phnum):
+        p_type, off, vaddr, paddr, filesz, memsz, _, _ = struct.unpack_from("<IIIIIIII", data, phoff + i * phentsize)
+        if p_type == 1 and memsz:
+            segs.append((paddr, data[off:off + filesz], memsz))
+    syms: dict[str, int] = {}
+    sections = [struct.unpack_from("<IIIIIIIIII", data, shoff + i * shentsize) for i in range(shnum)]
+    for sh in sections:
+        if sh[1] == 2:  # SHT_SYMTAB
+            strtab = sections[sh[6]]
+            for j in range(sh[5] // 16):
+                name_off, value, _, info, _, _ = struct.unpack_from("<IIIBBH", data, sh[4] + j * 16)
+                if info & 0xF in (1, 2):  # object, function
+                    end = data.index(b"\0", strtab[4] + name_off)
+                    syms[data[strtab[4] + name_off:end].decode()] = value
+    return Elf(machine, entry, segs, syms)
+
+
+def _thumb32(hw: int) -> bool:
+    return (hw >> 11) in (0b11101, 0b11110, 0b11111)
+
+
+def _it_candidates(elf: Elf) -> set[int]:
+    """Half-word addresses holding an IT encoding (0xBFxy, y != 0). The code hook only fires at
+    real instruction starts, so a hit there is a real IT instruction."""
+    out = set()
+    for addr, blob, _ in elf.segments:
+        for off in range(0, len(blob) - 1, 2):
+            if blob[off + 1] == 0xBF and blob[off] & 0x0F:
+                out.add(addr + off)
+    return out
+
+
+def _it_block(mu, address: int) -> list[int]:
+    """Addresses of the 1-4 instructions an IT at `address` covers."""
+    mask = mu.mem_read(address, 1)[0] & 0x0F
+    n = 4 - ((mask & -mask).bit_length() - 1)
+    out, a = [], address + 2
+    for _ in range(n):
+        hw = int.from_bytes(mu.mem_read(a, 2), "little")
+        out.append(a)
+        a += 4 if _thumb32(hw) else 2
+    return out
+
+
+# -- UART models ------------------------------------------------------------------------------
+class _Uart:
+    def __init__(self, rx: bytes):
+        self.rx = bytearray(rx)
+        self.tx = bytearray()
+
+
+def _page(x: int) -> int:
+    return x & ~0xFFF
+
+
+@dataclass
+class Counts:
+    front_end: Optional[int]
+    network: int
+    total_run: int
+
+    @property
+    def inference(self) -> int:
+        return self.network + (self.front_end or 0)
+
+
+def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instructions: int = 200_000_000) -> Counts:
+    """Run the ELF on unicorn until the network's end marker; return the counts."""
+    try:
+        import unicorn as uc
+        from unicorn import arm_const as A
+    except ImportError:
+        raise ToolchainMissing("instruction counting needs the unicorn emulator: pip install unicorn") from None
+    if twin.arch != "arm":
+        raise EmulatorError(f"instruction counting supports the Cortex-M twins; {twin.name} is {twin.arch}")
+    elf = read_elf(elf_path)
+    for sym in ("tg_mark_begin", "tg_mark_end"):
+        if sym not in elf.symbols:
+            raise EmulatorError(f"{Path(elf_path).name} has no {sym}(); rebuild it with tinygen's protocol")
+    cpu = A.UC_CPU_ARM_CORTEX_M7 if "cortex-m7" in " ".join(twin.cflags) else A.UC_CPU_ARM_CORTEX_M4
+    mu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
+    mu.ctl_set_cpu_model(cpu)
+
+    # Memory: the twin's code and RAM, plus scratch for the system control space.
+    if twin.name == "netduinoplus2":
+        regions = [(0x0, 1 << 20), (0x08000000, 1 << 20), (0x20000000, 128 << 10)]
+        uart_base = 0x40011000
+    else:
+        regions = [(0x0, 4 << 20), (0x20000000, 4 << 20)]
+        uart_base = 0x40004000
+    for base, size in regions:
+        mu.mem_map(base, size)
+    mu.mem_map(0xE0000000, 0x100000)  # SCB, DWT: plain memory here
+    for addr, blob, memsz in elf.segments:
+        mu.mem_write(addr, blob)
+        if twin.name == "netduinoplus2" and 0x08000000 <= addr < 0x08100000:
+            mu.mem_write(addr - 0x08000000, blob)  # flash alias at 0
+
+    port = _Uart(frame)
+    mps2 = twin.name != "netduinoplus2"
+
+    def uart_read(_uc, offset, _size, _data):
+        if mps2:
+            if offset == 0x00:
+                return port.rx.pop(0) if port.rx else 0
+            if offset == 0x04:
+                return 2 if port.rx else 0     # RX full when a byte is waiting; TX never full
+            return 0
+        if offset == 0x00:
+            return (1 << 7) | ((1 << 5) if port.rx else 0)
+        if offset == 0x04:
+            return port.rx.pop(0) if port.rx else 0
+        return 0
+
+    def uart_write(_uc, offset, _size, value, _data):
+        if (mps2 and offset == 0x00) or (not mps2 and offset == 0x04):
+            port.tx.append(value & 0xFF)
+
+    mu.mmio_map(uart_base, 0x1000, uart_read, None, uart_write, None)
+
+    vec_base = 0x08000000 if twin.name == "netduinoplus2" else 0x0
+    sp, reset = struct.unpack("<II", bytes(mu.mem_read(vec_base, 8)))
+    mu.reg_write(A.UC_ARM_REG_SP, sp)
+    # Unicorn keeps its own copy of CPACR: grant the FPU as the reset handler does on the twin.
+    try:
+        mu.reg_write(A.UC_ARM_REG_C1_C0_2, mu.reg_read(A.UC_ARM_REG_C1_C0_2) | (0xF << 20))
+    except uc.UcError:
+        pass
+
+    begin = elf.symbols["tg_mark_begin"] & ~1
+    end = elf.symbols["tg_mark_end"] & ~1
+    state = {"n": 0, "open": {}, "done": {}}
+    it_sites = _it_candidates(elf)
+    in_block: set[int] = set()
+
+    def on_code(_uc, address, _size, _data):
+        # Unicorn does not call the hook for an IT-block instruction whose condition fails,
+        # though the core executes it (as a no-op) and QEMU's TCG plugins count it. Count the
+        # whole block when its IT executes, and skip the block's instructions when they show up.
+        if in_block:
+            if address in in_block:
+                in_block.discard(address)
+                return _markers(address)
+            in_block.clear()
+        state["n"] += 1
+        if address in it_sites:
+            block = _it_block(mu, address)
+            state["n"] += len(block)
+            in_block.update(block)
+        _markers(address)
+
+    def _markers(address):
+        if address == begin:
+            state["open"][mu.reg_read(A.UC_ARM_REG_R0)] = state["n"]
+        elif address == end:
+            mark = mu.reg_read(A.UC_ARM_REG_R0)
+            if mark in state["open"]:
+                state["done"][mark] = state["n"] - state["open"].pop(mark)
+            if mark == MARK_NETWORK:
+                mu.emu_stop()
+        if state["n"] >= max_instructions:
+            mu.emu_stop()
+
+    mu.hook_add(uc.UC_HOOK_CODE, on_code)
+    try:
+        mu.emu_start(reset | 1, 0xFFFFFFFF, count=max_instructions)
+    except uc.UcError as exc:
+        pc = mu.reg_read(A.UC_ARM_REG_PC)
+        raise EmulatorError(f"unicorn stopped at 0x{pc:08x} after {state['n']} instructions: {exc}") from None
+    if MARK_NETWORK not in state["done"]:
+        raise EmulatorError(f"the network's end marker was not reached within {state['n']} instructions "
+                            f"(device replied {bytes(port.tx[:16]).hex()}...)")
+    return Counts(state["done"].get(MARK_FRONT_END), state["done"][MARK_NETWORK], state["n"])
+
+
+# -- the same count from QEMU itself (a cross-check, and the way for the RISC-V twin) ----------
+def count_with_qemu(elf_path: Path | str, twin, frame: bytes, timeout: float = 60.0) -> Counts:
+    """Run the twin in QEMU one instruction per translation block (-singlestep) with an
+    execution trace, send `frame`, and count traced instructions between the marker entries.
+    Slower than unicorn (a log line per instruction) but it is QEMU's own CPU model; it also
+    counts IT-block instructions whose condition fails, as TCG plugins do."""
+    import re
+    import tempfile
+    import time
+
+    from ..emulate import QemuTwin
+    from .protocol import CMD_INFER_RAW, FrameDecoder, reply_cmd
+
+    elf = read_elf(elf_path)
+    for sym in ("tg_mark_begin", "tg_mark_end"):
+        if sym not in elf.symbols:
+            raise EmulatorError(f"{Path(elf_path).name} has no {sym}(); rebuild it with tinygen's protocol")
+    begin = elf.symbols["tg_mark_begin"] & ~1
+    end = elf.symbols["tg_mark_end"] & ~1
+    with tempfile.TemporaryDirectory(prefix="tinygen-trace-") as tmp:
+        log = Path(tmp) / "exec.log"
+        q = QemuTwin(twin, elf_path, extra_args=("-singlestep", "-d", "exec,nochain", "-D", str(log)))
+        with q:
+            q.transport.write(frame)
+            want = reply_cmd(frame[1])
+            dec = FrameDecoder()
+            deadline = time.monotonic() + timeout
+            done = False
+            while not done and time.monotonic() < deadline:
+                dec.feed(q.transport.read(min(deadline, time.monotonic() + 0.2)))
+                done = any(f.cmd == want for f in dec.frames())
+            if not done:
+                raise EmulatorError(f"no reply from the {twin.machine} twin within {timeout:g} s "
+                                    "while tracing instructions")
+        pattern = re.compile(rb"^Trace \S+ \S+ \[[0-9a-f]+/([0-9a-f]+)/", re.M)
+        hits = []
+        n = 0
+        with open(log, "rb") as f:
+            for chunk in iter(lambda: f.readlines(1 << 20), []):
+                for line in chunk:
+                    m = pattern.match(line)
+                    if not m:
+                        continue
+                    pc = int(m.group(1), 16)
+                    if pc == begin or pc == end:
+                        hits.append((pc, n))
+                    n += 1
+    spans = [b[1] - a[1] for a, b in zip(hits, hits[1:]) if a[0] == begin and b[0] == end]
+    raw = frame[1] == CMD_INFER_RAW
+    if len(spans) < (2 if raw else 1):
+        raise EmulatorError(f"the trace holds {len(spans)} marked region(s); expected {2 if raw else 1}")
+    return Counts(spans[0] if raw else None, spans[1] if raw else spans[0], n)
