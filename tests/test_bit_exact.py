@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")
@@ -42,6 +42,17 @@ def is_chain(graph) -> bool:
 @settings(max_examples=N_MODELS, deadline=None, derandomize=os.environ.get("CI") == "true",
           suppress_health_check=list(HealthCheck), print_blob=True)
 @given(spec=model_specs())
+# Found by the 250-model run: an in-place max-pool that shrinks its tensor must not be forced
+# when it raises the arena above TFLite-Micro's (planner in-place policies).
+@example(spec={"two_d": False, "shape": (40, 1), "seed": 0, "pre": "relu", "head": "flatten",
+               "units": 1, "final": "softmax",
+               "layers": [{"kind": "maxpool", "pool": 2, "stride": 3, "padding": "same"},
+                          {"kind": "conv", "kernel": 1, "dilation": 1, "stride": 1,
+                           "padding": "same", "filters": 12, "multiplier": 1,
+                           "activation": "linear", "batchnorm": False},
+                          {"kind": "conv", "kernel": 1, "dilation": 1, "stride": 1,
+                           "padding": "same", "filters": 1, "multiplier": 1,
+                           "activation": "linear", "batchnorm": False}]})
 def test_random_models_bit_exact(spec, tmp_path_factory):
     model = to_int8_tflite(build_keras(spec), representative(spec))
     rng = np.random.default_rng(spec["seed"])

@@ -115,3 +115,13 @@ def test_lower_bound_matches_definition():
     buffers, _, _ = make_buffers(2, [TensorUse((0,), (1,)), TensorUse((1,), (2,))],
                                  {0: 8, 1: 12, 2: 4}, [0], [2])
     assert lower_bound(buffers) == 20
+
+
+def test_shrinking_inplace_is_not_forced_when_it_costs():
+    # found by the 250-model property run: an in-place max-pool (40 B -> 16 B) would keep 40 B
+    # alive next to a 168 B conv output; without it the chain fits in 16 + 168 B.
+    sizes = {0: 40, 1: 40, 2: 16, 3: 168, 4: 16}
+    uses = [TensorUse((0,), (1,), inplace=True), TensorUse((1,), (2,), inplace=True),
+            TensorUse((2,), (3,)), TensorUse((3,), (4,))]
+    plan = plan_memory(4, uses, sizes, [0], [4])
+    assert plan.arena_bytes == 184

@@ -8,6 +8,10 @@ Algorithm
    by nobody afterwards and is not the caller's graph input. A buffer lives from the op that
    writes it (op 0 for the graph input) to the last op that reads it (the last op for the graph
    output); sizes are rounded up to ALIGN bytes.
+   In place is not free when the output is smaller (a pool): the merged buffer keeps the input's
+   size for the output's whole life and can raise the bound. So buffers are formed under three
+   policies — every legal in-place merge, same-size merges only (never worse), none — and the
+   policy whose best plan is smallest wins.
 2. Lower bound. At op i, every buffer whose lifetime contains i must be resident at once, so no
    plan can be smaller than max_i sum(size of buffers live at i) — the liveness lower bound.
 3. Placement. Several cheap strategies each produce a complete plan; the smallest wins:
@@ -79,8 +83,12 @@ class TensorUse:
     inplace: bool = False     # output 0 may overwrite input 0
 
 
+INPLACE_POLICIES = ("all", "same-size", "none")
+
+
 def make_buffers(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
-                 graph_inputs: Iterable[int], graph_outputs: Iterable[int], align: int = ALIGN
+                 graph_inputs: Iterable[int], graph_outputs: Iterable[int], align: int = ALIGN,
+                 inplace_policy: str = "all"
                  ) -> tuple[list[Buffer], dict[int, int], list[Sharing]]:
     """Group tensors into buffers with lifetimes. Returns (buffers, tensor->buffer id, sharing)."""
     graph_inputs, graph_outputs = set(graph_inputs), set(graph_outputs)
@@ -104,12 +112,13 @@ def make_buffers(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
         if use.alias:
             root[out] = find(inp)
             sharing.append(Sharing(out, inp, "alias"))
-        elif use.inplace:
+        elif use.inplace and inplace_policy != "none":
             r = find(inp)
             members = [t for t in list(root) + [r] if find(t) == r]
             reads_later = any(last_read.get(t, -1) > i for t in members)
-            if (not reads_later and r not in graph_inputs and not (set(members) & graph_outputs)
-                    and sizes[out] <= max(sizes[t] for t in members)):
+            widest = max(sizes[t] for t in members)
+            fits = sizes[out] == widest if inplace_policy == "same-size" else sizes[out] <= widest
+            if not reads_later and r not in graph_inputs and not (set(members) & graph_outputs) and fits:
                 root[out] = r
                 sharing.append(Sharing(out, inp, "in-place"))
 
@@ -243,8 +252,16 @@ def place(buffers: Sequence[Buffer]) -> tuple[list[int], str]:
 def plan_memory(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
                 graph_inputs: Iterable[int], graph_outputs: Iterable[int]) -> Plan:
     """Plan the arena for activation tensors `sizes` (tensor index -> bytes) used by `uses`."""
-    buffers, owner, sharing = make_buffers(n_ops, uses, sizes, graph_inputs, graph_outputs)
-    offsets, strategy = place(buffers)
+    graph_inputs, graph_outputs = list(graph_inputs), list(graph_outputs)
+    best = None
+    for rank, policy in enumerate(INPLACE_POLICIES):
+        buffers, owner, sharing = make_buffers(n_ops, uses, sizes, graph_inputs, graph_outputs,
+                                               inplace_policy=policy)
+        offsets, strategy = place(buffers)
+        key = (arena_size(buffers, offsets), rank)
+        if best is None or key < best[0]:
+            best = (key, buffers, owner, sharing, offsets, strategy)
+    _, buffers, owner, sharing, offsets, strategy = best
     arena = arena_size(buffers, offsets)
     check(buffers, offsets, arena)
     tensor_offsets = {t: offsets[owner[t]] for t in sizes}
