@@ -186,7 +186,7 @@ def write_project(board: Board, out_dir: Union[str, Path], gen: Any, front_end: 
     # -- rendered files -----------------------------------------------------------------------
     env = environment()
     sha = str(gen.sha256).lower()
-    flags = " ".join(board.cflags) + " -Os"
+    flags = " ".join(board.cflags) + " -O2"
     ctx = dict(
         version=__version__, sha256=sha if _HEX64.match(sha) else "?",
         sha256_bytes=_sha_bytes(sha),

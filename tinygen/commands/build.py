@@ -110,6 +110,51 @@ def format_table(gen, board, results, macs: int) -> str:
     return "\n".join(lines)
 
 
+def model_metrics(model_path: Path) -> dict | None:
+    """metrics.json written by `tinygen train` beside the model, if any."""
+    import json
+
+    path = Path(model_path).with_name("metrics.json")
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def accuracy_line(metrics: dict | None) -> str | None:
+    acc = (metrics or {}).get("accuracy_test") or {}
+    if "student_int8_tflm" not in acc:
+        return None
+    parts = [f"{k.replace('_', ' ')} {100 * v:.1f} %" for k, v in acc.items()
+             if k != "student_int8_tflm" and isinstance(v, (int, float))]
+    return (f"accuracy (held-out test split): int8 student {100 * acc['student_int8_tflm']:.1f} % "
+            f"through TFLite-Micro ({', '.join(parts)})")
+
+
+def latency_estimate(board, model_path: Path, features_path, twin_elf: Path) -> dict | None:
+    """Instructions of one inference on the twin (unicorn), and what that means at the board's
+    clock if the core retired one instruction per cycle. An estimate, labelled as such."""
+    from ..errors import TinygenError
+    from .bench import measure
+
+    try:
+        m = measure(board.id, model_path, features_path, elf=twin_elf)
+    except (TinygenError, ImportError):
+        return None
+    m["ms_at_clock"] = 1000.0 * m["inference_instructions"] / board.clock_hz
+    return m
+
+
+def latency_line(board, m: dict | None) -> str | None:
+    if not m:
+        return None
+    fe = m.get("front_end_instructions") or 0
+    return (f"latency (estimate): {m['inference_instructions']:,} instructions per inference on "
+            f"the {m['twin']} twin (front end {fe:,}, network {m['network_instructions']:,}) "
+            f"= {m['ms_at_clock']:.3f} ms at {board.clock_hz / 1e6:g} MHz if one instruction took "
+            f"one cycle; instructions on an emulator, not measured cycles")
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
@@ -220,7 +265,13 @@ def run(args: argparse.Namespace) -> int:
         report = run_emulated(board.id, twin_res.elf, model_path=model_path,
                               features_path=features_path, samples=args.samples)
 
-    # 6. Report.
+    # 6. Report: sizes against the board, accuracy, latency.
+    metrics = result.metrics if args.model is None else model_metrics(model_path)
+    twin_build = next((r for r in results if r.env == project.envs["twin"]), None)
+    latency = None
+    if twin_build is not None and board.twin is not None:
+        say("counting the instructions of one inference on the twin ...")
+        latency = latency_estimate(board, model_path, features_path, twin_build.elf)
     macs = int(gen.macs)
     if args.json:
         doc = {
@@ -236,6 +287,8 @@ def run(args: argparse.Namespace) -> int:
                         "flash_limit": r.flash_limit, "ram_limit": r.ram_limit,
                         "seconds": round(r.seconds, 2)} for r in results],
             "validation": report.summary() if report is not None else None,
+            "accuracy_test": (metrics or {}).get("accuracy_test"),
+            "latency": latency,
         }
         print(json.dumps(doc, indent=2))
     else:
@@ -249,6 +302,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  project for [env:{project.envs['official']}] written to {project.dir}; "
                   f"its C ({len(host_checked)} files) compiles cleanly with host gcc "
                   f"-std=c99 -Wall -Wextra -Werror -pedantic.")
+        for line in (accuracy_line(metrics), latency_line(board, latency)):
+            if line:
+                print(line)
         if results:
             print(f"firmware: {results[0].elf}")
             print(f"rebuild: cd {project.dir} && pio run -e {results[0].env}")

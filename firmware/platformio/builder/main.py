@@ -43,10 +43,10 @@ env.Replace(
 env.Append(
     ASFLAGS=machine,
     ASPPFLAGS=["-x", "assembler-with-cpp"],
-    CCFLAGS=machine + ["-Os", "-g", "-ffunction-sections", "-fdata-sections", "-fno-common"],
+    CCFLAGS=machine + ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-fno-common"],
     CFLAGS=["-std=c99"],
     CPPDEFINES=[("F_CPU", board.get("build.f_cpu", "0"))],
-    LINKFLAGS=machine + ["-Os", "-nostartfiles", "-Wl,--gc-sections",
+    LINKFLAGS=machine + ["-O2", "-nostartfiles", "-Wl,--gc-sections",
                          "-Wl,-Map,%s" % os.path.join("$BUILD_DIR", "firmware.map")],
 )
 if arch == "riscv":
