@@ -176,3 +176,19 @@ def test_unsupported_op_names_op_and_index(tmp_path):
         compile_model(buf)
     msg = str(err.value)
     assert "LEAKY_RELU" in msg and "op " in msg and "\n" not in msg
+
+
+@needs_anchors
+def test_analyze_json_and_plan_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    import json
+
+    from tinygen.cli import main
+
+    png = tmp_path / "plan.png"
+    assert main(["analyze", str(RAW_ANCHOR), "--board", "stm32h7", "--json", "--plot", str(png)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["totals"]["arena_bytes"] == 5112 and doc["totals"]["liveness_lower_bound"] == 5112
+    assert doc["totals"]["macs"] == 111_304                       # the anchor table's figure
+    assert [r["op"] for r in doc["ops"]][:2] == ["RESHAPE", "CONV_2D"] and doc["board"]["fits"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

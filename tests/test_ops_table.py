@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import zlib
 
 import numpy as np
 import pytest
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, assume, given, settings, strategies as st  # noqa: E402
 
 from harness import check_bit_exact, quiet_tf, to_int8_tflite  # noqa: E402
 
@@ -78,7 +79,7 @@ def inputs_for(size: int, seed: int, n_random: int = 10) -> np.ndarray:
 
 
 # ---- the table ---------------------------------------------------------------------------------
-# (id, op types that must appear, builder returning tflite bytes)
+# (id, op types that must appear in the converted model, builder returning .tflite bytes)
 
 def _k(shape, body, lo=-1.0, hi=1.0):
     return lambda: to_int8_tflite(keras_model(shape, body), rep_data(shape, lo, hi))
@@ -98,10 +99,8 @@ def _tf():
     return quiet_tf()
 
 
-L = None  # filled lazily so collection does not import TensorFlow
-
-
 def cases():
+    """The rows; built lazily so that collecting the tests does not import TensorFlow."""
     L = _layers()
     tf = _tf()
     dense = lambda n, act=None: L.Dense(n, activation=act)  # noqa: E731
@@ -137,6 +136,8 @@ def cases():
         # ADD
         ("add_residual1d", {"ADD"}, _k((16, 4), lambda x: L.Add()([x, c1(4)(x)]))),
         ("add_relu2d", {"ADD"}, _k((6, 6, 3), lambda x: L.ReLU()(L.Add()([c2(3)(x), c2(3)(x)])))),
+        ("add_residual2d_big", {"ADD"}, _k((12, 12, 4), lambda x: L.Add()([x, c2(4)(x)]), -2, 2)),
+        ("add_bcast_big", {"ADD"}, _f((10, 10, 8), lambda x: x + 2.0 * tf.reduce_mean(x, axis=[1, 2], keepdims=True))),
         ("add_bcast_channel", {"ADD"}, _f((5, 7, 4), lambda x: x + tf.reduce_mean(x, axis=[1, 2], keepdims=True))),
         ("add_bcast_const", {"ADD"}, _f((6, 3), lambda x: x + tf.constant([[0.5, -0.25, 1.0]]), -2, 2)),
         ("add_scales_differ", {"ADD"}, _f((12,), lambda x: x + 5.0 * tf.sigmoid(x), -4, 4)),
@@ -183,12 +184,17 @@ CASE_IDS = [
     "maxpool2d_3x3s2_same", "avgpool1d_p2", "avgpool1d_p3s2_same", "avgpool2d_3x3s1_same",
     "avgpool2d_2x3_valid", "avgpool2d_big_same", "gap1d", "gap2d", "gap2d_keepdims", "gap1d_long",
     "mean_w_only", "mean_h_keep", "softmax_4", "softmax_12", "softmax_rows", "softmax_wide",
-    "softmax_many_rows", "softmax_beta", "add_residual1d", "add_relu2d", "add_bcast_channel", "add_bcast_const",
+    "softmax_many_rows", "softmax_beta", "add_residual1d", "add_relu2d", "add_residual2d_big", "add_bcast_big", "add_bcast_channel", "add_bcast_const",
     "add_scales_differ", "add_after_tanh", "mul_1d", "mul_gate_sigmoid", "mul_bcast_se", "mul_const",
     "pad_causal1d", "zeropad2d", "zeropad1d", "padv2_const", "concat_channels", "concat_time",
     "concat_2d_3way", "concat_h", "sigmoid", "sigmoid_offset", "tanh", "tanh_2d",
     "quantize_requant", "quantize_softmax",
 ]
+
+
+@needs_tf
+def test_case_ids_cover_the_table():
+    assert sorted(CASE_IDS) == sorted(_cases()), "CASE_IDS and cases() disagree"
 
 
 def _check(model: bytes, want_ops: set, tmp, seed: int):
@@ -211,7 +217,7 @@ def _check(model: bytes, want_ops: set, tmp, seed: int):
 @pytest.mark.parametrize("case_id", CASE_IDS)
 def test_op_row(case_id, tmp_path):
     _, want, build = _cases()[case_id]
-    _check(build(), want, tmp_path, seed=abs(hash(case_id)) % 1000)
+    _check(build(), want, tmp_path, seed=zlib.crc32(case_id.encode()) % 1000)
 
 
 # ---- property rows: random shapes for the cheap ops --------------------------------------------
@@ -261,7 +267,12 @@ def build_spec(spec) -> bytes:
           derandomize=True, print_blob=True)
 @given(spec=op_specs())
 def test_op_property(spec, tmp_path_factory):
-    model = build_spec(spec)
+    try:
+        model = build_spec(spec)
+    except Exception as exc:  # the TF converter itself fails on a few tiny shapes (rank bugs)
+        if type(exc).__name__ != "ConverterError":
+            raise
+        assume(False)
     _check(model, set(), tmp_path_factory.mktemp("p"), spec["seed"])
 
 

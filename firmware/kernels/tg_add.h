@@ -15,6 +15,11 @@ typedef struct {
     int32_t in1_offset, in2_offset, left_shift;
     int32_t in1_mult, in1_shift, in2_mult, in2_shift;
     int32_t out_mult, out_shift, out_offset, act_min, act_max;
+    /* Optional (NULL = compute): the rescaled input terms tabulated by tinygen for all 256 int8
+     * values, t1[a + 128] = MBQMSmallerThanOneExp((a + in1_offset) << left_shift, in1_mult,
+     * in1_shift), likewise t2. Used for large tensors: two loads replace two requantizations. */
+    const int32_t *t1;
+    const int32_t *t2;
 } tg_add_params_t;
 
 /* `out` may equal `in1` when input 1 is not broadcast (same shape as the output). */

@@ -1,41 +1,63 @@
 /* See tg_mul.h. */
 #include "tg_mul.h"
 
-TG_INLINE int8_t mul_one(const tg_mul_params_t *p, int32_t a, int32_t b)
+/* gemmlowp SaturatingRoundingDoublingHighMul then RoundingDivideByPOT(right), exactly, for any x
+ * and any multiplier other than INT32_MIN (tinygen's are in [0, 2^31)): for ab >= 0 gemmlowp
+ * computes trunc((ab + 2^30) / 2^31) = floor(...); for ab < 0 trunc((ab + 1 - 2^30) / 2^31) =
+ * ceil(...) = floor((ab + 2^30) / 2^31). So one 64-bit multiply-add and an arithmetic shift. */
+TG_INLINE int32_t mul_rq(int32_t x, int32_t multiplier, int right)
 {
-    const int32_t prod = (a + p->in1_offset) * (b + p->in2_offset);
-    const int32_t raw = tg_requantize(prod, p->out_mult, p->out_shift) + p->out_offset;
-    return tg_clamp_s8(raw, p->act_min, p->act_max);
+    const int32_t y = (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
+    const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
+    const int32_t threshold = (mask >> 1) - (y >> 31);
+    return (y >> right) + ((y & mask) > threshold);
+}
+
+/* Parameters in locals (an int8 store may alias the struct; see tg_add.c). */
+typedef struct {
+    int32_t off1, off2, mo, left, right, oo, lo, hi;
+} mul_k_t;
+
+TG_INLINE int8_t mul_one(const mul_k_t k, int32_t a, int32_t b)
+{
+    /* MultiplyByQuantizedMultiplier: a left shift (wrapping like TFLite's int32 product) for
+     * shift > 0, else the rounding right shift. */
+    const int32_t prod = (a + k.off1) * (b + k.off2);
+    const int32_t x = (int32_t)((uint32_t)prod << k.left);
+    return tg_clamp_s8(mul_rq(x, k.mo, k.right) + k.oo, k.lo, k.hi);
 }
 
 int tg_mul_s8(const tg_mul_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out)
 {
-    const tg_mul_params_t *it = p;
-    const int32_t n = it->shape[3];
-    const int32_t t1 = it->stride1[3], t2 = it->stride2[3];
-    int32_t i0, i1, i2, k;
-    for (i0 = 0; i0 < it->shape[0]; ++i0) {
-        for (i1 = 0; i1 < it->shape[1]; ++i1) {
-            for (i2 = 0; i2 < it->shape[2]; ++i2) {
-                const int8_t *a = in1 + i0 * it->stride1[0] + i1 * it->stride1[1] + i2 * it->stride1[2];
-                const int8_t *b = in2 + i0 * it->stride2[0] + i1 * it->stride2[1] + i2 * it->stride2[2];
+    const mul_k_t k = {p->in1_offset, p->in2_offset, p->out_mult,
+                       p->out_shift > 0 ? p->out_shift : 0, p->out_shift > 0 ? 0 : -p->out_shift,
+                       p->out_offset, p->act_min, p->act_max};
+    const int32_t s0 = p->shape[0], s1 = p->shape[1], s2 = p->shape[2], n = p->shape[3];
+    const int32_t a0 = p->stride1[0], a1 = p->stride1[1], a2 = p->stride1[2], t1 = p->stride1[3];
+    const int32_t b0 = p->stride2[0], b1 = p->stride2[1], b2 = p->stride2[2], t2 = p->stride2[3];
+    int32_t i0, i1, i2, j;
+    for (i0 = 0; i0 < s0; ++i0) {
+        for (i1 = 0; i1 < s1; ++i1) {
+            for (i2 = 0; i2 < s2; ++i2) {
+                const int8_t *a = in1 + i0 * a0 + i1 * a1 + i2 * a2;
+                const int8_t *b = in2 + i0 * b0 + i1 * b1 + i2 * b2;
                 if (t1 == 1 && t2 == 1) {
-                    for (k = 0; k < n; ++k) {
-                        *out++ = mul_one(p, a[k], b[k]);
+                    for (j = 0; j < n; ++j) {
+                        *out++ = mul_one(k, a[j], b[j]);
                     }
                 } else if (t1 == 1 && t2 == 0) {
                     const int32_t bv = *b;
-                    for (k = 0; k < n; ++k) {
-                        *out++ = mul_one(p, a[k], bv);
+                    for (j = 0; j < n; ++j) {
+                        *out++ = mul_one(k, a[j], bv);
                     }
                 } else if (t1 == 0 && t2 == 1) {
                     const int32_t av = *a;
-                    for (k = 0; k < n; ++k) {
-                        *out++ = mul_one(p, av, b[k]);
+                    for (j = 0; j < n; ++j) {
+                        *out++ = mul_one(k, av, b[j]);
                     }
                 } else {
-                    for (k = 0; k < n; ++k) {
-                        *out++ = mul_one(p, a[k * t1], b[k * t2]);
+                    for (j = 0; j < n; ++j) {
+                        *out++ = mul_one(k, a[j * t1], b[j * t2]);
                     }
                 }
             }

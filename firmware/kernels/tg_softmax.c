@@ -89,9 +89,16 @@ static int count_leading_zeros(uint32_t x)
 #endif
 }
 
+/* Rows up to this long keep their exp() values in a small stack array between the two passes
+ * instead of computing them twice (exp is by far the most expensive step). */
+#define TG_SOFTMAX_CACHE 32
+
 int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out)
 {
     const int32_t depth = p->depth;
+    const int32_t mult = p->input_multiplier, left = p->input_left_shift, diff_min = p->diff_min;
+    const int cached = depth <= TG_SOFTMAX_CACHE;
+    int32_t cache[TG_SOFTMAX_CACHE];
     int32_t r, c;
     for (r = 0; r < p->rows; ++r) {
         const int8_t *x = in + (size_t)r * depth;
@@ -105,10 +112,13 @@ int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out)
         }
         for (c = 0; c < depth; ++c) {
             const int32_t diff = (int32_t)x[c] - max_in_row;
-            if (diff >= p->diff_min) {
-                const int32_t scaled = tg_requantize_lshift(diff, p->input_multiplier,
-                                                            p->input_left_shift);
-                sum_of_exps = add_wrap(sum_of_exps, tg_rdbpot(exp_neg_q5(scaled), 12));
+            int32_t e = 0; /* unused below diff_min: the output pass tests diff again */
+            if (diff >= diff_min) {
+                e = exp_neg_q5(tg_requantize_lshift(diff, mult, left));
+                sum_of_exps = add_wrap(sum_of_exps, tg_rdbpot(e, 12));
+            }
+            if (cached) {
+                cache[c] = e;
             }
         }
         if (sum_of_exps <= 0) {
@@ -125,10 +135,9 @@ int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out)
         for (c = 0; c < depth; ++c) {
             const int32_t diff = (int32_t)x[c] - max_in_row;
             int32_t v = -128;
-            if (diff >= p->diff_min) {
-                const int32_t scaled = tg_requantize_lshift(diff, p->input_multiplier,
-                                                            p->input_left_shift);
-                v = tg_rdbpot(tg_srdhm(shifted_scale, exp_neg_q5(scaled)), exponent) - 128;
+            if (diff >= diff_min) {
+                const int32_t e = cached ? cache[c] : exp_neg_q5(tg_requantize_lshift(diff, mult, left));
+                v = tg_rdbpot(tg_srdhm(shifted_scale, e), exponent) - 128;
             }
             y[c] = tg_clamp_s8(v, -128, 127);
         }

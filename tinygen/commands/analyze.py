@@ -13,6 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", type=Path, help="int8 .tflite file")
     p.add_argument("--board", help="check the fit against this board's RAM and flash")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--plot", type=Path, metavar="PNG",
+                   help="also draw the arena plan (buffers over ops) to this PNG")
     p.set_defaults(func=run)
 
 
@@ -38,7 +40,13 @@ def run(args: argparse.Namespace) -> int:
     from ..analyze import analysis, format_table
     from ..codegen import compile_model
 
-    a = analysis(compile_model(args.model))
+    compiled = compile_model(args.model)
+    a = analysis(compiled)
+    if args.plot:
+        from ..plot import plot_plan
+
+        plot_plan(compiled, args.plot, title=f"{args.model.name}: arena plan "
+                  f"({compiled.plan.strategy}), {compiled.plan.arena_bytes:,} B")
     fit = board_fit(args.board, a["totals"]) if args.board else None
     if args.json:
         if fit:

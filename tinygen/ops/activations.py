@@ -61,5 +61,5 @@ def lower(op: Op, graph: Graph) -> Lowered:
                           "for int8 LOGISTIC", "convert with the standard int8 converter")
     lut = _table(op, x.scale, x.zero_point)
     params = dict(size=x.size, fn="tg_lut_s8")
-    return Lowered("lut", ("tg_lut",), params, (ConstArray("lut", "int8_t", lut),), macs=0,
+    return Lowered("lut", ("tg_lut",), params, (ConstArray("lut", "int8_t", lut),),
                    inplace=True, notes=("256-entry table",))

@@ -13,13 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import ActivationAttrs, Graph, Op, OpType, Tensor
-from ..quant import quantize_multiplier
+from ..quant import multiply_by_quantized_multiplier, quantize_multiplier
 from .base import ConstArray, Lowered, unsupported
 from .common import activation_bounds, need_int8_activation
 
 OP_TYPES = (OpType.ADD, OpType.MUL)
 
 LEFT_SHIFT = 20
+ADD_TABLE_MIN_ELEMENTS = 256   # from here on, 2 KB of flash buys ~2x fewer instructions per element
 
 
 def _operand(op: Op, t: Tensor | None, role: str) -> Tensor:
@@ -105,7 +106,14 @@ def lower(op: Op, graph: Graph) -> Lowered:
         if max(sh1, sh2, sho) > 0:
             raise unsupported(op, "an ADD multiplier is not below 1")
         params.update(left_shift=LEFT_SHIFT, in1_mult=m1, in1_shift=sh1, in2_mult=m2,
-                      in2_shift=sh2, out_mult=mo, out_shift=sho)
+                      in2_shift=sh2, out_mult=mo, out_shift=sho, tables=False)
+        if y.size >= ADD_TABLE_MIN_ELEMENTS:
+            def table(off: int, m: int, sh: int) -> np.ndarray:
+                return np.array([multiply_by_quantized_multiplier((v + off) << LEFT_SHIFT, m, sh)
+                                 for v in range(-128, 128)], dtype=np.int64)
+            consts += (ConstArray("t1", "int32_t", table(-x1.zero_point, m1, sh1)),
+                       ConstArray("t2", "int32_t", table(-x2.zero_point, m2, sh2)))
+            params["tables"] = True
         template, kernel = "add", "tg_add"
     else:
         real = s1 * s2 / so
@@ -116,4 +124,4 @@ def lower(op: Op, graph: Graph) -> Lowered:
         template, kernel = "mul", "tg_mul"
     # the planner may overwrite the first activation input (o.inp[0], here x1)
     inplace = tuple(x1.shape) == tuple(y.shape)
-    return Lowered(template, (kernel,), params, consts, macs=y.size, inplace=inplace)
+    return Lowered(template, (kernel,), params, consts, inplace=inplace)

@@ -58,5 +58,5 @@ def lower(op: Op, graph: Graph) -> Lowered:
     a: MeanAttrs = op.attrs
     params = dict(outer=outer, reduce=count, inner=inner, bias=-count * x.zero_point,
                   mult=mult, shift=shift, out_offset=y.zero_point)
-    return Lowered("mean", ("tg_mean",), params, macs=x.size, inplace=True,
+    return Lowered("mean", ("tg_mean",), params, inplace=True,
                    notes=(f"axes {axes}, keep_dims={a.keep_dims}",))

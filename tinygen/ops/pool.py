@@ -89,6 +89,6 @@ def lower(op: Op, graph: Graph) -> Lowered:
             consts = (ConstArray("recip_mult", "uint32_t", mults),
                       ConstArray("recip_shift", "uint8_t", shifts))
             params.update(count_min=lo, count_max=hi, has_recip=True)
-    macs = n * out_h * out_w * c * a.filter_h * a.filter_w
-    return Lowered("pool", ("tg_pool",), params, consts, macs=macs,
+    # macs stay 0: like the anchors' figures (FACTS.md), only CONV/DEPTHWISE/FC count MACs
+    return Lowered("pool", ("tg_pool",), params, consts,
                    inplace=n == 1 and inplace_safe(ys, xs, in_w, out_w))

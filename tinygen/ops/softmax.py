@@ -51,4 +51,4 @@ def lower(op: Op, graph: Graph) -> Lowered:
     depth = x.shape[-1]
     params = dict(rows=x.size // depth, depth=depth, input_multiplier=mult,
                   input_left_shift=shift, diff_min=diff_min)
-    return Lowered("softmax", ("tg_softmax",), params, macs=x.size, inplace=True)
+    return Lowered("softmax", ("tg_softmax",), params, inplace=True)
