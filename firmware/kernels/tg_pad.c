@@ -1,6 +1,10 @@
 /* See tg_pad.h. */
 #include "tg_pad.h"
 
+/* GCC would turn this loop into a memset call, which freestanding builds (-nostdlib) lack. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 static void fill(int8_t *dst, int8_t value, int32_t n)
 {
     int32_t i;

@@ -72,9 +72,12 @@ static int32_t one_over_one_plus_x(int32_t a)
     return sat_shl(x, 1);
 }
 
+/* One CLZ instruction where the core has it; a short loop elsewhere (rv32imc has none, and
+ * __builtin_clz there would pull __clzsi2 from libgcc). Called once per row. */
 static int count_leading_zeros(uint32_t x)
 {
-#if defined(__GNUC__)
+#if defined(__GNUC__) && (defined(__ARM_FEATURE_CLZ) || defined(__x86_64__) || defined(__i386__) || \
+                          defined(__aarch64__))
     return x ? __builtin_clz(x) : 32;
 #else
     int n = 0;
