@@ -176,6 +176,7 @@ def test_unsupported_op_names_op_and_index(tmp_path):
         compile_model(buf)
     msg = str(err.value)
     assert "LEAKY_RELU" in msg and "op " in msg and "\n" not in msg
+    assert "[layer '" in msg and "leaky" in msg.lower()           # names the Keras layer too
 
 
 @needs_anchors

@@ -100,6 +100,12 @@ class Tensor:
         return self.quant.zero_point[0]
 
 
+def printable(text: str, max_len: int = 60) -> str:
+    """Untrusted text made safe for a terminal line: printable ASCII, no escapes, shortened."""
+    text = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+    return text if len(text) <= max_len else text[: max_len - 3] + "..."
+
+
 # ---- typed op attributes -------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -186,6 +192,13 @@ class Graph:
 
     def op_outputs(self, op: Op) -> list[Tensor]:
         return [self.tensors[i] for i in op.outputs]
+
+    def layer_name(self, op: Op, max_len: int = 60) -> str:
+        """The Keras layer an op came from, as the converter records it in the output tensor's
+        name (untrusted: printable ASCII only, shortened)."""
+        if not op.outputs:
+            return ""
+        return printable(self.tensors[op.outputs[0]].name.split(";")[0], max_len)
 
     @property
     def activations(self) -> list[Tensor]:

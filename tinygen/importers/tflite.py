@@ -13,7 +13,7 @@ from typing import Union
 import numpy as np
 
 from ..errors import ModelError, UnsupportedModel, UnsupportedOp
-from ..ir import (Activation, ActivationAttrs, ConcatAttrs, ConvAttrs, FullyConnectedAttrs, Graph,
+from ..ir import (printable, Activation, ActivationAttrs, ConcatAttrs, ConvAttrs, FullyConnectedAttrs, Graph,
                   MeanAttrs, NoAttrs, Op, OpType, Padding, PoolAttrs, Quant, SoftmaxAttrs, Tensor)
 
 MAX_MODEL_BYTES = 64 << 20  # far above anything a microcontroller holds; refuses absurd inputs early
@@ -72,7 +72,7 @@ def _parse(buf: bytes) -> Graph:
     tensors = tuple(_tensor(model, sg, i, buf) for i in range(sg.TensorsLength()))
     ops = []
     for i in range(sg.OperatorsLength()):
-        ops.append(_op(model, sg.Operators(i), i, names, len(tensors)))
+        ops.append(_op(model, sg.Operators(i), i, names, tensors))
 
     inputs = tuple(int(x) for x in sg.InputsAsNumpy()) if sg.InputsLength() else ()
     outputs = tuple(int(x) for x in sg.OutputsAsNumpy()) if sg.OutputsLength() else ()
@@ -128,9 +128,10 @@ def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
     return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data)
 
 
-def _op(model, op, index: int, names: dict[int, str], n_tensors: int) -> Op:
+def _op(model, op, index: int, names: dict[int, str], tensors: tuple[Tensor, ...]) -> Op:
     import tflite
 
+    n_tensors = len(tensors)
     if not 0 <= op.OpcodeIndex() < model.OperatorCodesLength():
         raise ModelError(f"op {index} refers to operator code {op.OpcodeIndex()}, which does not exist")
     oc = model.OperatorCodes(op.OpcodeIndex())
@@ -144,7 +145,11 @@ def _op(model, op, index: int, names: dict[int, str], n_tensors: int) -> Op:
     except KeyError:
         from ..ops import supported_op_types
 
-        raise UnsupportedOp(f"op {index} ({name}): not supported by tinygen; supported ops: "
+        outs = op.OutputsAsNumpy() if op.OutputsLength() else []
+        layer = printable(tensors[int(outs[0])].name.split(";")[0]) if len(outs) and \
+            0 <= int(outs[0]) < n_tensors else ""
+        where = f" [layer '{layer}']" if layer else ""
+        raise UnsupportedOp(f"op {index} ({name}){where}: not supported by tinygen; supported ops: "
                             f"{', '.join(supported_op_types())}. Rewrite that layer with "
                             "supported ops or run it outside the network") from None
 

@@ -34,9 +34,15 @@ def supported_op_types() -> list[str]:
 
 
 def lower(op: Op, graph: Graph) -> Lowered:
+    """Lower one op; an UnsupportedOp names the op, its index and the layer it came from."""
     module = registry().get(op.type)
+    layer = graph.layer_name(op)
+    where = f" [layer '{layer}']" if layer else ""
     if module is None:
         raise UnsupportedOp(
-            f"op {op.index} ({op.type.value}): no int8 kernel for this op; supported ops: "
+            f"op {op.index} ({op.type.value}){where}: no int8 kernel for this op; supported ops: "
             f"{', '.join(supported_op_types())}")
-    return module.lower(op, graph)
+    try:
+        return module.lower(op, graph)
+    except UnsupportedOp as err:
+        raise UnsupportedOp(f"{err}{where}") from None
