@@ -1,7 +1,8 @@
 """The two networks. Imported only after TensorFlow is wanted (the CLI stays light).
 
-Teacher: an LSTM over the float full-resolution low-frequency log spectrum of the raw window,
-read as a sequence of chunks of neighbouring bins. It never ships, so it stays float.
+Teacher: a conv-stem + bidirectional LSTM over the front end's band energies (as floats,
+standardised per band), read as a sequence from low to high frequency. It never ships, so it
+stays float and may be several times larger than the student.
 Student: a tiny 1D-CNN over the front end's int8 band energies, fixed batch 1 (a clean int8
 graph: no SHAPE/STRIDED_SLICE). Conv -> BatchNorm -> ReLU folds into one CONV_2D; the input
 is the raw int8 feature value as a float, so the int8 input tensor has scale 1, zero point 0.
@@ -10,27 +11,33 @@ from __future__ import annotations
 
 import numpy as np
 
-TEACHER_CHUNK = 16
-TEACHER_BINS = 256
+def teacher_inputs(features: np.ndarray) -> np.ndarray:
+    """int8 band energies [N, n_bands] (the front end's output) -> float32 [N, n_bands, 1].
+    The teacher standardises them per band itself (a Normalization layer adapted on the
+    training split), so teacher.keras is self-contained."""
+    return features.astype(np.float32)[..., None]
 
 
-def teacher_inputs(windows: np.ndarray) -> np.ndarray:
-    """int16 [N, window] -> float32 [N, steps, TEACHER_CHUNK]: the float log power spectrum of
-    the lowest TEACHER_BINS FFT bins at full resolution (where shaft and defect lines live; the
-    student sees them merged into bands), read by the LSTM as a sequence of chunks of
-    neighbouring bins from low to high frequency."""
-    x = windows.astype(np.float32) / 32768.0
-    x = (x - x.mean(axis=1, keepdims=True)) * np.hanning(x.shape[1]).astype(np.float32)
-    bins = min(TEACHER_BINS, x.shape[1] // 2)
-    power = np.abs(np.fft.rfft(x, axis=1)[:, 1:bins + 1]) ** 2
-    logp = (np.log10(power + 1e-10) / 4.0 + 1.0).astype(np.float32)
-    return logp.reshape(len(x), -1, TEACHER_CHUNK)
-
-
-def build_teacher(keras, input_shape, n_classes: int, units: int = 48):
-    inp = keras.Input(input_shape, name="spectrogram")
-    x = keras.layers.LSTM(units, name="lstm")(inp)
-    x = keras.layers.Dense(64, activation="relu")(x)
+def build_teacher(keras, input_shape, n_classes: int, units: int = 32, x_train=None,
+                  stem_channels: int = 16, pool: int = 4, dropout: float = 0.3):
+    """Per-band standardisation -> Conv1D stem (Conv-BN-ReLU, pool 4: 64 bands -> 16 steps)
+    -> bidirectional LSTM over the steps from low to high frequency, every step's state kept
+    (Flatten), so the head knows *where* in frequency the energy sits -> Dropout -> logits.
+    Pool 4 rather than 2: the same validation accuracy on the default data at about half the
+    LSTM time."""
+    inp = keras.Input(input_shape, name="band_energies")
+    norm = keras.layers.Normalization(axis=1, name="standardise")
+    if x_train is not None:
+        norm.adapt(x_train)
+    x = norm(inp)
+    x = keras.layers.Conv1D(stem_channels, 5, padding="same", use_bias=False, name="stem")(x)
+    x = keras.layers.BatchNormalization(name="stem_bn")(x)
+    x = keras.layers.ReLU(name="stem_relu")(x)
+    x = keras.layers.MaxPooling1D(pool, name="stem_pool")(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True, name="lstm"),
+                                   name="bilstm")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
     out = keras.layers.Dense(n_classes, name="logits")(x)
     return keras.Model(inp, out, name="teacher")
 
@@ -68,10 +75,12 @@ def count_macs(model) -> int:
             total += int(layer.output.shape[1]) * int(np.prod(k))
         elif kind == "Dense":
             total += int(np.prod(layer.kernel.shape))
-        elif kind == "LSTM":
+        elif kind in ("LSTM", "Bidirectional"):
             steps = int(layer.input.shape[1])
-            total += steps * (int(np.prod(layer.cell.kernel.shape)) +
-                              int(np.prod(layer.cell.recurrent_kernel.shape)))
+            rnns = (layer.forward_layer, layer.backward_layer) if kind == "Bidirectional" else (layer,)
+            for rnn in rnns:
+                total += steps * (int(np.prod(rnn.cell.kernel.shape)) +
+                                  int(np.prod(rnn.cell.recurrent_kernel.shape)))
     return total
 
 

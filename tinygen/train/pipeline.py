@@ -30,6 +30,8 @@ from ..features.frontend import check_window
 @dataclass
 class TrainOptions:
     teacher_epochs: int = 15
+    teacher_units: int = 32          # per direction of the bidirectional LSTM
+    teacher_lr: float = 1e-2
     student_epochs: int = 25
     batch_size: int = 128
     temperature: float = 4.0
@@ -106,13 +108,15 @@ def train(out_dir: Path, data_dir: Path | None = None, sample_rate: float | None
     n_classes = len(ds.class_names)
     timings = {"data_and_features_s": round(t_data, 2)}
 
-    # Teacher: LSTM over a float spectrogram of the raw window.
+    # Teacher: conv stem + bidirectional LSTM over the band energies, standardised per band.
     t0 = time.perf_counter()
     _say(progress, f"training LSTM teacher ({options.teacher_epochs} epochs)")
-    spec = {k: models.teacher_inputs(v[0]) for k, v in splits.items()}
-    teacher = models.build_teacher(keras, spec["train"].shape[1:], n_classes)
-    distill.fit(keras, teacher, spec["train"], labels["train"], spec["val"], labels["val"],
-                options.teacher_epochs, options.batch_size, 3e-3)
+    spec = {k: models.teacher_inputs(v) for k, v in feats.items()}
+    teacher = models.build_teacher(keras, spec["train"].shape[1:], n_classes,
+                                   units=options.teacher_units, x_train=spec["train"])
+    teacher_val = distill.fit(keras, teacher, spec["train"], labels["train"], spec["val"],
+                              labels["val"], options.teacher_epochs, options.batch_size,
+                              options.teacher_lr)
     teacher_logits = distill.predict_logits(teacher, spec["train"])
     timings["teacher_s"] = round(time.perf_counter() - t0, 2)
 
@@ -187,7 +191,7 @@ def train(out_dir: Path, data_dir: Path | None = None, sample_rate: float | None
                       "sample_rate": ds.sample_rate, "params_hash": fe.params_hash()},
         "accuracy_test": {k: round(v, 4) for k, v in acc.items()},
         "accuracy_unseen_machines": unseen,
-        "validation_accuracy": {"student_alone": students["alone"][1],
+        "validation_accuracy": {"teacher": teacher_val, "student_alone": students["alone"][1],
                                 "student_distilled": students["distilled"][1]},
         "deployed_student": chosen,
         "distillation": {"temperature": options.temperature, "alpha_hard_labels": options.alpha},

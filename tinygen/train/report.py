@@ -18,6 +18,10 @@ def format_table(m: dict) -> str:
     if unseen:
         lines.append(f"  {'int8 on ' + str(unseen['windows']) + ' windows of unseen machines':<36} "
                      f"{100 * unseen['student_int8_tflm']:6.2f} %")
+    val = m.get("validation_accuracy") or {}
+    if val:
+        lines.append("  validation accuracy (selection only): " +
+                     ", ".join(f"{k} {100 * v:.2f} %" for k, v in val.items()))
     if "deployed_student" in m:
         lines.append(f"  deployed student: {m['deployed_student']} (better on validation); "
                      f"int8 - teacher = {m['int8_minus_teacher_pp']:+.2f} pp")
