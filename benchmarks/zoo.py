@@ -6,9 +6,7 @@ Converted models are cached in $TINYGEN_CACHE/zoo (default ~/.cache/tinygen/zoo)
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import os
 from pathlib import Path
 from typing import Callable
@@ -131,23 +129,14 @@ ANCHOR_ROWS = {
 
 
 def convert(model, seed: int = 0, samples: int = 16) -> bytes:
+    """int8 .tflite bytes, calibrated on seeded standard-normal inputs."""
     import tensorflow as tf
 
-    shape = model.inputs[0].shape[1:]
-    rng = np.random.default_rng(seed)
+    from tinygen.train.convert import to_int8_tflite
 
-    def rep():
-        for _ in range(samples):
-            yield [rng.normal(size=(1, *shape)).astype(np.float32)]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return conv.convert()
+    shape = tuple(model.inputs[0].shape[1:])
+    rep = np.random.default_rng(seed).normal(size=(samples, *shape)).astype(np.float32)
+    return to_int8_tflite(tf, model, rep)
 
 
 def zoo_model(name: str) -> bytes:

@@ -8,14 +8,12 @@ happen to match.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import re
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterable, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -33,20 +31,9 @@ def quiet_tf():
 
 def to_int8_tflite(model, representative: np.ndarray) -> bytes:
     """Full-integer int8 conversion (FACTS.md recipe), converter chatter silenced."""
-    tf = quiet_tf()
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    from tinygen.train.convert import to_int8_tflite as convert
 
-    def rep():
-        for row in representative:
-            yield [row[None].astype(np.float32)]
-
-    conv.representative_dataset = rep
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return conv.convert()
+    return convert(quiet_tf(), model, representative)
 
 
 def tflm_run(model: bytes, inputs: np.ndarray, arena_size: int = 4 << 20) -> np.ndarray:

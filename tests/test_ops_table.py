@@ -10,8 +10,6 @@ A hypothesis property at the bottom draws extra pooling / softmax / elementwise 
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import zlib
 
@@ -51,18 +49,9 @@ def convert_fn(fn, shape, rep: np.ndarray) -> bytes:
     module = tf.Module()
     module.f = tf.function(fn, input_signature=[spec])
     conv = tf.lite.TFLiteConverter.from_concrete_functions([module.f.get_concrete_function()], module)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    from tinygen.train.convert import convert_int8
 
-    def gen():
-        for row in rep:
-            yield [row[None].astype(np.float32)]
-
-    conv.representative_dataset = gen
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = tf.int8
-    conv.inference_output_type = tf.int8
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        return conv.convert()
+    return convert_int8(tf, conv, rep)
 
 
 def rep_data(shape, lo=-1.0, hi=1.0, n=48, seed=0) -> np.ndarray:

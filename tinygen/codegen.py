@@ -5,7 +5,6 @@ The same model and options always give byte-identical sources (no timestamps, so
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path

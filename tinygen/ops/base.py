@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UnsupportedOp
-from ..ir import Graph, Op
+from ..ir import Op
 
 
 C_TYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4}

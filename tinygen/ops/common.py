@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ModelError
-from ..ir import Graph, Op, Padding, Tensor
+from ..ir import Op, Padding, Tensor
 from ..quant import activation_range_int8, quantize_multiplier
 from .base import unsupported
 
