@@ -1,9 +1,44 @@
 /* Convolution kernels, int8 activations, int8 per-channel weights, int32 bias.
- * Arithmetic matches TFLite-Micro's reference integer ConvPerChannel exactly. */
+ * Arithmetic matches TFLite-Micro's reference integer ConvPerChannel exactly.
+ *
+ * Per-layer specialisation: the generated code keeps each layer's parameters in a `static const`
+ * struct and calls the TG_INLINE kernels below from a small per-layer function, so GCC folds
+ * every shape, stride, offset and pointer into constants (loop bounds, addressing, the choice of
+ * requantisation) and drops the branches that layer never takes. tg_conv2d_s8 / tg_conv1d_s8 are
+ * the same kernels, not specialised, for callers with run-time parameters.
+ *
+ * Why two bias arrays: sum((x + off) * w) = sum(x * w) + off * sum(w). Where the whole window lies
+ * inside the input (almost every output), off * sum(w) is a constant folded into the bias at
+ * generation time, and the inner loop is a plain int8 dot product. Windows that touch padding
+ * use the raw bias and add the offset to the taps that exist (padding contributes 0 exactly as
+ * TFLite-Micro skips it). Integer sums are exact, so both routes give identical accumulators.
+ *
+ * Speed: the outputs whose window is whole ("full" outputs, a closed-form range per axis) are
+ * computed two positions x two output channels at a time (tg_dot_2x2): every loaded input word
+ * serves two channels and every weight word two positions. A window is walked as contiguous
+ * runs (one per kernel row when dil_w == 1, one per tap otherwise). Only border outputs take the
+ * per-tap route (tg_conv_point_clipped). */
 #ifndef TG_CONV_H
 #define TG_CONV_H
 
 #include "tg_runtime.h"
+#include "tg_simd.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* Once a layer's constants are folded in, GCC can warn about iterations of loops that are dead
+ * for that layer; the warning is spurious there and -Werror would turn it into a build failure. */
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* Per-layer functions are hot: -O2 even in a -Os build; no pre-RA scheduling, which only adds
+ * register pressure (spills) to these SMLAD chains on a single-issue-ish in-order core. */
+#define TG_NOINLINE __attribute__((noinline, optimize("O2", "no-schedule-insns")))
+#elif defined(__GNUC__)
+#define TG_NOINLINE __attribute__((noinline))
+#else
+#define TG_NOINLINE
+#endif
 
 typedef struct {
     int32_t in_h, in_w, in_c;
@@ -14,31 +49,420 @@ typedef struct {
     int32_t in_offset;          /* -(input zero point) */
     int32_t out_offset;         /* output zero point */
     int32_t act_min, act_max;
-    const int8_t *weights;      /* [out_c][k_h][k_w][in_c] */
+    int32_t rq_fast;            /* 1: tg_rq_fast's preconditions hold for every channel (checked offline) */
+    int32_t run_pad;            /* TG_CONV_RUN rounded up to a multiple of 4 (weights' run stride) */
+    const int8_t *weights;      /* [out_c][k_h][runs][run_pad]: [k_w][in_c] split into runs, each
+                                   zero-padded to whole words (see TG_CONV_RUN) */
     const int32_t *bias;        /* [out_c], zeros if the model has none */
     const int32_t *bias_folded; /* bias + in_offset * sum(weights of oc): used where no tap is padding */
     const int32_t *mult;        /* [out_c] */
-    const int32_t *shift;       /* [out_c] */
+    const int32_t *shift;       /* [out_c], TFLite's convention (negative = right shift) */
+    const int32_t *rq;          /* rq_fast: per channel {mult, 2^(e-1) + (out_offset << e), e}, e = -shift */
 } tg_conv_params_t;
 
-/* The 1D case (TFLite Conv1D: input [1,1,W,C], filter [OC,1,K,C]) has its own kernel:
- * no height loop, and each window is one contiguous run of in_c * k bytes when dil == 1. */
-typedef struct {
-    int32_t in_w, in_c, out_w, out_c, k;
-    int32_t stride, dil, pad;
-    int32_t in_offset, out_offset, act_min, act_max;
-    const int8_t *weights;      /* [out_c][k][in_c] */
-    const int32_t *bias;
-    const int32_t *bias_folded;
-    const int32_t *mult;
-    const int32_t *shift;
-} tg_conv1d_params_t;
-
+/* Generic entry points (run-time parameters). A 1D conv is H = 1: input [1,1,W,C]. */
 int tg_conv2d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out);
-int tg_conv1d_s8(const tg_conv1d_params_t *p, const int8_t *in, int8_t *out);
+int tg_conv1d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out);
 
-/* Dot products shared by conv and fully connected kernels. */
-int32_t tg_dot_s8(const int8_t *x, const int8_t *w, int32_t n);
-int32_t tg_dot_offset_s8(const int8_t *x, const int8_t *w, int32_t n, int32_t x_offset);
+
+TG_INLINE int8_t tg_conv_out(const tg_conv_params_t *p, int32_t acc, int32_t oc)
+{
+    if (p->rq_fast) {
+        const int32_t v = tg_rq_fast(acc, p->rq[3 * oc], p->rq[3 * oc + 1], p->rq[3 * oc + 2]);
+        return tg_clamp_act(v, p->act_min, p->act_max);
+    }
+    return tg_rq_s8(acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
+}
+
+/* Largest window (bytes) expanded to int16 lanes on the stack by the DSP path (2 KB of stack:
+ * two windows of TG_IM2COL_MAX int16 values); larger windows use the in-register route. */
+#ifndef TG_IM2COL_MAX
+#define TG_IM2COL_MAX 512
+#endif
+
+/* Bytes of a window run (contiguous input), runs per kernel row, bytes of one output channel's
+ * weights (runs padded to run_pad). */
+#define TG_CONV_RUN(p) ((p)->dil_w == 1 ? (p)->k_w * (p)->in_c : (p)->in_c)
+#define TG_CONV_RUNS(p) ((p)->dil_w == 1 ? 1 : (p)->k_w)
+#define TG_CONV_WSTRIDE(p) ((p)->k_h * TG_CONV_RUNS(p) * (p)->run_pad)
+
+TG_INLINE void tg_conv_dot_2x2(const tg_conv_params_t *p, const int8_t *x, const int8_t *w,
+                               int32_t *a00, int32_t *a01, int32_t *a10, int32_t *a11)
+{
+    int32_t r, g;
+    for (r = 0; r < p->k_h; ++r) {
+        for (g = 0; g < TG_CONV_RUNS(p); ++g) {
+            tg_dot_2x2(x + r * p->dil_h * p->in_w * p->in_c + g * p->dil_w * p->in_c,
+                       p->stride_w * p->in_c, w + (r * TG_CONV_RUNS(p) + g) * p->run_pad,
+                       TG_CONV_WSTRIDE(p), TG_CONV_RUN(p), a00, a01, a10, a11);
+        }
+    }
+}
+
+TG_INLINE void tg_conv_dot_1x4(const tg_conv_params_t *p, const int8_t *x, const int8_t *w,
+                               int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    int32_t r, g;
+    for (r = 0; r < p->k_h; ++r) {
+        for (g = 0; g < TG_CONV_RUNS(p); ++g) {
+            tg_dot_1x4(x + r * p->dil_h * p->in_w * p->in_c + g * p->dil_w * p->in_c,
+                       w + (r * TG_CONV_RUNS(p) + g) * p->run_pad, TG_CONV_WSTRIDE(p),
+                       TG_CONV_RUN(p), a0, a1, a2, a3);
+        }
+    }
+}
+
+TG_INLINE int32_t tg_conv_dot_1x1(const tg_conv_params_t *p, const int8_t *x, const int8_t *w,
+                                  int32_t acc)
+{
+    int32_t r, g;
+    for (r = 0; r < p->k_h; ++r) {
+        for (g = 0; g < TG_CONV_RUNS(p); ++g) {
+            acc = tg_dot_1x1(x + r * p->dil_h * p->in_w * p->in_c + g * p->dil_w * p->in_c,
+                             w + (r * TG_CONV_RUNS(p) + g) * p->run_pad, TG_CONV_RUN(p), acc);
+        }
+    }
+    return acc;
+}
+
+/* n neighbouring full outputs of one row: window origins x, x + stride_w*in_c, ...;
+ * outputs o, o + out_c, ... */
+TG_INLINE void tg_conv_span(const tg_conv_params_t *p, const int8_t *x, int8_t *o, int32_t n)
+{
+    const int32_t out_c = p->out_c;
+    const int32_t window = TG_CONV_WSTRIDE(p);  /* weight bytes per channel (padded runs) */
+    const int32_t xs = p->stride_w * p->in_c;
+    if (p->k_h * p->k_w * p->in_c <= 4) {
+        /* Tiny windows (a raw-signal Conv1D with one input channel, say): two channels per pass,
+         * their few weights in registers, every input byte loaded once for both. */
+        const int32_t taps = p->k_h * p->k_w * p->in_c;
+        int32_t oc, j, t;
+        for (oc = 0; oc < out_c; oc += 2) {
+            const int32_t oc1 = oc + 1 < out_c ? oc + 1 : oc;  /* odd count: last one twice */
+            int32_t wa[4] = {0, 0, 0, 0}, wb[4] = {0, 0, 0, 0};
+            const int32_t bias_a = p->bias_folded[oc], bias_b = p->bias_folded[oc1];
+            const int8_t *xp = x;
+            int8_t *op = o;
+            TG_UNROLL4
+            for (t = 0; t < taps; ++t) {
+                const int32_t r = t / (p->k_w * p->in_c), c = t % (p->k_w * p->in_c);
+                const int32_t k = r * TG_CONV_RUNS(p) * p->run_pad +
+                                  (p->dil_w == 1 ? c : (c / p->in_c) * p->run_pad + c % p->in_c);
+                wa[t] = p->weights[oc * window + k];
+                wb[t] = p->weights[oc1 * window + k];
+            }
+            for (j = 0; j < n; ++j, xp += xs, op += out_c) {
+                int32_t acc_a = bias_a, acc_b = bias_b;
+                TG_UNROLL4
+                for (t = 0; t < taps; ++t) {
+                    const int32_t r = t / (p->k_w * p->in_c), c = t % (p->k_w * p->in_c);
+                    const int32_t xv = xp[r * p->dil_h * p->in_w * p->in_c +
+                                          (c / p->in_c) * p->dil_w * p->in_c + c % p->in_c];
+                    acc_a += xv * wa[t];
+                    acc_b += xv * wb[t];
+                }
+                op[oc] = tg_conv_out(p, acc_a, oc);
+                op[oc1] = tg_conv_out(p, acc_b, oc1);
+            }
+        }
+        return;
+    }
+#if TG_DSP
+    /* Im2col, CMSIS-NN style: the two windows are expanded to int16 lanes once (on the stack,
+     * runs padded with zeros like the weights, at most TG_IM2COL_MAX values per window) and
+     * reused by all output channels: the input side then costs one LDRD per four MACs. */
+    if (window <= TG_IM2COL_MAX && n >= 2) {
+        uint32_t buf[TG_IM2COL_MAX];
+        for (; n >= 2; n -= 2, x += 2 * xs, o += 2 * out_c) {
+            const int8_t *w = p->weights;
+            int32_t oc, r, g, k = 0;
+            for (r = 0; r < p->k_h; ++r) {
+                for (g = 0; g < TG_CONV_RUNS(p); ++g, k += p->run_pad / 2) {
+                    const int8_t *xr = x + r * p->dil_h * p->in_w * p->in_c + g * p->dil_w * p->in_c;
+                    tg_expand_q15(xr, buf + k, TG_CONV_RUN(p));
+                    tg_expand_q15(xr + xs, buf + window / 2 + k, TG_CONV_RUN(p));
+                }
+            }
+            for (oc = 0; oc + 2 <= out_c; oc += 2, w += 2 * window) {
+                int32_t a00 = p->bias_folded[oc], a01 = p->bias_folded[oc + 1];
+                int32_t a10 = a00, a11 = a01;
+                tg_dot_2x2_q15(buf, buf + window / 2, w, window, window, &a00, &a01, &a10, &a11);
+                o[oc] = tg_conv_out(p, a00, oc);
+                o[out_c + oc] = tg_conv_out(p, a10, oc);
+                o[oc + 1] = tg_conv_out(p, a01, oc + 1);
+                o[out_c + oc + 1] = tg_conv_out(p, a11, oc + 1);
+            }
+            if (oc < out_c) {
+                o[oc] = tg_conv_out(p, tg_conv_dot_1x1(p, x, w, p->bias_folded[oc]), oc);
+                o[out_c + oc] = tg_conv_out(p, tg_conv_dot_1x1(p, x + xs, w, p->bias_folded[oc]),
+                                            oc);
+            }
+        }
+    }
+#endif
+    for (; n >= 2; n -= 2, x += 2 * xs, o += 2 * out_c) {
+        const int8_t *w = p->weights;
+        int32_t oc;
+        for (oc = 0; oc + 2 <= out_c; oc += 2, w += 2 * window) {
+            int32_t a00 = p->bias_folded[oc], a01 = p->bias_folded[oc + 1];
+            int32_t a10 = a00, a11 = a01;
+            tg_conv_dot_2x2(p, x, w, &a00, &a01, &a10, &a11);
+            o[oc] = tg_conv_out(p, a00, oc);
+            o[out_c + oc] = tg_conv_out(p, a10, oc);
+            o[oc + 1] = tg_conv_out(p, a01, oc + 1);
+            o[out_c + oc + 1] = tg_conv_out(p, a11, oc + 1);
+        }
+        if (oc < out_c) {
+            o[oc] = tg_conv_out(p, tg_conv_dot_1x1(p, x, w, p->bias_folded[oc]), oc);
+            o[out_c + oc] = tg_conv_out(p, tg_conv_dot_1x1(p, x + xs, w, p->bias_folded[oc]), oc);
+        }
+    }
+    if (n) {
+        const int8_t *w = p->weights;
+        int32_t oc, r;
+        for (oc = 0; oc + 4 <= out_c; oc += 4, w += 4 * window) {
+            int32_t a0 = p->bias_folded[oc], a1 = p->bias_folded[oc + 1];
+            int32_t a2 = p->bias_folded[oc + 2], a3 = p->bias_folded[oc + 3];
+            tg_conv_dot_1x4(p, x, w, &a0, &a1, &a2, &a3);
+            o[oc] = tg_conv_out(p, a0, oc);
+            o[oc + 1] = tg_conv_out(p, a1, oc + 1);
+            o[oc + 2] = tg_conv_out(p, a2, oc + 2);
+            o[oc + 3] = tg_conv_out(p, a3, oc + 3);
+        }
+        for (r = 0; r < 3 && oc < out_c; ++r, ++oc, w += window) {
+            o[oc] = tg_conv_out(p, tg_conv_dot_1x1(p, x, w, p->bias_folded[oc]), oc);
+        }
+    }
+}
+
+/* Outputs [*lo, *hi) along one axis have their whole window inside the input. */
+TG_INLINE void tg_conv_full_range(int32_t in_size, int32_t out_size, int32_t k, int32_t stride,
+                                  int32_t dil, int32_t pad, int32_t *lo, int32_t *hi)
+{
+    const int32_t room = in_size + pad - ((k - 1) * dil + 1);
+    int32_t a = (pad + stride - 1) / stride;
+    int32_t b = room < 0 ? 0 : room / stride + 1;
+    b = b < out_size ? b : out_size;
+    *lo = a < b ? a : b;
+    *hi = b;
+}
+
+TG_INLINE int32_t tg_conv_first_tap(int32_t origin, int32_t dil, int32_t taps)
+{
+    int32_t k = origin < 0 ? (-origin + dil - 1) / dil : 0;
+    return k < taps ? k : taps;
+}
+
+TG_INLINE int32_t tg_conv_end_tap(int32_t origin, int32_t dil, int32_t taps, int32_t size)
+{
+    int32_t room = size - origin;
+    int32_t k = room > 0 ? (room + dil - 1) / dil : 0;
+    return k < taps ? k : taps;
+}
+
+/* One output position whose window is clipped by padding, all channels: raw bias, the input
+ * offset added to the taps that exist (padding contributes 0, as TFLite-Micro skips it). The taps
+ * of a kernel row that exist are one contiguous run when dil_w == 1. */
+TG_INLINE void tg_conv_point_clipped(const tg_conv_params_t *p, const int8_t *in, int8_t *out,
+                                     int32_t iy0, int32_t ix0)
+{
+    const int32_t row = TG_CONV_RUNS(p) * p->run_pad;   /* weight bytes of a kernel row */
+    const int32_t window = TG_CONV_WSTRIDE(p);
+    const int32_t kw_off = p->dil_w == 1 ? p->in_c : p->run_pad; /* weight bytes per kx */
+    const int32_t ky_lo = tg_conv_first_tap(iy0, p->dil_h, p->k_h);
+    const int32_t ky_hi = tg_conv_end_tap(iy0, p->dil_h, p->k_h, p->in_h);
+    const int32_t kx_lo = tg_conv_first_tap(ix0, p->dil_w, p->k_w);
+    const int32_t kx_hi = tg_conv_end_tap(ix0, p->dil_w, p->k_w, p->in_w);
+    const int32_t runs = p->dil_w == 1 ? (kx_hi > kx_lo ? 1 : 0) : kx_hi - kx_lo;
+    const int32_t run = p->dil_w == 1 ? (kx_hi - kx_lo) * p->in_c : p->in_c;
+    const int8_t *w = p->weights;
+    int32_t oc = 0, ky, g;
+    for (; oc + 4 <= p->out_c; oc += 4, w += 4 * window) {
+        int32_t a0 = p->bias[oc], a1 = p->bias[oc + 1], a2 = p->bias[oc + 2], a3 = p->bias[oc + 3];
+        for (ky = ky_lo; ky < ky_hi; ++ky) {
+            const int8_t *xr = in + ((iy0 + ky * p->dil_h) * p->in_w + ix0 + kx_lo * p->dil_w) * p->in_c;
+            const int8_t *wr = w + ky * row + kx_lo * kw_off;
+            for (g = 0; g < runs; ++g) {
+                tg_dot_1x4_off(xr + g * p->dil_w * p->in_c, wr + g * kw_off, window, run,
+                               p->in_offset, &a0, &a1, &a2, &a3);
+            }
+        }
+        out[oc] = tg_conv_out(p, a0, oc);
+        out[oc + 1] = tg_conv_out(p, a1, oc + 1);
+        out[oc + 2] = tg_conv_out(p, a2, oc + 2);
+        out[oc + 3] = tg_conv_out(p, a3, oc + 3);
+    }
+    for (; oc < p->out_c; ++oc, w += window) {
+        int32_t acc = p->bias[oc];
+        for (ky = ky_lo; ky < ky_hi; ++ky) {
+            const int8_t *xr = in + ((iy0 + ky * p->dil_h) * p->in_w + ix0 + kx_lo * p->dil_w) * p->in_c;
+            const int8_t *wr = w + ky * row + kx_lo * kw_off;
+            for (g = 0; g < runs; ++g) {
+                acc = tg_dot_1x1_off(xr + g * p->dil_w * p->in_c, wr + g * kw_off, run,
+                                     p->in_offset, acc);
+            }
+        }
+        out[oc] = tg_conv_out(p, acc, oc);
+    }
+}
+
+#if TG_DSP
+/* Lanes of one run of a window clipped by padding, in tg_expand_q15's order: bytes [lo, hi) of
+ * the run are input bytes in[base + i] plus the input offset, the others (padding) are 0. Only
+ * the valid bytes are read. */
+TG_INLINE void tg_expand_q15_off(const int8_t *in, int32_t base, uint32_t *dst, int32_t run_pad,
+                                 int32_t lo, int32_t hi, int32_t off)
+{
+    int32_t i, j;
+    for (i = 0; i < run_pad; i += 4, dst += 2) {
+        int32_t v[4];
+        for (j = 0; j < 4; ++j) {
+            v[j] = (i + j >= lo && i + j < hi) ? (int32_t)in[base + i + j] + off : 0;
+        }
+        dst[0] = (uint32_t)(uint16_t)v[0] | ((uint32_t)(uint16_t)v[2] << 16);
+        dst[1] = (uint32_t)(uint16_t)v[1] | ((uint32_t)(uint16_t)v[3] << 16);
+    }
+}
+
+/* The window of output (iy0, ix0) as int16 lanes laid out like the weights (runs padded to
+ * run_pad): raw bytes when the window is whole (`full`: the folded bias applies), else the
+ * taps that exist plus the input offset and zeros for padding (the raw bias applies). */
+TG_INLINE void tg_conv_gather_q15(const tg_conv_params_t *p, const int8_t *in, int32_t iy0,
+                                  int32_t ix0, int full, uint32_t *buf)
+{
+    const int32_t runs = TG_CONV_RUNS(p);
+    int32_t r, g, k = 0;
+    if (full) {
+        for (r = 0; r < p->k_h; ++r) {
+            for (g = 0; g < runs; ++g, k += p->run_pad / 2) {
+                tg_expand_q15(in + ((iy0 + r * p->dil_h) * p->in_w + ix0 + g * p->dil_w) * p->in_c,
+                              buf + k, TG_CONV_RUN(p));
+            }
+        }
+        return;
+    }
+    {
+        const int32_t ky_lo = tg_conv_first_tap(iy0, p->dil_h, p->k_h);
+        const int32_t ky_hi = tg_conv_end_tap(iy0, p->dil_h, p->k_h, p->in_h);
+        const int32_t kx_lo = tg_conv_first_tap(ix0, p->dil_w, p->k_w);
+        const int32_t kx_hi = tg_conv_end_tap(ix0, p->dil_w, p->k_w, p->in_w);
+        for (r = 0; r < p->k_h; ++r) {
+            const int row_ok = r >= ky_lo && r < ky_hi;
+            for (g = 0; g < runs; ++g, k += p->run_pad / 2) {
+                int32_t lo = 0, hi = 0;
+                if (row_ok) {
+                    if (p->dil_w == 1) {
+                        lo = kx_lo * p->in_c;
+                        hi = kx_hi * p->in_c;
+                    } else if (g >= kx_lo && g < kx_hi) {
+                        hi = p->in_c;
+                    }
+                }
+                tg_expand_q15_off(in, ((iy0 + r * p->dil_h) * p->in_w + ix0 + g * p->dil_w) * p->in_c,
+                                  buf + k, p->run_pad, lo, hi, p->in_offset);
+            }
+        }
+    }
+}
+
+/* One output row, DSP: positions two at a time (the last one paired with itself), each window
+ * gathered to int16 lanes once, then two channels x two positions per pass (tg_dot_2x2_q15).
+ * Border positions take the same route with their clipped window and the raw bias. */
+TG_INLINE void tg_conv_row_q15(const tg_conv_params_t *p, const int8_t *in, int8_t *orow,
+                               int32_t iy0, int row_full, int32_t ox_lo, int32_t ox_hi)
+{
+    const int32_t window = TG_CONV_WSTRIDE(p);
+    const int32_t out_c = p->out_c;
+    uint32_t buf[TG_IM2COL_MAX];
+    int32_t ox;
+    for (ox = 0; ox < p->out_w; ox += 2) {
+        /* the last position of an odd row is paired with itself: same lanes, same outputs */
+        const int two = ox + 1 < p->out_w;
+        const int fa = row_full && ox >= ox_lo && ox < ox_hi;
+        const int fb = two ? row_full && ox + 1 >= ox_lo && ox + 1 < ox_hi : fa;
+        const int32_t *ba = fa ? p->bias_folded : p->bias;
+        const int32_t *bb = fb ? p->bias_folded : p->bias;
+        uint32_t *xb = buf + window / 2;
+        int8_t *oa = orow + ox * out_c;
+        int8_t *ob = two ? oa + out_c : oa;
+        const int8_t *w = p->weights;
+        int32_t oc;
+        tg_conv_gather_q15(p, in, iy0, ox * p->stride_w - p->pad_left, fa, buf);
+        tg_conv_gather_q15(p, in, iy0, (two ? ox + 1 : ox) * p->stride_w - p->pad_left, fb, xb);
+        for (oc = 0; oc + 2 <= out_c; oc += 2, w += 2 * window) {
+            int32_t a00 = ba[oc], a01 = ba[oc + 1], a10 = bb[oc], a11 = bb[oc + 1];
+            tg_dot_2x2_q15(buf, xb, w, window, window, &a00, &a01, &a10, &a11);
+            oa[oc] = tg_conv_out(p, a00, oc);
+            ob[oc] = tg_conv_out(p, a10, oc);
+            oa[oc + 1] = tg_conv_out(p, a01, oc + 1);
+            ob[oc + 1] = tg_conv_out(p, a11, oc + 1);
+        }
+        if (oc < out_c) {
+            int32_t a00 = ba[oc], a01 = ba[oc], a10 = bb[oc], a11 = bb[oc];
+            tg_dot_2x2_q15(buf, xb, w, 0, window, &a00, &a01, &a10, &a11);
+            oa[oc] = tg_conv_out(p, a00, oc);
+            ob[oc] = tg_conv_out(p, a10, oc);
+        }
+    }
+}
+#endif
+
+/* Whether a layer takes tg_conv_row_q15 (DSP builds): windows above the tiny-window route and
+ * small enough for the stack buffer. */
+#define TG_CONV_USE_Q15(p) \
+    (TG_DSP && (p)->k_h * (p)->k_w * (p)->in_c > 4 && TG_CONV_WSTRIDE(p) <= TG_IM2COL_MAX)
+
+/* Conv1D: one row, no height loop. */
+TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out)
+{
+    int32_t lo, hi, ox;
+    tg_conv_full_range(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left, &lo, &hi);
+    /* (tg_conv_row_q15 measured slower here than the span below: 1D borders are few.)
+     * Borders first, the span last: nothing stays live across the hot loops. */
+    for (ox = 0; ox < lo; ++ox) {
+        tg_conv_point_clipped(p, in, out + ox * p->out_c, 0, ox * p->stride_w - p->pad_left);
+    }
+    for (ox = hi; ox < p->out_w; ++ox) {
+        tg_conv_point_clipped(p, in, out + ox * p->out_c, 0, ox * p->stride_w - p->pad_left);
+    }
+    tg_conv_span(p, in + (lo * p->stride_w - p->pad_left) * p->in_c, out + lo * p->out_c, hi - lo);
+}
+
+TG_INLINE void tg_conv2d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out)
+{
+    int32_t oy_lo, oy_hi, ox_lo, ox_hi, oy, ox;
+    tg_conv_full_range(p->in_h, p->out_h, p->k_h, p->stride_h, p->dil_h, p->pad_top, &oy_lo,
+                       &oy_hi);
+    tg_conv_full_range(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left, &ox_lo,
+                       &ox_hi);
+#if TG_DSP
+    if (TG_CONV_USE_Q15(p)) {
+        for (oy = 0; oy < p->out_h; ++oy) {
+            tg_conv_row_q15(p, in, out + oy * p->out_w * p->out_c, oy * p->stride_h - p->pad_top,
+                            oy >= oy_lo && oy < oy_hi, ox_lo, ox_hi);
+        }
+        return;
+    }
+#endif
+    for (oy = 0; oy < p->out_h; ++oy) {
+        const int32_t iy0 = oy * p->stride_h - p->pad_top;
+        int8_t *orow = out + oy * p->out_w * p->out_c;
+        if (oy < oy_lo || oy >= oy_hi) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                tg_conv_point_clipped(p, in, orow + ox * p->out_c, iy0,
+                                      ox * p->stride_w - p->pad_left);
+            }
+            continue;
+        }
+        for (ox = 0; ox < ox_lo; ++ox) {
+            tg_conv_point_clipped(p, in, orow + ox * p->out_c, iy0, ox * p->stride_w - p->pad_left);
+        }
+        tg_conv_span(p, in + (iy0 * p->in_w + ox_lo * p->stride_w - p->pad_left) * p->in_c,
+                     orow + ox_lo * p->out_c, ox_hi - ox_lo);
+        for (ox = ox_hi; ox < p->out_w; ++ox) {
+            tg_conv_point_clipped(p, in, orow + ox * p->out_c, iy0, ox * p->stride_w - p->pad_left);
+        }
+    }
+}
 
 #endif

@@ -1,19 +1,94 @@
 /* Fully connected, int8. Arithmetic matches TFLite-Micro's reference integer FullyConnected
- * (MultiplyByQuantizedMultiplier with gemmlowp double rounding). */
+ * (MultiplyByQuantizedMultiplier with gemmlowp double rounding).
+ *
+ * A GEMV: four output neurons per pass share every loaded input word (tg_dot_1x4; SMLAD on
+ * ARMv7E-M). The input zero point is folded into the bias offline. Like the conv kernels, the
+ * generated code calls tg_fully_connected_inline from a per-layer function with a `static const`
+ * parameter struct, so every size is a compile-time constant. */
 #ifndef TG_FULLY_CONNECTED_H
 #define TG_FULLY_CONNECTED_H
 
 #include "tg_runtime.h"
+#include "tg_simd.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+/* Per-layer functions are hot: -O2 even in a -Os build; no pre-RA scheduling, which only adds
+ * register pressure (spills) to these SMLAD chains on a single-issue-ish in-order core. */
+#define TG_FC_NOINLINE __attribute__((noinline, optimize("O2", "no-schedule-insns")))
+#elif defined(__GNUC__)
+#define TG_FC_NOINLINE __attribute__((noinline))
+#else
+#define TG_FC_NOINLINE
+#endif
+
+/* Largest input (bytes) the DSP path expands to int16 lanes on the stack (2 KB at most). */
+#ifndef TG_FC_Q15_MAX
+#define TG_FC_Q15_MAX 1024
+#endif
 
 typedef struct {
     int32_t batches, in_depth, out_depth;
     int32_t out_offset, act_min, act_max;
+    int32_t rq_fast;            /* 1: tg_rq_fast's preconditions hold (checked offline) */
     const int8_t *weights;      /* [out_depth][in_depth] */
     const int32_t *bias_folded; /* bias - in_zp * sum(weights of o): no padding, always folded */
     const int32_t *mult;        /* [out_depth] (per-tensor models repeat one value) */
     const int32_t *shift;
+    const int32_t *rq;          /* rq_fast: per channel {mult, 2^(e-1) + (out_offset << e), e}, e = -shift */
 } tg_fc_params_t;
 
 int tg_fully_connected_s8(const tg_fc_params_t *p, const int8_t *in, int8_t *out);
+
+TG_INLINE int8_t tg_fc_out(const tg_fc_params_t *p, int32_t acc, int32_t o)
+{
+    if (p->rq_fast) {
+        const int32_t v = tg_rq_fast(acc, p->rq[3 * o], p->rq[3 * o + 1], p->rq[3 * o + 2]);
+        return tg_clamp_act(v, p->act_min, p->act_max);
+    }
+    return tg_rq_s8(acc, p->mult[o], p->shift[o], p->out_offset, p->act_min, p->act_max);
+}
+
+TG_INLINE void tg_fully_connected_inline(const tg_fc_params_t *p, const int8_t *in, int8_t *out)
+{
+    const int32_t n = p->in_depth;
+    int32_t b, o, r;
+    for (b = 0; b < p->batches; ++b, in += n) {
+        const int8_t *w = p->weights;
+#if TG_DSP
+        if (n <= TG_FC_Q15_MAX && p->out_depth >= 8) {
+            /* The input expanded to int16 lanes once (stack), reused by every output row. */
+            uint32_t xq[TG_FC_Q15_MAX / 2];
+            tg_expand_q15(in, xq, n & ~3);
+            for (o = 0; o + 4 <= p->out_depth; o += 4, w += 4 * n) {
+                int32_t a0 = p->bias_folded[o], a1 = p->bias_folded[o + 1];
+                int32_t a2 = p->bias_folded[o + 2], a3 = p->bias_folded[o + 3];
+                tg_dot_1x4_q15(xq, in, w, n, n, &a0, &a1, &a2, &a3);
+                out[0] = tg_fc_out(p, a0, o);
+                out[1] = tg_fc_out(p, a1, o + 1);
+                out[2] = tg_fc_out(p, a2, o + 2);
+                out[3] = tg_fc_out(p, a3, o + 3);
+                out += 4;
+            }
+            for (r = 0; r < 3 && o < p->out_depth; ++r, ++o, w += n) {
+                *out++ = tg_fc_out(p, tg_dot_1x1(in, w, n, p->bias_folded[o]), o);
+            }
+            continue;
+        }
+#endif
+        for (o = 0; o + 4 <= p->out_depth; o += 4, w += 4 * n) {
+            int32_t a0 = p->bias_folded[o], a1 = p->bias_folded[o + 1];
+            int32_t a2 = p->bias_folded[o + 2], a3 = p->bias_folded[o + 3];
+            tg_dot_1x4(in, w, n, n, &a0, &a1, &a2, &a3);
+            out[0] = tg_fc_out(p, a0, o);
+            out[1] = tg_fc_out(p, a1, o + 1);
+            out[2] = tg_fc_out(p, a2, o + 2);
+            out[3] = tg_fc_out(p, a3, o + 3);
+            out += 4;
+        }
+        for (r = 0; r < 3 && o < p->out_depth; ++r, ++o, w += n) {
+            *out++ = tg_fc_out(p, tg_dot_1x1(in, w, n, p->bias_folded[o]), o);
+        }
+    }
+}
 
 #endif

@@ -30,6 +30,23 @@ TG_INLINE void tg_copy_bytes(int8_t *dst, const int8_t *src, size_t n)
     }
 }
 
+/* tg_copy_bytes for buffers that do not overlap (the model's input/output copies): a word at a
+ * time where the core reads and writes unaligned words (ARMv7-M: __ARM_FEATURE_UNALIGNED). */
+TG_INLINE void tg_copy_bytes_fast(int8_t *dst, const int8_t *src, size_t n)
+{
+    size_t i = 0;
+#if defined(__GNUC__) && defined(__ARM_FEATURE_UNALIGNED)
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v;
+        __builtin_memcpy(&v, src + i, 4);
+        __builtin_memcpy(dst + i, &v, 4);
+    }
+#endif
+    for (; i < n; ++i) {
+        dst[i] = src[i];
+    }
+}
+
 TG_INLINE int32_t tg_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
 TG_INLINE int32_t tg_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 

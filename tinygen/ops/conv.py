@@ -1,7 +1,8 @@
 """CONV_2D and DEPTHWISE_CONV_2D (int8 activations, int8 per-channel weights, int32 bias).
 
 A convolution whose height (or width) is 1 on input, filter and output is a Conv1D in disguise
-(TFLite expresses Conv1D as RESHAPE + CONV_2D): it goes to the dedicated 1D kernel.
+(TFLite expresses Conv1D as RESHAPE + CONV_2D): it goes to the dedicated 1D kernel, and so does a
+pointwise (1x1, stride 1) convolution, whose H*W pixels form one contiguous row.
 """
 from __future__ import annotations
 
@@ -56,37 +57,89 @@ def lower(op: Op, graph: Graph) -> Lowered:
             raise unsupported(op, f"output channels {out_c} are not input channels "
                               f"{geo['in_c']} x depth multiplier {a.depth_multiplier}")
         geo["depth_mult"] = mult
-        weights = np.ascontiguousarray(w.data.reshape(-1, out_c).T)  # [OC][KH*KW]: read order
+        weights_by_channel = np.ascontiguousarray(w.data.reshape(-1, out_c).T)  # [OC][KH*KW]
 
     mults, shifts = channel_multipliers(op, x, w, y, out_c)
+    window = int(np.prod(w.shape[1:])) if op.type == OpType.CONV_2D else geo["k_h"] * geo["k_w"]
     bias = bias_values(op, ins[2], out_c)
-    folded = folded_bias(op, bias, weights, x.zero_point)
+    if op.type == OpType.DEPTHWISE_CONV_2D:
+        # Kernel reads TFLite's own order [KH][KW][OC] (channels side by side, as in NHWC input).
+        folded = folded_bias(op, bias, weights_by_channel, x.zero_point)
+        weights = w.data.reshape(-1, out_c)
+    else:
+        folded = folded_bias(op, bias, weights, x.zero_point)
     act_min, act_max = activation_bounds(op, y, a.activation)
     params = dict(geo, in_offset=-x.zero_point, out_offset=y.zero_point, act_min=act_min,
-                  act_max=act_max)
+                  act_max=act_max, rq_fast=int(rq_fast_ok(shifts, bias, folded, window)))
     consts = (ConstArray("weights", "int8_t", weights.ravel()),
               ConstArray("bias", "int32_t", bias),
               ConstArray("bias_folded", "int32_t", folded),
               ConstArray("mult", "int32_t", np.array(mults, dtype=np.int64)),
-              ConstArray("shift", "int32_t", np.array(shifts, dtype=np.int64)))
+              ConstArray("shift", "int32_t", np.array(shifts, dtype=np.int64))
+              ) + rq_consts(params["rq_fast"], mults, shifts, y.zero_point)
     macs = geo["out_h"] * geo["out_w"] * out_c * geo["k_h"] * geo["k_w"] * (
         geo["in_c"] if op.type == OpType.CONV_2D else 1)
 
     if op.type == OpType.DEPTHWISE_CONV_2D:
-        return Lowered("depthwise", ("tg_depthwise",), params, consts, macs)
+        return Lowered("depthwise", ("tg_depthwise", "tg_simd"), params, consts, macs)
     one_d = _as_1d(geo)
     if one_d is not None:
-        return Lowered("conv1d", ("tg_conv",), dict(params, **one_d), consts, macs,
+        k_h, k_w, dil_w = 1, one_d["k"], one_d["dil"]
+    else:
+        k_h, k_w, dil_w = geo["k_h"], geo["k_w"], geo["dil_w"]
+    padded, run_pad = _pad_runs(weights, k_h, k_w, geo["in_c"], dil_w)
+    params["run_pad"] = run_pad
+    consts = (ConstArray("weights", "int8_t", padded.ravel()),) + consts[1:]
+    if one_d is not None:
+        return Lowered("conv1d", ("tg_conv", "tg_simd"), dict(params, **one_d), consts, macs,
                        notes=("1-D kernel",))
-    return Lowered("conv2d", ("tg_conv",), params, consts, macs)
+    return Lowered("conv2d", ("tg_conv", "tg_simd"), params, consts, macs)
+
+
+def _pad_runs(weights: np.ndarray, k_h: int, k_w: int, in_c: int, dil_w: int
+              ) -> tuple[np.ndarray, int]:
+    """Weights [OC][KH][KW][IC] in the order tg_conv.h reads them: each kernel row split into
+    the runs the input is contiguous over (the whole row when dil_w == 1, else one tap), each run
+    zero-padded to whole 4-byte words so the DSP path reads words only (the zero weights meet
+    zero-padded input lanes: the sums do not change)."""
+    runs, run = (1, k_w * in_c) if dil_w == 1 else (k_w, in_c)
+    run_pad = -(-run // 4) * 4
+    w = weights.reshape(weights.shape[0], k_h, runs, run)
+    if run_pad != run:
+        w = np.concatenate([w, np.zeros((*w.shape[:3], run_pad - run), dtype=w.dtype)], axis=3)
+    return np.ascontiguousarray(w.reshape(weights.shape[0], -1)), run_pad
 
 
 def _as_1d(g: dict) -> dict | None:
     """Parameters of the 1D kernel when one spatial axis is trivially 1 everywhere."""
     if g["in_h"] == 1 and g["k_h"] == 1 and g["out_h"] == 1:
         return dict(len_in=g["in_w"], len_out=g["out_w"], k=g["k_w"], stride=g["stride_w"],
-                    dil=g["dil_w"], pad=g["pad_left"])
+                    dil=g["dil_w"], pad=g["pad_left"], note_1d="H = 1")
     if g["in_w"] == 1 and g["k_w"] == 1 and g["out_w"] == 1:
         return dict(len_in=g["in_h"], len_out=g["out_h"], k=g["k_h"], stride=g["stride_h"],
-                    dil=g["dil_h"], pad=g["pad_top"])
+                    dil=g["dil_h"], pad=g["pad_top"], note_1d="W = 1")
+    if (g["k_h"] == 1 and g["k_w"] == 1 and g["stride_h"] == 1 and g["stride_w"] == 1
+            and (g["out_h"], g["out_w"]) == (g["in_h"], g["in_w"])):
+        # Pointwise: the H*W positions are one contiguous row of in_c-byte pixels (a GEMM).
+        n = g["in_h"] * g["in_w"]
+        return dict(len_in=n, len_out=n, k=1, stride=1, dil=1, pad=0, note_1d="pointwise")
     return None
+
+
+def rq_fast_ok(shifts, bias: np.ndarray, folded: np.ndarray, window: int) -> bool:
+    """Whether the kernels may use tg_rq_fast (firmware/kernels/tg_simd.h) for this layer: every
+    channel shifts right by 1..22, and no accumulator can reach 2^30 in magnitude (a tap is at most
+    255 * 128 in magnitude on the padded route, (x + offset) * w, and 128 * 128 otherwise)."""
+    if not len(shifts) or any(not (-22 <= s <= -1) for s in shifts):
+        return False
+    b = max(int(np.abs(bias).max(initial=0)), int(np.abs(folded).max(initial=0)))
+    return b + 255 * 128 * int(window) < (1 << 30)
+
+
+def rq_consts(rq_fast: int, mults, shifts, out_offset: int) -> tuple[ConstArray, ...]:
+    """tg_rq_fast's operands, one record per channel read through one pointer:
+    {multiplier, 2^(e-1) + (out_offset << e), e} with e = -shift."""
+    if not rq_fast:
+        return ()
+    rec = [(m, (1 << (-s - 1)) + (out_offset << -s), -s) for m, s in zip(mults, shifts)]
+    return (ConstArray("rq", "int32_t", np.array(rec, dtype=np.int64).ravel()),)

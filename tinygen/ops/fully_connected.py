@@ -5,6 +5,7 @@ import numpy as np
 
 from ..ir import FullyConnectedAttrs, Graph, Op, OpType
 from .base import ConstArray, Lowered, unsupported
+from .conv import rq_consts, rq_fast_ok
 from .common import (activation_bounds, bias_values, channel_multipliers, folded_bias,
                      need_const, need_int8_activation)
 
@@ -32,10 +33,12 @@ def lower(op: Op, graph: Graph) -> Lowered:
     folded = folded_bias(op, bias, weights, x.zero_point)
     act_min, act_max = activation_bounds(op, y, a.activation)
     params = dict(batches=batches, in_depth=in_depth, out_depth=out_depth,
-                  out_offset=y.zero_point, act_min=act_min, act_max=act_max)
+                  out_offset=y.zero_point, act_min=act_min, act_max=act_max,
+                  rq_fast=int(rq_fast_ok(shifts, bias, folded, in_depth)))
     consts = (ConstArray("weights", "int8_t", weights.ravel()),
               ConstArray("bias_folded", "int32_t", folded),
               ConstArray("mult", "int32_t", np.array(mults, dtype=np.int64)),
-              ConstArray("shift", "int32_t", np.array(shifts, dtype=np.int64)))
-    return Lowered("fully_connected", ("tg_fully_connected", "tg_conv"), params, consts,
+              ConstArray("shift", "int32_t", np.array(shifts, dtype=np.int64))
+              ) + rq_consts(params["rq_fast"], mults, shifts, y.zero_point)
+    return Lowered("fully_connected", ("tg_fully_connected", "tg_simd"), params, consts,
                    macs=batches * in_depth * out_depth)

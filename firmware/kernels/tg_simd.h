@@ -1,0 +1,456 @@
+/* Inner-loop primitives shared by the conv, depthwise and fully connected kernels.
+ *
+ * Two paths, chosen at compile time, bit-exact with each other and with TFLite-Micro (integer
+ * sums are exact whatever the order; rounding happens only in tg_rq, which is TFLite's):
+ *   - ARMv7E-M DSP (Cortex-M4/M7/M33 with the DSP extension, __ARM_FEATURE_DSP): four int8 values
+ *     are loaded as one word and split into two int16 pairs with SXTB16 (bytes 0,2 and, rotated
+ *     by 8, bytes 1,3); SMLAD then does two multiply-accumulates in one instruction. Both operands
+ *     are split the same way, so weights keep their natural order.
+ *   - portable C (host, RISC-V, Cortex-M0...): the same loop structure with scalar MACs.
+ * Define TG_NO_DSP to force the portable path on a DSP core. */
+#ifndef TG_SIMD_H
+#define TG_SIMD_H
+
+#include "tg_runtime.h"
+
+#if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP)
+#define TG_DSP 1
+#else
+#define TG_DSP 0
+#endif
+
+/* Full unrolling of short loops whose trip count is a per-layer constant. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#define TG_UNROLL4 _Pragma("GCC unroll 4")
+#else
+#define TG_UNROLL4
+#endif
+
+#if defined(__GNUC__)
+#define TG_HOT __attribute__((hot))
+#else
+#define TG_HOT
+#endif
+
+#if TG_DSP
+/* Unaligned word load: ARMv7-M allows it for normal memory; GCC emits one LDR. */
+TG_INLINE uint32_t tg_ld32(const int8_t *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+/* [b0, b2] as two int16 lanes. */
+TG_INLINE uint32_t tg_sxtb16(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* [b1, b3] as two int16 lanes. */
+TG_INLINE uint32_t tg_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* acc + a.lo*b.lo + a.hi*b.hi (int16 lanes). The products of int8 values cannot overflow. */
+TG_INLINE int32_t tg_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+TG_INLINE int32_t tg_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+/* Lane-wise int16 add (no lane overflows here: |x + offset| <= 255). */
+TG_INLINE uint32_t tg_sadd16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("sadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+TG_INLINE int32_t tg_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+#endif
+
+/* TFLite's MultiplyByQuantizedMultiplier, exactly tg_requantize() for every multiplier other than
+ * INT32_MIN (tinygen's multipliers are in [0, 2^31)), in fewer instructions:
+ *   SaturatingRoundingDoublingHighMul(a, b) = floor((a*b + 2^30) / 2^31)  for (a, b) != (MIN, MIN):
+ *     for a*b >= 0 gemmlowp adds 2^30 and truncates (= floor); for a*b < 0 it adds 1 - 2^30 and
+ *     truncates toward zero, i.e. ceil((ab + 1 - 2^30) / 2^31) = floor((ab + 2^30) / 2^31).
+ *     (CMSIS-NN's arm_nn_doubling_high_mult_no_sat relies on the same identity.)
+ *   RoundingDivideByPOT(x, e) = (x >> e) + ((x & mask) > (mask >> 1) + (x < 0)), as in gemmlowp. */
+TG_INLINE int32_t tg_rq(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = shift > 0 ? 0 : -shift;
+    const int64_t ab = (int64_t)(int32_t)((uint32_t)x << left) * multiplier + ((int64_t)1 << 30);
+    const int32_t y = (int32_t)(ab >> 31);
+    const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
+    const int32_t threshold = (mask >> 1) - (y >> 31);
+    return (y >> right) + ((y & mask) > threshold);
+}
+
+/* tg_rq(acc, multiplier, -rshift) + out_offset, cheaper, under preconditions that tinygen checks
+ * per layer at generation time (tinygen/ops/conv.py, rq_fast_ok), with
+ * rnd = 2^(rshift-1) + (out_offset << rshift) precomputed per channel:
+ *   |acc| < 2^30, so 2*acc fits: floor((acc*m + 2^30) / 2^31) = floor((2acc*m + 2^31) / 2^32),
+ *     which is one SMMULR (round-to-nearest high multiply) on ARMv7E-M; then |y| < 2^30;
+ *   1 <= rshift <= 22: rounding half away from zero is (y + 2^(rshift-1) - (y < 0)) >> rshift,
+ *     and adding out_offset << rshift (|.| <= 2^29) before the exact arithmetic shift adds
+ *     out_offset after it; no intermediate leaves int32. */
+TG_INLINE int32_t tg_rq_fast(int32_t acc, int32_t multiplier, int32_t rnd, int32_t rshift)
+{
+    int32_t y;
+#if TG_DSP
+    __asm__("smmulr %0, %1, %2" : "=r"(y) : "r"((int32_t)((uint32_t)acc << 1)), "r"(multiplier));
+#else
+    y = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
+#endif
+    return (y + rnd + (y >> 31)) >> rshift;
+}
+
+/* Clamp to [lo, hi] within int8; one SSAT where hi is 127 (lo, hi are constants per layer). */
+TG_INLINE int8_t tg_clamp_act(int32_t v, int32_t lo, int32_t hi)
+{
+#if TG_DSP
+    if (hi == 127) {
+        int32_t r;
+        if (lo != -128) {
+            v = v < lo ? lo : v;
+        }
+        __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+        return (int8_t)r;
+    }
+#endif
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
+/* Requantize an accumulator to the int8 output: scale, add the zero point, clamp. */
+TG_INLINE int8_t tg_rq_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_t out_offset,
+                          int32_t act_min, int32_t act_max)
+{
+    int32_t v = tg_rq(acc, multiplier, shift) + out_offset;
+    v = v < act_min ? act_min : v;
+    v = v > act_max ? act_max : v;
+    return (int8_t)v;
+}
+
+/* Dot products over n int8 values (any n), accumulated onto the given sums.
+ * NxM: N input vectors (x, x + xs) times M weight vectors (w, w + ws, ...): each loaded word is
+ * reused N or M times, which is where the speed comes from. */
+TG_INLINE void tg_dot_2x2(const int8_t *x, int32_t xs, const int8_t *w, int32_t ws, int32_t n,
+                          int32_t *s00, int32_t *s01, int32_t *s10, int32_t *s11)
+{
+    int32_t a00 = *s00, a01 = *s01, a10 = *s10, a11 = *s11;
+    const int8_t *x1 = x + xs;
+    const int8_t *w1 = w + ws;
+    int32_t i = 0;
+#if TG_DSP
+#define TG_DOT_2X2_STEP(j)                                                                   \
+    do {                                                                                   \
+        const uint32_t xa = tg_ld32(x + (j)), xb = tg_ld32(x1 + (j));                      \
+        const uint32_t xa0 = tg_sxtb16(xa), xa1 = tg_sxtb16_ror8(xa);                      \
+        const uint32_t xb0 = tg_sxtb16(xb), xb1 = tg_sxtb16_ror8(xb);                      \
+        uint32_t wv = tg_ld32(w + (j));                                                    \
+        uint32_t w0 = tg_sxtb16(wv), w1v = tg_sxtb16_ror8(wv);                             \
+        a00 = tg_smlad(xa0, w0, a00);                                                      \
+        a00 = tg_smlad(xa1, w1v, a00);                                                     \
+        a10 = tg_smlad(xb0, w0, a10);                                                      \
+        a10 = tg_smlad(xb1, w1v, a10);                                                     \
+        wv = tg_ld32(w1 + (j));                                                            \
+        w0 = tg_sxtb16(wv);                                                                \
+        w1v = tg_sxtb16_ror8(wv);                                                          \
+        a01 = tg_smlad(xa0, w0, a01);                                                      \
+        a01 = tg_smlad(xa1, w1v, a01);                                                     \
+        a11 = tg_smlad(xb0, w0, a11);                                                      \
+        a11 = tg_smlad(xb1, w1v, a11);                                                     \
+    } while (0)
+    for (; i + 8 <= n; i += 8) {    /* two words per trip: half the loop overhead */
+        TG_DOT_2X2_STEP(i);
+        TG_DOT_2X2_STEP(i + 4);
+    }
+    if (i + 4 <= n) {
+        TG_DOT_2X2_STEP(i);
+        i += 4;
+    }
+#undef TG_DOT_2X2_STEP
+#else
+    for (; i + 2 <= n; i += 2) {
+        const int32_t xa0 = x[i], xa1 = x[i + 1], xb0 = x1[i], xb1 = x1[i + 1];
+        const int32_t w00 = w[i], w01 = w[i + 1], w10 = w1[i], w11 = w1[i + 1];
+        a00 += xa0 * w00 + xa1 * w01;
+        a01 += xa0 * w10 + xa1 * w11;
+        a10 += xb0 * w00 + xb1 * w01;
+        a11 += xb0 * w10 + xb1 * w11;
+    }
+#endif
+    for (; i < n; ++i) {
+        const int32_t xa = x[i], xb = x1[i], wa = w[i], wb = w1[i];
+        a00 += xa * wa;
+        a01 += xa * wb;
+        a10 += xb * wa;
+        a11 += xb * wb;
+    }
+    *s00 = a00;
+    *s01 = a01;
+    *s10 = a10;
+    *s11 = a11;
+}
+
+#if TG_DSP
+/* n bytes to int16 lanes in SXTB16 order: word 2k = [b4k, b4k+2], 2k+1 = [b4k+1, b4k+3];
+ * a last partial word is read byte by byte (no read past src + n) and padded with zeros. */
+TG_INLINE void tg_expand_q15(const int8_t *src, uint32_t *dst, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i + 4 <= n; i += 4, dst += 2) {
+        const uint32_t v = tg_ld32(src + i);
+        dst[0] = tg_sxtb16(v);
+        dst[1] = tg_sxtb16_ror8(v);
+    }
+    if (i < n) {
+        uint32_t v = (uint8_t)src[i];
+        if (i + 1 < n) {
+            v |= (uint32_t)(uint8_t)src[i + 1] << 8;
+        }
+        if (i + 2 < n) {
+            v |= (uint32_t)(uint8_t)src[i + 2] << 16;
+        }
+        dst[0] = tg_sxtb16(v);
+        dst[1] = tg_sxtb16_ror8(v);
+    }
+}
+
+/* tg_dot_2x2 with both input vectors already expanded (tg_expand_q15): per four bytes, two
+ * double-word loads of input, two weight words split once, eight SMLADs. n % 4 == 0. */
+TG_INLINE void tg_dot_2x2_q15(const uint32_t *xa, const uint32_t *xb, const int8_t *w, int32_t ws,
+                              int32_t n, int32_t *s00, int32_t *s01, int32_t *s10, int32_t *s11)
+{
+    int32_t a00 = *s00, a01 = *s01, a10 = *s10, a11 = *s11;
+    const int8_t *const wend = w + n;
+    const int32_t xbo = (int32_t)(xb - xa);
+#define TG_DOT_Q15_STEP(j)                                                                   \
+    do {                                                                                   \
+        const uint32_t wv0 = tg_ld32(w + 2 * (j)), wv1 = tg_ld32(w + 2 * (j) + ws);        \
+        const uint32_t xa0 = xa[j], xa1 = xa[(j) + 1];                                     \
+        const uint32_t w00 = tg_sxtb16(wv0), w01 = tg_sxtb16_ror8(wv0);                    \
+        const uint32_t w10 = tg_sxtb16(wv1), w11 = tg_sxtb16_ror8(wv1);                    \
+        uint32_t xb0, xb1;                                                                 \
+        a00 = tg_smlad(xa0, w00, a00);                                                     \
+        a00 = tg_smlad(xa1, w01, a00);                                                     \
+        a01 = tg_smlad(xa0, w10, a01);                                                     \
+        a01 = tg_smlad(xa1, w11, a01);                                                     \
+        xb0 = xa[xbo + (j)];                                                               \
+        xb1 = xa[xbo + (j) + 1];                                                           \
+        a10 = tg_smlad(xb0, w00, a10);                                                     \
+        a10 = tg_smlad(xb1, w01, a10);                                                     \
+        a11 = tg_smlad(xb0, w10, a11);                                                     \
+        a11 = tg_smlad(xb1, w11, a11);                                                     \
+    } while (0)
+    if (n % 8 == 0) {
+        for (; w < wend; w += 8, xa += 4) {
+            TG_DOT_Q15_STEP(0);
+            TG_DOT_Q15_STEP(2);
+        }
+    } else {
+        for (; w < wend; w += 4, xa += 2) {
+            TG_DOT_Q15_STEP(0);
+        }
+    }
+#undef TG_DOT_Q15_STEP
+    *s00 = a00;
+    *s01 = a01;
+    *s10 = a10;
+    *s11 = a11;
+}
+#endif
+
+#if TG_DSP
+/* tg_dot_1x4 with the input already expanded (tg_expand_q15 of its first n4 = n & ~3 bytes):
+ * per eight bytes two double-word input loads serve four weight rows. x holds the raw bytes for
+ * the last n - n4. */
+TG_INLINE void tg_dot_1x4_q15(const uint32_t *xq, const int8_t *x, const int8_t *w, int32_t ws,
+                              int32_t n, int32_t *s0, int32_t *s1, int32_t *s2, int32_t *s3)
+{
+    int32_t a0 = *s0, a1 = *s1, a2 = *s2, a3 = *s3;
+    const int32_t n4 = n & ~3;
+    int32_t i = 0;
+#define TG_Q15_ROW(a, wr, j, xlo, xhi)                                                      \
+    do {                                                                                   \
+        const uint32_t wv_ = tg_ld32((wr) + (j));                                          \
+        a = tg_smlad(xlo, tg_sxtb16(wv_), a);                                              \
+        a = tg_smlad(xhi, tg_sxtb16_ror8(wv_), a);                                         \
+    } while (0)
+    for (; i + 8 <= n4; i += 8, xq += 4) {
+        const uint32_t x0 = xq[0], x1 = xq[1], x2 = xq[2], x3 = xq[3];
+        TG_Q15_ROW(a0, w, i, x0, x1);
+        TG_Q15_ROW(a0, w, i + 4, x2, x3);
+        TG_Q15_ROW(a1, w + ws, i, x0, x1);
+        TG_Q15_ROW(a1, w + ws, i + 4, x2, x3);
+        TG_Q15_ROW(a2, w + 2 * ws, i, x0, x1);
+        TG_Q15_ROW(a2, w + 2 * ws, i + 4, x2, x3);
+        TG_Q15_ROW(a3, w + 3 * ws, i, x0, x1);
+        TG_Q15_ROW(a3, w + 3 * ws, i + 4, x2, x3);
+    }
+    if (i < n4) {
+        const uint32_t x0 = xq[0], x1 = xq[1];
+        TG_Q15_ROW(a0, w, i, x0, x1);
+        TG_Q15_ROW(a1, w + ws, i, x0, x1);
+        TG_Q15_ROW(a2, w + 2 * ws, i, x0, x1);
+        TG_Q15_ROW(a3, w + 3 * ws, i, x0, x1);
+        i += 4;
+    }
+#undef TG_Q15_ROW
+    for (; i < n; ++i) {
+        const int32_t xv = x[i];
+        a0 += xv * w[i];
+        a1 += xv * w[ws + i];
+        a2 += xv * w[2 * ws + i];
+        a3 += xv * w[3 * ws + i];
+    }
+    *s0 = a0;
+    *s1 = a1;
+    *s2 = a2;
+    *s3 = a3;
+}
+#endif
+
+/* One input vector times four weight vectors w, w + ws, w + 2ws, w + 3ws. */
+TG_INLINE void tg_dot_1x4(const int8_t *x, const int8_t *w, int32_t ws, int32_t n, int32_t *s0,
+                          int32_t *s1, int32_t *s2, int32_t *s3)
+{
+    int32_t a0 = *s0, a1 = *s1, a2 = *s2, a3 = *s3;
+    const int8_t *w1 = w + ws;
+    const int8_t *w2 = w1 + ws;
+    const int8_t *w3 = w2 + ws;
+    int32_t i = 0;
+#if TG_DSP
+#define TG_DOT_1X4_STEP(j)                                                                   \
+    do {                                                                                   \
+        const uint32_t xv = tg_ld32(x + (j));                                              \
+        const uint32_t x0 = tg_sxtb16(xv), x1 = tg_sxtb16_ror8(xv);                        \
+        uint32_t wv = tg_ld32(w + (j));                                                    \
+        a0 = tg_smlad(x0, tg_sxtb16(wv), a0);                                              \
+        a0 = tg_smlad(x1, tg_sxtb16_ror8(wv), a0);                                         \
+        wv = tg_ld32(w1 + (j));                                                            \
+        a1 = tg_smlad(x0, tg_sxtb16(wv), a1);                                              \
+        a1 = tg_smlad(x1, tg_sxtb16_ror8(wv), a1);                                         \
+        wv = tg_ld32(w2 + (j));                                                            \
+        a2 = tg_smlad(x0, tg_sxtb16(wv), a2);                                              \
+        a2 = tg_smlad(x1, tg_sxtb16_ror8(wv), a2);                                         \
+        wv = tg_ld32(w3 + (j));                                                            \
+        a3 = tg_smlad(x0, tg_sxtb16(wv), a3);                                              \
+        a3 = tg_smlad(x1, tg_sxtb16_ror8(wv), a3);                                         \
+    } while (0)
+    for (; i + 8 <= n; i += 8) {
+        TG_DOT_1X4_STEP(i);
+        TG_DOT_1X4_STEP(i + 4);
+    }
+    if (i + 4 <= n) {
+        TG_DOT_1X4_STEP(i);
+        i += 4;
+    }
+#undef TG_DOT_1X4_STEP
+#endif
+    for (; i < n; ++i) {
+        const int32_t xv = x[i];
+        a0 += xv * w[i];
+        a1 += xv * w1[i];
+        a2 += xv * w2[i];
+        a3 += xv * w3[i];
+    }
+    *s0 = a0;
+    *s1 = a1;
+    *s2 = a2;
+    *s3 = a3;
+}
+
+/* sum((x + off) * w) onto four weight vectors: for windows clipped by padding (raw bias). */
+TG_INLINE void tg_dot_1x4_off(const int8_t *x, const int8_t *w, int32_t ws, int32_t n, int32_t off,
+                              int32_t *s0, int32_t *s1, int32_t *s2, int32_t *s3)
+{
+    int32_t a0 = *s0, a1 = *s1, a2 = *s2, a3 = *s3;
+    const int8_t *w1 = w + ws;
+    const int8_t *w2 = w1 + ws;
+    const int8_t *w3 = w2 + ws;
+    int32_t i = 0;
+#if TG_DSP
+    const uint32_t off2 = ((uint32_t)(uint16_t)off << 16) | (uint16_t)off;
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t xv = tg_ld32(x + i);
+        const uint32_t x0 = tg_sadd16(tg_sxtb16(xv), off2), x1 = tg_sadd16(tg_sxtb16_ror8(xv), off2);
+        uint32_t wv = tg_ld32(w + i);
+        a0 = tg_smlad(x0, tg_sxtb16(wv), a0);
+        a0 = tg_smlad(x1, tg_sxtb16_ror8(wv), a0);
+        wv = tg_ld32(w1 + i);
+        a1 = tg_smlad(x0, tg_sxtb16(wv), a1);
+        a1 = tg_smlad(x1, tg_sxtb16_ror8(wv), a1);
+        wv = tg_ld32(w2 + i);
+        a2 = tg_smlad(x0, tg_sxtb16(wv), a2);
+        a2 = tg_smlad(x1, tg_sxtb16_ror8(wv), a2);
+        wv = tg_ld32(w3 + i);
+        a3 = tg_smlad(x0, tg_sxtb16(wv), a3);
+        a3 = tg_smlad(x1, tg_sxtb16_ror8(wv), a3);
+    }
+#endif
+    for (; i < n; ++i) {
+        const int32_t xv = (int32_t)x[i] + off;
+        a0 += xv * w[i];
+        a1 += xv * w1[i];
+        a2 += xv * w2[i];
+        a3 += xv * w3[i];
+    }
+    *s0 = a0;
+    *s1 = a1;
+    *s2 = a2;
+    *s3 = a3;
+}
+
+TG_INLINE int32_t tg_dot_1x1_off(const int8_t *x, const int8_t *w, int32_t n, int32_t off,
+                                 int32_t acc)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        acc += ((int32_t)x[i] + off) * w[i];
+    }
+    return acc;
+}
+
+/* One input vector times one weight vector. */
+TG_INLINE int32_t tg_dot_1x1(const int8_t *x, const int8_t *w, int32_t n, int32_t acc)
+{
+    int32_t i = 0;
+#if TG_DSP
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t xv = tg_ld32(x + i), wv = tg_ld32(w + i);
+        acc = tg_smlad(tg_sxtb16(xv), tg_sxtb16(wv), acc);
+        acc = tg_smlad(tg_sxtb16_ror8(xv), tg_sxtb16_ror8(wv), acc);
+    }
+#endif
+    for (; i < n; ++i) {
+        acc += (int32_t)x[i] * w[i];
+    }
+    return acc;
+}
+
+int tg_simd_dsp_path(void);
+
+#endif

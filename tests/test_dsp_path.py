@@ -1,0 +1,186 @@
+"""The ARMv7E-M DSP path of the kernels (firmware/kernels/tg_simd.h) is bit-exact with TFLite-Micro.
+
+The host suite (test_bit_exact.py) compiles the portable C path. Here the same generated C is built
+for the Cortex-M7 twin (mps2-an500, arm-none-eabi-gcc, `__ARM_FEATURE_DSP` set, so SXTB16/SMLAD/
+SMMULR/SSAT are used), run under QEMU through `tinygen validate`'s protocol, and every output byte is
+compared with TFLite-Micro's Python interpreter:
+  - random models from the hypothesis zoo (TINYGEN_DSP_MODELS, default 4),
+  - fixed conv-heavy models that take every fast route (2x2 blocks, 1x4 tails, pointwise-as-1D,
+    dilated runs, padded borders, relu clamps, FC with odd widths),
+  - the two 1D anchor models.
+Plus facts that do not depend on timing: the DSP instructions really are in the ELF, and the code
+beside the weights of the two small anchors stays under 10 KB.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("tflite_micro")
+
+from harness import to_int8_tflite  # noqa: E402
+from model_zoo import build_keras, model_specs, representative  # noqa: E402
+
+pytestmark = [pytest.mark.emulated, pytest.mark.cross]
+
+ANCHORS = Path(os.environ.get("TINYGEN_ANCHORS", "/work/shared/anchors"))
+N_MODELS = int(os.environ.get("TINYGEN_DSP_MODELS", "4"))
+BOARD = "stm32h7"   # twin: QEMU mps2-an500, Cortex-M7 with the DSP extension
+
+
+def _need_twin():
+    if not (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")):
+        pytest.skip("qemu-system-arm or arm-none-eabi-gcc not installed")
+
+
+def _dsp_exact(model: Path, work: Path, samples: int = 8) -> Path:
+    """Build the twin firmware for `model`, validate `samples` inputs on QEMU; return the ELF."""
+    from tinygen.validate import build_twin_firmware, run_emulated
+
+    elf = build_twin_firmware(BOARD, model, work)
+    rep = run_emulated(BOARD, elf, model, samples=samples)
+    assert rep.complete and rep.requested == samples
+    assert rep.differing_bytes == 0, rep.table()
+    assert rep.bit_exact == samples
+    return elf
+
+
+def _disassembly(elf: Path) -> str:
+    return subprocess.run(["arm-none-eabi-objdump", "-d", str(elf)], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def _fixed_models():
+    """Conv-heavy shapes: each takes a different route through tg_conv.h / tg_fully_connected.h."""
+    import keras
+
+    L = keras.layers
+
+    def kws():          # 2D, DS-CNN-like: strided 10x4 conv, dw 3x3, pointwise as 1D, avgpool, dense
+        x = inp = keras.Input((25, 10, 1), batch_size=1)
+        x = L.Conv2D(16, (10, 4), strides=2, padding="same", activation="relu")(x)
+        for _ in range(2):
+            x = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+            x = L.Conv2D(16, 1, activation="relu")(x)
+        x = L.AveragePooling2D((13, 5))(x)
+        x = L.Flatten()(x)
+        return keras.Model(inp, L.Dense(12)(x)), (25, 10, 1)
+
+    def odd():          # odd channel counts, dilation, valid/same, relu6, FC width 7
+        x = inp = keras.Input((40, 5), batch_size=1)
+        x = L.Conv1D(9, 5, dilation_rate=2, padding="same", activation="relu6")(x)
+        x = L.Conv1D(13, 3, strides=3, padding="valid")(x)
+        x = L.Conv1D(6, 1, activation="relu")(x)
+        x = L.Flatten()(x)
+        return keras.Model(inp, L.Dense(7, activation="tanh")(x)), (40, 5)
+
+    def res2d():        # 3x3 convs with 8..16 channels, a residual add, stride 2, FC 33 -> 10
+        x = inp = keras.Input((12, 12, 3), batch_size=1)
+        x = L.Conv2D(8, 3, padding="same", activation="relu")(x)
+        y = L.Conv2D(8, 3, padding="same")(x)
+        x = L.Add()([x, y])
+        x = L.Conv2D(16, 3, strides=2, padding="valid", activation="relu")(x)
+        x = L.GlobalAveragePooling2D()(x)
+        x = L.Dense(33, activation="relu")(x)
+        return keras.Model(inp, L.Dense(10, activation="softmax")(x)), (12, 12, 3)
+
+    return {"kws": kws, "odd": odd, "res2d": res2d}
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name", sorted(_fixed_models()))
+def test_dsp_path_fixed_models(name, tmp_path):
+    _need_twin()
+    model, shape = _fixed_models()[name]()
+    rep = np.random.default_rng(1).normal(0, 1, (24, *shape)).astype(np.float32)
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(to_int8_tflite(model, rep))
+    elf = _dsp_exact(path, tmp_path / "build", samples=8)
+    text = _disassembly(elf)
+    for insn in ("smlad", "sxtb16", "smmulr"):
+        assert f"\t{insn}" in text, f"the {name} firmware does not use {insn}: DSP path not taken"
+
+
+@pytest.mark.tf
+@settings(max_examples=N_MODELS, deadline=None, derandomize=os.environ.get("CI") == "true",
+          suppress_health_check=list(HealthCheck), print_blob=True)
+@given(spec=model_specs())
+def test_dsp_path_random_models(spec, tmp_path_factory):
+    _need_twin()
+    d = tmp_path_factory.mktemp("dsp")
+    path = d / "model.tflite"
+    path.write_bytes(to_int8_tflite(build_keras(spec), representative(spec)))
+    _dsp_exact(path, d / "build", samples=6)
+
+
+@pytest.mark.parametrize("name", ["cnn_fft_flatten.tflite", "cnn_raw_stride.tflite"])
+def test_anchor_models_exact_and_small(name, tmp_path):
+    """Bit-exact on the twin, and the code beside the weights (ELF text minus the model's constant
+    arrays; startup, UART protocol and harness included) is under 10 KB."""
+    _need_twin()
+    model = ANCHORS / name
+    if not model.is_file():
+        pytest.skip(f"{model} not present")
+    elf = _dsp_exact(model, tmp_path, samples=8)
+    out = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    text = int(out.splitlines()[1].split()[0])      # Berkeley "text": code + read-only data
+    syms = subprocess.run(["arm-none-eabi-nm", "-S", str(elf)], capture_output=True, text=True,
+                          check=True).stdout
+    consts = sum(int(p[1], 16) for p in (ln.split() for ln in syms.splitlines())
+                 if len(p) == 4 and re.match(r"^model_op\d+_(?!run)\w+$", p[3]))
+    assert consts > 0
+    code = text - consts        # the model's constant arrays that are in the ELF
+    assert 0 < code < 10 * 1024, f"{name}: {code} bytes of code beside the weights"
+
+
+RQ_CHECK = r"""
+#include <stdio.h>
+#include "tg_simd.h"
+static uint32_t s = 12345u;
+static uint32_t rnd32(void) { s ^= s << 13; s ^= s >> 17; s ^= s << 5; return s; }
+int main(void)
+{
+    long bad = 0, n;
+    for (n = 0; n < 2000000; ++n) {
+        const int32_t e = 1 + (int32_t)(rnd32() % 22u);
+        const int32_t m = (int32_t)((1u << 30) + (rnd32() & 0x3FFFFFFFu));   /* [2^30, 2^31) */
+        const int32_t off = (int32_t)(rnd32() % 256u) - 128;
+        const uint32_t r = rnd32();
+        const int32_t acc = (n & 1) ? (int32_t)(r % 2000001u) - 1000000        /* typical */
+                                    : (int32_t)(r % 2147483647u) / 2 - (1 << 30) + 1; /* |acc| < 2^30 */
+        const int32_t rndv = (int32_t)(1u << (e - 1)) + off * (1 << e);
+        if (tg_rq_fast(acc, m, rndv, e) != tg_requantize(acc, m, -e) + off) {
+            if (bad++ < 5) printf("acc %ld m %ld e %ld off %ld\n", (long)acc, (long)m, (long)e, (long)off);
+        }
+    }
+    printf("%ld\n", bad);
+    return bad != 0;
+}
+"""
+
+
+def test_rq_fast_is_tflite_rounding(tmp_path):
+    """tg_rq_fast (one SMMULR + add/shift, used where tinygen/ops/conv.py proves its preconditions)
+    equals TFLite's MultiplyByQuantizedMultiplier (tg_requantize) plus the zero point, on 2 M random
+    operands within those preconditions. Portable C here; the twin tests above run the SMMULR."""
+    if not shutil.which("gcc"):
+        pytest.skip("no host gcc")
+    root = Path(__file__).resolve().parent.parent / "firmware"
+    src = tmp_path / "rq.c"
+    src.write_text(RQ_CHECK)
+    exe = tmp_path / "rq"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2",
+                    "-fsanitize=undefined", "-fno-sanitize-recover=all",
+                    "-I", str(root / "runtime"), "-I", str(root / "kernels"), str(src), "-o",
+                    str(exe)], check=True, capture_output=True, text=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip().splitlines()[-1] == "0", out.stdout
