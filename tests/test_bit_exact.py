@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given, reject, settings
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")
@@ -54,7 +54,12 @@ def is_chain(graph) -> bool:
                            "padding": "same", "filters": 1, "multiplier": 1,
                            "activation": "linear", "batchnorm": False}]})
 def test_random_models_bit_exact(spec, tmp_path_factory):
-    model = to_int8_tflite(build_keras(spec), representative(spec))
+    try:
+        model = to_int8_tflite(build_keras(spec), representative(spec))
+    except Exception as exc:  # TensorFlow's converter cannot convert a few shapes: not ours to test
+        if "tinygen" in type(exc).__module__:
+            raise
+        reject()
     rng = np.random.default_rng(spec["seed"])
     from tinygen.importers.tflite import load_model
 

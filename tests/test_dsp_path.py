@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("tflite_micro")
@@ -117,7 +117,13 @@ def test_dsp_path_random_models(spec, tmp_path_factory):
     _need_twin()
     d = tmp_path_factory.mktemp("dsp")
     path = d / "model.tflite"
-    path.write_bytes(to_int8_tflite(build_keras(spec), representative(spec)))
+    try:
+        model = to_int8_tflite(build_keras(spec), representative(spec))
+    except Exception as exc:    # the TF converter rejects a few zoo specs (not ours to test)
+        if type(exc).__name__ != "ConverterError":
+            raise
+        assume(False)
+    path.write_bytes(model)
     _dsp_exact(path, d / "build", samples=6)
 
 
