@@ -31,25 +31,9 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         shift, q_fixed = 0, 0
-    if shift > 30:
-        shift, q_fixed = 30, (1 << 31) - 1
+    # No saturation of shift > 30: TFLite applies it only under TFLITE_SINGLE_ROUNDING, and
+    # TFLite-Micro is built with double rounding.
     return int(q_fixed), int(shift)
-
-
-def quantize_multiplier_smaller_than_one_exp(real: float) -> tuple[int, int]:
-    """QuantizeMultiplierSmallerThanOneExp: shift <= 0."""
-    assert 0.0 < real < 1.0
-    mult, shift = quantize_multiplier(real)
-    assert shift <= 0
-    return mult, shift
-
-
-def quantize_multiplier_greater_than_one(real: float) -> tuple[int, int]:
-    """QuantizeMultiplierGreaterThanOne: returns (multiplier, left_shift >= 0)."""
-    assert real > 1.0
-    mult, shift = quantize_multiplier(real)
-    assert shift >= 0
-    return mult, shift
 
 
 # ---- integer reference of the runtime helpers (used by unit tests of the C side) -----------

@@ -47,8 +47,6 @@ TG_INLINE void tg_copy_bytes_fast(int8_t *dst, const int8_t *src, size_t n)
     }
 }
 
-TG_INLINE int32_t tg_min_i32(int32_t a, int32_t b) { return a < b ? a : b; }
-TG_INLINE int32_t tg_max_i32(int32_t a, int32_t b) { return a > b ? a : b; }
 
 TG_INLINE int8_t tg_clamp_s8(int32_t x, int32_t lo, int32_t hi)
 {
@@ -83,12 +81,6 @@ TG_INLINE int32_t tg_requantize(int32_t x, int32_t multiplier, int32_t shift)
     const int left = shift > 0 ? (int)shift : 0;
     const int right = shift > 0 ? 0 : (int)-shift;
     return tg_rdbpot(tg_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
-}
-
-/* MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0). */
-TG_INLINE int32_t tg_requantize_rshift(int32_t x, int32_t multiplier, int32_t shift)
-{
-    return tg_rdbpot(tg_srdhm(x, multiplier), (int)-shift);
 }
 
 /* MultiplyByQuantizedMultiplierGreaterThanOne (left_shift >= 0). */

@@ -6,9 +6,8 @@ input_multiplier / input_left_shift, diff_min = -CalculateInputRadius(5, left_sh
 """
 from __future__ import annotations
 
-import math
-
 from ..ir import Graph, Op, OpType, SoftmaxAttrs
+from ..quant import quantize_multiplier
 from . import gemmlowp
 from .base import Lowered, unsupported
 from .common import need_int8_activation
@@ -22,11 +21,7 @@ def softmax_params(beta: float, in_scale: float) -> tuple[int, int, int]:
     """(input_multiplier, input_left_shift, diff_min) exactly as TFLite-Micro's Prepare."""
     real = min(float(beta) * float(in_scale) * float(1 << (31 - SCALED_DIFF_INTEGER_BITS)),
                float((1 << 31) - 1))
-    q, shift = math.frexp(real)
-    q_fixed = int(math.floor(q * (1 << 31) + 0.5))
-    if q_fixed == (1 << 31):
-        q_fixed //= 2
-        shift += 1
+    q_fixed, shift = quantize_multiplier(real)  # QuantizeMultiplierGreaterThanOne
     radius = gemmlowp.calculate_input_radius(SCALED_DIFF_INTEGER_BITS, shift, 31)
     return q_fixed, shift, -radius
 
