@@ -91,13 +91,16 @@ int main(void) {{
 """
 
 
-def build_host(gen_dir: Path, name: str = "model", sanitize: bool = True, opt: str = "-O1") -> Path:
+def build_host(gen_dir: Path, name: str = "model", sanitize: bool = True, opt: str = "-O1",
+               dsp_emulated: bool = False) -> Path:
+    """Compile the generated C with the host gcc: the portable path, or with `dsp_emulated` the
+    DSP path's kernels with each intrinsic written in C (TG_SIMD_EMULATE, tg_simd.h)."""
     runner = gen_dir / "_host_runner.c"
     runner.write_text(RUNNER.format(name=name, NAME=name.upper()))
-    exe = gen_dir / "_host_runner"
+    exe = gen_dir / ("_host_runner_dsp" if dsp_emulated else "_host_runner")
     sources = sorted(str(p) for p in gen_dir.glob("*.c"))
-    cmd = ["gcc", *STRICT, opt, "-I", str(gen_dir), *(SANITIZE if sanitize else []), *sources,
-           "-o", str(exe)]
+    cmd = ["gcc", *STRICT, opt, *(["-DTG_SIMD_EMULATE"] if dsp_emulated else []), "-I", str(gen_dir),
+           *(SANITIZE if sanitize else []), *sources, "-o", str(exe)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if res.returncode:
         raise AssertionError(f"host compile failed:\n{res.stderr[:4000]}")
@@ -119,12 +122,15 @@ def random_int8(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
 
 def check_bit_exact(model: bytes, inputs: np.ndarray, workdir: Optional[Path] = None,
                     name: str = "model") -> tuple[np.ndarray, np.ndarray, "object"]:
-    """Generate C for `model`, run it and TFLite-Micro on `inputs`; return (ours, theirs, gen)."""
+    """Generate C for `model`, run it and TFLite-Micro on `inputs`; return (ours, theirs, gen).
+
+    Both kernel paths run: the portable one and the DSP one (intrinsics emulated in C), so
+    `ours` holds two rows per input (portable first) and `theirs` TFLite-Micro's rows twice."""
     from tinygen.codegen import generate
 
     tmp = Path(workdir or tempfile.mkdtemp(prefix="tg_exact_"))
     gen = generate(model, tmp, name=name)
-    exe = build_host(tmp, name)
-    ours = run_host(exe, inputs, gen.output_bytes)
+    portable = run_host(build_host(tmp, name), inputs, gen.output_bytes)
+    dsp = run_host(build_host(tmp, name, dsp_emulated=True), inputs, gen.output_bytes)
     theirs = tflm_run(model, inputs)
-    return ours, theirs, gen
+    return np.concatenate([portable, dsp]), np.concatenate([theirs, theirs]), gen

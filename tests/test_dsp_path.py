@@ -2,7 +2,7 @@
 
 The host suite (test_bit_exact.py) compiles the portable C path. Here the same generated C is built
 for the Cortex-M7 twin (mps2-an500, arm-none-eabi-gcc, `__ARM_FEATURE_DSP` set, so SXTB16/SMLAD/
-SMMULR/SSAT are used), run under QEMU through `tinygen validate`'s protocol, and every output byte is
+SMMLAR/SSAT are used), run under QEMU through `tinygen validate`'s protocol, and every output byte is
 compared with TFLite-Micro's Python interpreter:
   - random models from the hypothesis zoo (TINYGEN_DSP_MODELS, default 4),
   - fixed conv-heavy models that take every fast route (2x2 blocks, 1x4 tails, pointwise-as-1D,
@@ -105,7 +105,7 @@ def test_dsp_path_fixed_models(name, tmp_path):
     path.write_bytes(to_int8_tflite(model, rep))
     elf = _dsp_exact(path, tmp_path / "build", samples=8)
     text = _disassembly(elf)
-    for insn in ("smlad", "sxtb16", "smmulr"):
+    for insn in ("smlad", "sxtb16", "smmlar"):
         assert f"\t{insn}" in text, f"the {name} firmware does not use {insn}: DSP path not taken"
 
 
@@ -158,10 +158,11 @@ int main(void)
     long bad = 0, n;
     for (n = 0; n < 2000000; ++n) {
         const int32_t e = 1 + (int32_t)(rnd32() % 22u);
-        const int32_t m = (int32_t)((1u << 30) + (rnd32() & 0x3FFFFFFFu));   /* [2^30, 2^31) */
+        const int32_t m = (int32_t)((1u << 30) + 1u + rnd32() % 0x3FFFFFFFu);  /* (2^30, 2^31) */
         const int32_t off = (int32_t)(rnd32() % 256u) - 128;
         const uint32_t r = rnd32();
-        const int32_t acc = (n & 1) ? (int32_t)(r % 2000001u) - 1000000        /* typical */
+        const int32_t acc = (n & 3) == 3 ? (int32_t)(r % 9u) - 4             /* signs near 0 */
+                          : (n & 1) ? (int32_t)(r % 2000001u) - 1000000        /* typical */
                                     : (int32_t)(r % 2147483647u) / 2 - (1 << 30) + 1; /* |acc| < 2^30 */
         const int32_t rndv = (int32_t)(1u << (e - 1)) + off * (1 << e);
         if (tg_rq_fast(acc, m, rndv, e) != tg_requantize(acc, m, -e) + off) {
@@ -175,9 +176,10 @@ int main(void)
 
 
 def test_rq_fast_is_tflite_rounding(tmp_path):
-    """tg_rq_fast (one SMMULR + add/shift, used where tinygen/ops/conv.py proves its preconditions)
+    """tg_rq_fast (SMMLAR + add/shift, used where tinygen/ops/conv.py proves its preconditions)
     equals TFLite's MultiplyByQuantizedMultiplier (tg_requantize) plus the zero point, on 2 M random
-    operands within those preconditions. Portable C here; the twin tests above run the SMMULR."""
+    operands within those preconditions (accumulators near 0 included: the rounding's sign term is
+    read off the accumulator). Portable C here; the twin tests above run the SMMLAR."""
     if not shutil.which("gcc"):
         pytest.skip("no host gcc")
     root = Path(__file__).resolve().parent.parent / "firmware"

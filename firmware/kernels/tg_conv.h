@@ -13,11 +13,12 @@
  * use the raw bias and add the offset to the taps that exist (padding contributes 0 exactly as
  * TFLite-Micro skips it). Integer sums are exact, so both routes give identical accumulators.
  *
- * Speed: the outputs whose window is whole ("full" outputs, a closed-form range per axis) are
- * computed two positions x two output channels at a time (tg_dot_2x2): every loaded input word
- * serves two channels and every weight word two positions. A window is walked as contiguous
- * runs (one per kernel row when dil_w == 1, one per tap otherwise). Only border outputs take the
- * per-tap route (tg_conv_point_clipped). */
+ * Speed, DSP builds (Cortex-M4/M7): tg_conv_batches, four output positions x one channel per
+ * pass over windows expanded to int16 lanes once (about 15 instructions per 16 MACs in the inner
+ * loop), borders included. Portable builds: the outputs whose window is whole ("full" outputs,
+ * a closed-form range per axis) are computed two positions x two output channels at a time
+ * (tg_dot_2x2), walking a window as contiguous runs (one per kernel row when dil_w == 1, one per
+ * tap otherwise); only border outputs take the per-tap route (tg_conv_point_clipped). */
 #ifndef TG_CONV_H
 #define TG_CONV_H
 
@@ -74,10 +75,19 @@ TG_INLINE int8_t tg_conv_out(const tg_conv_params_t *p, int32_t acc, int32_t oc)
     return tg_rq_s8(acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
 }
 
-/* Largest window (bytes) expanded to int16 lanes on the stack by the DSP path (2 KB of stack:
- * two windows of TG_IM2COL_MAX int16 values); larger windows use the in-register route. */
+/* Largest window (bytes) expanded to int16 lanes on the stack by the DSP path (4 KB of stack:
+ * four windows of TG_IM2COL_MAX int16 values); larger windows use the in-register route. */
 #ifndef TG_IM2COL_MAX
 #define TG_IM2COL_MAX 512
+#endif
+
+/* Output positions per pass of the DSP batch route (tg_conv_batches). */
+#define TG_CONV_BATCH 4
+
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#define TG_UNROLL_RUNS _Pragma("GCC unroll 11")
+#else
+#define TG_UNROLL_RUNS
 #endif
 
 /* Bytes of a window run (contiguous input), runs per kernel row, bytes of one output channel's
@@ -167,39 +177,6 @@ TG_INLINE void tg_conv_span(const tg_conv_params_t *p, const int8_t *x, int8_t *
         }
         return;
     }
-#if TG_DSP
-    /* Im2col, CMSIS-NN style: the two windows are expanded to int16 lanes once (on the stack,
-     * runs padded with zeros like the weights, at most TG_IM2COL_MAX values per window) and
-     * reused by all output channels: the input side then costs one LDRD per four MACs. */
-    if (window <= TG_IM2COL_MAX && n >= 2) {
-        uint32_t buf[TG_IM2COL_MAX];
-        for (; n >= 2; n -= 2, x += 2 * xs, o += 2 * out_c) {
-            const int8_t *w = p->weights;
-            int32_t oc, r, g, k = 0;
-            for (r = 0; r < p->k_h; ++r) {
-                for (g = 0; g < TG_CONV_RUNS(p); ++g, k += p->run_pad / 2) {
-                    const int8_t *xr = x + r * p->dil_h * p->in_w * p->in_c + g * p->dil_w * p->in_c;
-                    tg_expand_q15(xr, buf + k, TG_CONV_RUN(p));
-                    tg_expand_q15(xr + xs, buf + window / 2 + k, TG_CONV_RUN(p));
-                }
-            }
-            for (oc = 0; oc + 2 <= out_c; oc += 2, w += 2 * window) {
-                int32_t a00 = p->bias_folded[oc], a01 = p->bias_folded[oc + 1];
-                int32_t a10 = a00, a11 = a01;
-                tg_dot_2x2_q15(buf, buf + window / 2, w, window, window, &a00, &a01, &a10, &a11);
-                o[oc] = tg_conv_out(p, a00, oc);
-                o[out_c + oc] = tg_conv_out(p, a10, oc);
-                o[oc + 1] = tg_conv_out(p, a01, oc + 1);
-                o[out_c + oc + 1] = tg_conv_out(p, a11, oc + 1);
-            }
-            if (oc < out_c) {
-                o[oc] = tg_conv_out(p, tg_conv_dot_1x1(p, x, w, p->bias_folded[oc]), oc);
-                o[out_c + oc] = tg_conv_out(p, tg_conv_dot_1x1(p, x + xs, w, p->bias_folded[oc]),
-                                            oc);
-            }
-        }
-    }
-#endif
     for (; n >= 2; n -= 2, x += 2 * xs, o += 2 * out_c) {
         const int8_t *w = p->weights;
         int32_t oc;
@@ -306,37 +283,85 @@ TG_INLINE void tg_conv_point_clipped(const tg_conv_params_t *p, const int8_t *in
     }
 }
 
+
 #if TG_DSP
-/* Lanes of one run of a window clipped by padding, in tg_expand_q15's order: bytes [lo, hi) of
- * the run are input bytes in[base + i] plus the input offset, the others (padding) are 0. Only
- * the valid bytes are read. */
-TG_INLINE void tg_expand_q15_off(const int8_t *in, int32_t base, uint32_t *dst, int32_t run_pad,
-                                 int32_t lo, int32_t hi, int32_t off)
+/* ---- The batch route (DSP builds): four output positions x one channel per pass ------------
+ * Four consecutive outputs in raster order (their bytes are out_c apart, across row ends too)
+ * have their windows expanded to int16 lanes once, interleaved per four window bytes as
+ * [k/4][position][2 words], and reused by every output channel. Per four weight bytes a pass
+ * then costs one load and two SXTB16 for the weights, four LDRDs and eight SMLADs: 15
+ * instructions per 16 MACs, with 4 accumulators, so nothing spills. The channel's
+ * requantisation constants are loaded once for the four outputs. Windows that touch padding are
+ * gathered with the input offset added and zeros for padding taps (raw bias); whole windows as
+ * raw bytes (folded bias). A last partial batch repeats its last position. */
+
+/* Lanes of one whole run (n raw bytes, n <= run_pad, constants) into one slot of the interleaved
+ * buffer: whole words, then the last 1-3 bytes as one word with zeros above (loaded so that it
+ * ends at the run's end: nothing past the run is read), then zero words up to run_pad. */
+TG_INLINE void tg_conv_gather_whole(const int8_t *src, uint32_t *dst, int32_t n, int32_t run_pad)
+{
+    const int32_t tail = n & 3;
+    int32_t i;
+    TG_UNROLL16
+    for (i = 0; i + 4 <= n; i += 4, dst += 2 * TG_CONV_BATCH) {
+        const uint32_t v = tg_ld32(src + i);
+        dst[0] = tg_sxtb16(v);
+        dst[1] = tg_sxtb16_ror8(v);
+    }
+    if (tail) {
+        uint32_t v;
+        if (n >= 4) {
+            v = tg_ld32(src + n - 4) >> (8 * (4 - tail));
+        } else {
+            v = (uint8_t)src[0];
+            if (tail > 1) {
+                v |= (uint32_t)(uint8_t)src[1] << 8;
+            }
+            if (tail > 2) {
+                v |= (uint32_t)(uint8_t)src[2] << 16;
+            }
+        }
+        dst[0] = tg_sxtb16(v);
+        dst[1] = tg_sxtb16_ror8(v);
+        dst += 2 * TG_CONV_BATCH;
+        i += 4;
+    }
+    for (; i < run_pad; i += 4, dst += 2 * TG_CONV_BATCH) {
+        dst[0] = 0;
+        dst[1] = 0;
+    }
+}
+
+/* Lanes of one run of a clipped window: bytes [lo, hi) are src[i] + off, the rest 0 (padding
+ * taps and the run's pad). */
+TG_INLINE void tg_conv_gather_clipped(const int8_t *src, uint32_t *dst, int32_t run_pad, int32_t lo,
+                                      int32_t hi, int32_t off)
 {
     int32_t i, j;
-    for (i = 0; i < run_pad; i += 4, dst += 2) {
+    for (i = 0; i < run_pad; i += 4, dst += 2 * TG_CONV_BATCH) {
         int32_t v[4];
         for (j = 0; j < 4; ++j) {
-            v[j] = (i + j >= lo && i + j < hi) ? (int32_t)in[base + i + j] + off : 0;
+            v[j] = (i + j >= lo && i + j < hi) ? (int32_t)src[i + j] + off : 0;
         }
         dst[0] = (uint32_t)(uint16_t)v[0] | ((uint32_t)(uint16_t)v[2] << 16);
         dst[1] = (uint32_t)(uint16_t)v[1] | ((uint32_t)(uint16_t)v[3] << 16);
     }
 }
 
-/* The window of output (iy0, ix0) as int16 lanes laid out like the weights (runs padded to
- * run_pad): raw bytes when the window is whole (`full`: the folded bias applies), else the
- * taps that exist plus the input offset and zeros for padding (the raw bias applies). */
-TG_INLINE void tg_conv_gather_q15(const tg_conv_params_t *p, const int8_t *in, int32_t iy0,
-                                  int32_t ix0, int full, uint32_t *buf)
+/* The window of output (iy0, ix0) into one slot, laid out like the weights (runs padded to
+ * run_pad). `full`: no tap is padding. */
+TG_INLINE void tg_conv_gather_slot(const tg_conv_params_t *p, const int8_t *in, int32_t iy0,
+                                   int32_t ix0, int full, uint32_t *dst)
 {
-    const int32_t runs = TG_CONV_RUNS(p);
-    int32_t r, g, k = 0;
+    const int32_t runs = TG_CONV_RUNS(p), step = (p->run_pad / 4) * 2 * TG_CONV_BATCH;
+    int32_t r, g;
     if (full) {
+        const int8_t *x = in + (iy0 * p->in_w + ix0) * p->in_c;
+        TG_UNROLL_RUNS
         for (r = 0; r < p->k_h; ++r) {
-            for (g = 0; g < runs; ++g, k += p->run_pad / 2) {
-                tg_expand_q15(in + ((iy0 + r * p->dil_h) * p->in_w + ix0 + g * p->dil_w) * p->in_c,
-                              buf + k, TG_CONV_RUN(p));
+            for (g = 0; g < runs; ++g, dst += step) {
+                tg_conv_gather_whole(x + (r * p->dil_h * p->in_w + g * p->dil_w) * p->in_c, dst,
+                                     TG_CONV_RUN(p), p->run_pad);
             }
         }
         return;
@@ -348,7 +373,9 @@ TG_INLINE void tg_conv_gather_q15(const tg_conv_params_t *p, const int8_t *in, i
         const int32_t kx_hi = tg_conv_end_tap(ix0, p->dil_w, p->k_w, p->in_w);
         for (r = 0; r < p->k_h; ++r) {
             const int row_ok = r >= ky_lo && r < ky_hi;
-            for (g = 0; g < runs; ++g, k += p->run_pad / 2) {
+            for (g = 0; g < runs; ++g, dst += step) {
+                const int8_t *src =
+                    in + ((iy0 + r * p->dil_h) * p->in_w + ix0 + g * p->dil_w) * p->in_c;
                 int32_t lo = 0, hi = 0;
                 if (row_ok) {
                     if (p->dil_w == 1) {
@@ -358,67 +385,159 @@ TG_INLINE void tg_conv_gather_q15(const tg_conv_params_t *p, const int8_t *in, i
                         hi = p->in_c;
                     }
                 }
-                tg_expand_q15_off(in, ((iy0 + r * p->dil_h) * p->in_w + ix0 + g * p->dil_w) * p->in_c,
-                                  buf + k, p->run_pad, lo, hi, p->in_offset);
+                tg_conv_gather_clipped(src, dst, p->run_pad, lo, hi, p->in_offset);
             }
         }
     }
 }
 
-/* One output row, DSP: positions two at a time (the last one paired with itself), each window
- * gathered to int16 lanes once, then two channels x two positions per pass (tg_dot_2x2_q15).
- * Border positions take the same route with their clipped window and the raw bias. */
-TG_INLINE void tg_conv_row_q15(const tg_conv_params_t *p, const int8_t *in, int8_t *orow,
-                               int32_t iy0, int row_full, int32_t ox_lo, int32_t ox_hi)
+/* Four accumulators += four windows (interleaved) . one channel's weights (n bytes, n % 4 == 0). */
+TG_INLINE void tg_dot_4x1_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t *s0,
+                              int32_t *s1, int32_t *s2, int32_t *s3)
 {
-    const int32_t window = TG_CONV_WSTRIDE(p);
-    const int32_t out_c = p->out_c;
-    uint32_t buf[TG_IM2COL_MAX];
-    int32_t ox;
-    for (ox = 0; ox < p->out_w; ox += 2) {
-        /* the last position of an odd row is paired with itself: same lanes, same outputs */
-        const int two = ox + 1 < p->out_w;
-        const int fa = row_full && ox >= ox_lo && ox < ox_hi;
-        const int fb = two ? row_full && ox + 1 >= ox_lo && ox + 1 < ox_hi : fa;
-        const int32_t *ba = fa ? p->bias_folded : p->bias;
-        const int32_t *bb = fb ? p->bias_folded : p->bias;
-        uint32_t *xb = buf + window / 2;
-        int8_t *oa = orow + ox * out_c;
-        int8_t *ob = two ? oa + out_c : oa;
-        const int8_t *w = p->weights;
-        int32_t oc;
-        tg_conv_gather_q15(p, in, iy0, ox * p->stride_w - p->pad_left, fa, buf);
-        tg_conv_gather_q15(p, in, iy0, (two ? ox + 1 : ox) * p->stride_w - p->pad_left, fb, xb);
-        for (oc = 0; oc + 2 <= out_c; oc += 2, w += 2 * window) {
-            int32_t a00 = ba[oc], a01 = ba[oc + 1], a10 = bb[oc], a11 = bb[oc + 1];
-            tg_dot_2x2_q15(buf, xb, w, window, window, &a00, &a01, &a10, &a11);
-            oa[oc] = tg_conv_out(p, a00, oc);
-            ob[oc] = tg_conv_out(p, a10, oc);
-            oa[oc + 1] = tg_conv_out(p, a01, oc + 1);
-            ob[oc + 1] = tg_conv_out(p, a11, oc + 1);
+    int32_t a0 = *s0, a1 = *s1, a2 = *s2, a3 = *s3, i;
+    TG_UNROLL16
+    for (i = 0; i < n; i += 4, x += 2 * TG_CONV_BATCH) {
+        const uint32_t wv = tg_ld32(w + i);
+        const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
+#if TG_DSP_ASM
+        /* One block, so that GCC neither splits the LDRDs nor hoists loads (and spills); the
+         * post-indexed LDRDs step x to the next four bytes' lanes at no cost. */
+        const uint32_t *xp = x;
+        uint32_t t0, t1;
+        __asm__("ldrd %[t0], %[t1], [%[xp]], #8\n\t"
+                "smlad %[a0], %[t0], %[we], %[a0]\n\t"
+                "smlad %[a0], %[t1], %[wo], %[a0]\n\t"
+                "ldrd %[t0], %[t1], [%[xp]], #8\n\t"
+                "smlad %[a1], %[t0], %[we], %[a1]\n\t"
+                "smlad %[a1], %[t1], %[wo], %[a1]\n\t"
+                "ldrd %[t0], %[t1], [%[xp]], #8\n\t"
+                "smlad %[a2], %[t0], %[we], %[a2]\n\t"
+                "smlad %[a2], %[t1], %[wo], %[a2]\n\t"
+                "ldrd %[t0], %[t1], [%[xp]], #8\n\t"
+                "smlad %[a3], %[t0], %[we], %[a3]\n\t"
+                "smlad %[a3], %[t1], %[wo], %[a3]"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
+                  [t0] "=&r"(t0), [t1] "=&r"(t1), [xp] "+r"(xp)
+                : [we] "r"(we), [wo] "r"(wo), "m"(*(const uint32_t(*)[2 * TG_CONV_BATCH])x));
+        x = xp - 2 * TG_CONV_BATCH; /* the loop's own step adds it back: GCC folds the pair */
+#else
+        a0 = tg_smlad(x[0], we, a0);
+        a0 = tg_smlad(x[1], wo, a0);
+        a1 = tg_smlad(x[2], we, a1);
+        a1 = tg_smlad(x[3], wo, a1);
+        a2 = tg_smlad(x[4], we, a2);
+        a2 = tg_smlad(x[5], wo, a2);
+        a3 = tg_smlad(x[6], we, a3);
+        a3 = tg_smlad(x[7], wo, a3);
+#endif
+    }
+    *s0 = a0;
+    *s1 = a1;
+    *s2 = a2;
+    *s3 = a3;
+}
+
+/* Requantise with the channel's constants already in registers (output stores are char stores,
+ * which may alias anything: without this the constants would be reloaded after every store). */
+TG_INLINE int8_t tg_conv_out_rq(const tg_conv_params_t *p, int32_t acc, int32_t m, int32_t rnd,
+                                int32_t e, int32_t oc)
+{
+    if (p->rq_fast) {
+        return tg_clamp_act(tg_rq_fast(acc, m, rnd, e), p->act_min, p->act_max);
+    }
+    return tg_rq_s8(acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
+}
+
+/* tg_dot_4x1_q15 for the last 1-3 positions of a layer (cnt is a constant at the call). */
+TG_INLINE void tg_dot_part_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t cnt,
+                               int32_t *acc)
+{
+    int32_t i, k;
+    for (i = 0; i < n; i += 4, x += 2 * TG_CONV_BATCH) {
+        const uint32_t wv = tg_ld32(w + i);
+        const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
+        TG_UNROLL4
+        for (k = 0; k < cnt; ++k) {
+            acc[k] = tg_smlad(x[2 * k], we, acc[k]);
+            acc[k] = tg_smlad(x[2 * k + 1], wo, acc[k]);
         }
-        if (oc < out_c) {
-            int32_t a00 = ba[oc], a01 = ba[oc], a10 = bb[oc], a11 = bb[oc];
-            tg_dot_2x2_q15(buf, xb, w, 0, window, &a00, &a01, &a10, &a11);
-            oa[oc] = tg_conv_out(p, a00, oc);
-            ob[oc] = tg_conv_out(p, a10, oc);
+    }
+}
+
+/* Outputs [q, q + cnt) (raster order, cnt <= 4 and constant at the call), all channels. */
+TG_INLINE void tg_conv_batch(const tg_conv_params_t *p, const int8_t *in, int8_t *out, int32_t q,
+                             int32_t cnt, uint32_t *buf, const int32_t *range)
+{
+    const int32_t window = TG_CONV_WSTRIDE(p), C = p->out_c;
+    int full[TG_CONV_BATCH] = {0, 0, 0, 0}, all_full = 1, k;
+    const int8_t *w = p->weights;
+    int8_t *o = out + q * C;
+    int32_t oc;
+    TG_UNROLL4
+    for (k = 0; k < cnt; ++k) {
+        const int32_t oy = (q + k) / p->out_w, ox = (q + k) % p->out_w;
+        full[k] = oy >= range[0] && oy < range[1] && ox >= range[2] && ox < range[3];
+        all_full &= full[k];
+        tg_conv_gather_slot(p, in, oy * p->stride_h - p->pad_top, ox * p->stride_w - p->pad_left,
+                            full[k], buf + 2 * k);
+    }
+    for (oc = 0; oc < C; ++oc, w += window) {
+        const int32_t m = p->rq_fast ? p->rq[3 * oc] : 0;
+        const int32_t rnd = p->rq_fast ? p->rq[3 * oc + 1] : 0;
+        const int32_t e = p->rq_fast ? p->rq[3 * oc + 2] : 0;
+        int32_t acc[TG_CONV_BATCH];
+        TG_UNROLL4
+        for (k = 0; k < TG_CONV_BATCH; ++k) {
+            acc[k] = (all_full || (k < cnt && full[k]) ? p->bias_folded : p->bias)[oc];
         }
+        if (cnt == TG_CONV_BATCH) {
+            tg_dot_4x1_q15(buf, w, window, &acc[0], &acc[1], &acc[2], &acc[3]);
+        } else {
+            tg_dot_part_q15(buf, w, window, cnt, acc);
+        }
+        TG_UNROLL4
+        for (k = 0; k < cnt; ++k) {
+            o[k * C + oc] = tg_conv_out_rq(p, acc[k], m, rnd, e, oc);
+        }
+    }
+}
+
+TG_INLINE void tg_conv_batches(const tg_conv_params_t *p, const int8_t *in, int8_t *out)
+{
+    const int32_t total = p->out_h * p->out_w;
+    uint32_t buf[2 * TG_IM2COL_MAX]; /* four windows of window / 2 words */
+    int32_t range[4], q;             /* outputs with whole windows: rows, columns [lo, hi) */
+    tg_conv_full_range(p->in_h, p->out_h, p->k_h, p->stride_h, p->dil_h, p->pad_top, &range[0],
+                       &range[1]);
+    tg_conv_full_range(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left, &range[2],
+                       &range[3]);
+    for (q = 0; q + TG_CONV_BATCH <= total; q += TG_CONV_BATCH) {
+        tg_conv_batch(p, in, out, q, TG_CONV_BATCH, buf, range);
+    }
+    if (q < total) {
+        tg_conv_batch(p, in, out, q, total - q, buf, range);
     }
 }
 #endif
 
-/* Whether a layer takes tg_conv_row_q15 (DSP builds): windows above the tiny-window route and
+/* Whether a layer takes tg_conv_batches (DSP builds): windows above the tiny-window route and
  * small enough for the stack buffer. */
-#define TG_CONV_USE_Q15(p) \
+#define TG_CONV_USE_Q15(p)                                                                  \
     (TG_DSP && (p)->k_h * (p)->k_w * (p)->in_c > 4 && TG_CONV_WSTRIDE(p) <= TG_IM2COL_MAX)
 
 /* Conv1D: one row, no height loop. */
 TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out)
 {
     int32_t lo, hi, ox;
+#if TG_DSP
+    if (TG_CONV_USE_Q15(p)) {
+        tg_conv_batches(p, in, out);
+        return;
+    }
+#endif
     tg_conv_full_range(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left, &lo, &hi);
-    /* (tg_conv_row_q15 measured slower here than the span below: 1D borders are few.)
-     * Borders first, the span last: nothing stays live across the hot loops. */
+    /* Borders first, the span last: nothing stays live across the hot loops. */
     for (ox = 0; ox < lo; ++ox) {
         tg_conv_point_clipped(p, in, out + ox * p->out_c, 0, ox * p->stride_w - p->pad_left);
     }
@@ -438,12 +557,8 @@ TG_INLINE void tg_conv2d_inline(const tg_conv_params_t *p, const int8_t *in, int
 #if TG_DSP
     /* Row route when a quarter or more of the outputs touch padding (e.g. a 10x4 kernel on a
      * 49x10 input); otherwise the span route below measured faster. Constants per layer. */
-    if (TG_CONV_USE_Q15(p) &&
-        4 * (oy_hi - oy_lo) * (ox_hi - ox_lo) <= 3 * p->out_h * p->out_w) {
-        for (oy = 0; oy < p->out_h; ++oy) {
-            tg_conv_row_q15(p, in, out + oy * p->out_w * p->out_c, oy * p->stride_h - p->pad_top,
-                            oy >= oy_lo && oy < oy_hi, ox_lo, ox_hi);
-        }
+    if (TG_CONV_USE_Q15(p)) {
+        tg_conv_batches(p, in, out);
         return;
     }
 #endif

@@ -1,12 +1,13 @@
 /* Depthwise convolution, int8, per-channel weights, any depth multiplier.
  * Arithmetic matches TFLite-Micro's reference integer DepthwiseConvPerChannel exactly.
  *
- * Weights keep TFLite's layout [k_h][k_w][out_c]: at one tap, neighbouring channels are
- * neighbouring bytes in both the input (NHWC) and the weights, so with depth multiplier 1 the
- * DSP path handles four channels per word: SXTB16 splits input and weights into int16 lanes and
- * SMLABB/SMLATT accumulate each channel separately. Windows that touch padding add the input
- * offset to the lanes with SADD16 and start from the raw bias; whole windows start from the
- * folded bias (bias + in_offset * sum(w)) and use the raw bytes. Integer sums are exact.
+ * Depth multiplier 1 without dilation (nearly every real model) takes the channel-plane route
+ * (tg_dw_planes, below): each channel's input band is copied into an int16 plane padded with the
+ * zero point, so two neighbouring taps are one word for SMLAD and borders need no special case.
+ * Other layers take the per-position route: weights keep TFLite's layout [k_h][k_w][out_c], and
+ * with depth multiplier 1 the DSP path handles four channels per word (SXTB16 + SMLABB/SMLATT);
+ * windows that touch padding add the input offset and start from the raw bias, whole windows
+ * start from the folded bias (bias + in_offset * sum(w)). Integer sums are exact.
  * As for conv, the generated code calls tg_depthwise_inline from a per-layer function with a
  * `static const` parameter struct, so every shape is a compile-time constant. */
 #ifndef TG_DEPTHWISE_H
@@ -188,9 +189,183 @@ TG_INLINE void tg_dw_point_full(const tg_depthwise_params_t *p, const int8_t *in
 #endif
 }
 
+/* ---- The channel-plane route (depth multiplier 1, no dilation) ----------------------------
+ * Depthwise sums run over taps of one channel, which NHWC keeps C bytes apart. This route copies
+ * one channel of a band of input rows into a small int16 plane on the stack, padded all round
+ * with the input's zero point, so that
+ *   - two horizontally neighbouring taps are one 32-bit word: one SMLAD per two MACs, against
+ *     kernel weights packed per channel as int16 pairs (built once per channel, kept in
+ *     registers); two output positions per pass share the channel's weights and requantisation;
+ *   - padding needs no special case: a zero-point tap adds (zp + in_offset) * w = 0, exactly
+ *     what TFLite-Micro's skipped tap adds, so every output uses the folded bias and raw bytes;
+ *   - an odd kernel width's last pair is [w, 0]: the extra column it reads adds 0.
+ * The portable build runs the same route with plain multiplies. */
+#ifndef TG_DW_PLANE_MAX
+#define TG_DW_PLANE_MAX 2048 /* int16 values of the stack plane (4 KB) */
+#endif
+#define TG_DW_PAIRS_MAX 32   /* int16 weight pairs of one channel (e.g. 7x7 = 7 rows x 4 pairs) */
+
+/* Plane row length: the widest window span plus the odd-width column, even so rows stay aligned. */
+#define TG_DW_PLANE_W(p) ((((p)->out_w - 1) * (p)->stride_w + (p)->k_w + 2) & ~1)
+#define TG_DW_KPAIRS(p) (((p)->k_w + 1) / 2)
+/* Output rows per band: as many as the plane holds. */
+#define TG_DW_BAND(p) ((TG_DW_PLANE_MAX / TG_DW_PLANE_W(p) - (p)->k_h) / (p)->stride_h + 1)
+#define TG_DW_USE_PLANES(p)                                                                  \
+    ((p)->depth_mult == 1 && (p)->dil_h == 1 && (p)->dil_w == 1 &&                           \
+     (p)->k_h * TG_DW_KPAIRS(p) <= TG_DW_PAIRS_MAX &&                                        \
+     TG_DW_PLANE_W(p) * (p)->k_h <= TG_DW_PLANE_MAX)
+
+/* acc + x[0] * w.lo + x[1] * w.hi: one SMLAD on the DSP path (an unaligned word load, which
+ * ARMv7E-M allows; x is 2-byte aligned). */
+TG_INLINE int32_t tg_dw_pair(const int16_t *x, uint32_t w, int32_t acc)
+{
+#if TG_DSP
+    uint32_t v;
+    __builtin_memcpy(&v, x, 4);
+    return tg_smlad(v, w, acc);
+#else
+    return acc + x[0] * (int32_t)(int16_t)(w & 0xFFFFu) + x[1] * (int32_t)(int16_t)(w >> 16);
+#endif
+}
+
+TG_INLINE int8_t tg_dw_requant(const tg_depthwise_params_t *p, int32_t acc, int32_t m,
+                               int32_t rnd, int32_t e, int32_t oc)
+{
+    if (p->rq_fast) {
+        return tg_clamp_act(tg_rq_fast(acc, m, rnd, e), p->act_min, p->act_max);
+    }
+    return tg_rq_s8(acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
+}
+
+/* A br x bs block of outputs of channel c whose top-left window starts at plane[x]: every
+ * weight pair loaded once for br * bs SMLADs; loads that neighbouring windows share are loaded
+ * once. br, bs are constants at each call. */
+TG_INLINE void tg_dw_block(const tg_depthwise_params_t *p, const int16_t *x, int8_t *o,
+                           const uint32_t *wpk, int32_t br, int32_t bs, int32_t bias, int32_t m,
+                           int32_t rnd, int32_t e, int32_t c)
+{
+    const int32_t pw = TG_DW_PLANE_W(p), kp = TG_DW_KPAIRS(p), C = p->out_c;
+    const int32_t sx = p->stride_w, sy = p->stride_h * pw;
+    int32_t acc[4], i, j;
+#if defined(__GNUC__)
+    /* an opaque base register: loads become [x, #imm] rather than sp + index * 2 */
+    __asm__("" : "+r"(x));
+#endif
+    TG_UNROLL4
+    for (i = 0; i < 4; ++i) {
+        acc[i] = bias;
+    }
+    TG_UNROLL_TAPS
+    for (j = 0; j < p->k_h * kp; ++j) {
+        const uint32_t wj = wpk[j];
+        const int16_t *xt = x + (j / kp) * pw + 2 * (j % kp);
+        TG_UNROLL4
+        for (i = 0; i < br * bs; ++i) {
+            acc[i] = tg_dw_pair(xt + (i / bs) * sy + (i % bs) * sx, wj, acc[i]);
+        }
+    }
+    TG_UNROLL4
+    for (i = 0; i < br * bs; ++i) {
+        o[((i / bs) * p->out_w + i % bs) * C] = tg_dw_requant(p, acc[i], m, rnd, e, c);
+    }
+}
+
+/* Output rows [oy0, oy0 + rows) of channel c from its plane (plane row 0 = input row
+ * oy0 * stride_h - pad_top): 2x2 blocks, then the odd column and the odd row; a single output
+ * row (a 1D layer) goes four along. */
+TG_INLINE void tg_dw_plane_rows(const tg_depthwise_params_t *p, const int16_t *plane, int8_t *out,
+                                int32_t c, int32_t oy0, int32_t rows)
+{
+    const int32_t pw = TG_DW_PLANE_W(p), kp = TG_DW_KPAIRS(p), C = p->out_c, W = p->out_w;
+    const int32_t sx = p->stride_w, sy = p->stride_h * pw;
+    uint32_t wpk[TG_DW_PAIRS_MAX];
+    const int32_t bias = p->bias_folded[c];
+    const int32_t m = p->rq_fast ? p->rq[3 * c] : 0, rnd = p->rq_fast ? p->rq[3 * c + 1] : 0;
+    const int32_t e = p->rq_fast ? p->rq[3 * c + 2] : 0;
+    int8_t *o0 = out + oy0 * W * C + c;
+    int32_t ky, j, oy, ox;
+    for (ky = 0; ky < p->k_h; ++ky) {
+        for (j = 0; j < kp; ++j) {
+            const int32_t t = ky * p->k_w + 2 * j;
+            const int32_t lo = p->weights[t * C + c];
+            const int32_t hi = 2 * j + 1 < p->k_w ? p->weights[(t + 1) * C + c] : 0;
+            wpk[ky * kp + j] = (uint32_t)(uint16_t)lo | ((uint32_t)(uint16_t)hi << 16);
+        }
+    }
+    if (p->out_h == 1) {
+        for (ox = 0; ox + 4 <= W; ox += 4) {
+            tg_dw_block(p, plane + ox * sx, o0 + ox * C, wpk, 1, 4, bias, m, rnd, e, c);
+        }
+        for (; ox < W; ++ox) {
+            tg_dw_block(p, plane + ox * sx, o0 + ox * C, wpk, 1, 1, bias, m, rnd, e, c);
+        }
+        return;
+    }
+    for (oy = 0; oy + 2 <= rows; oy += 2) {
+        for (ox = 0; ox + 2 <= W; ox += 2) {
+            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 2, 2, bias, m,
+                        rnd, e, c);
+        }
+        if (ox < W) {
+            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 2, 1, bias, m,
+                        rnd, e, c);
+        }
+    }
+    if (oy < rows) {
+        for (ox = 0; ox + 2 <= W; ox += 2) {
+            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 1, 2, bias, m,
+                        rnd, e, c);
+        }
+        if (ox < W) {
+            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 1, 1, bias, m,
+                        rnd, e, c);
+        }
+    }
+}
+
+TG_INLINE void tg_dw_planes(const tg_depthwise_params_t *p, const int8_t *in, int8_t *out)
+{
+    /* uint32_t storage: the plane is word aligned and filled a word at a time */
+    uint32_t store[TG_DW_PLANE_MAX / 2];
+    int16_t *plane = (int16_t *)(void *)store;
+    const int32_t pw = TG_DW_PLANE_W(p), C = p->in_c;
+    const int32_t band = TG_DW_BAND(p) < p->out_h ? TG_DW_BAND(p) : p->out_h;
+    const int32_t zp = -p->in_offset;
+    const uint32_t fill = ((uint32_t)(uint16_t)zp << 16) | (uint16_t)zp;
+    int32_t oy0, c, r, i;
+    for (oy0 = 0; oy0 < p->out_h; oy0 += band) {
+        const int32_t rows = p->out_h - oy0 < band ? p->out_h - oy0 : band;
+        const int32_t rows_in = (rows - 1) * p->stride_h + p->k_h;
+        const int32_t iy_first = oy0 * p->stride_h - p->pad_top;
+        /* input rows [r_lo, r_hi) of the band exist; columns [pad_left, pad_left + cols) */
+        const int32_t r_lo = iy_first < 0 ? -iy_first : 0;
+        const int32_t r_hi = p->in_h - iy_first < rows_in ? p->in_h - iy_first : rows_in;
+        const int32_t cols = p->in_w < pw - p->pad_left ? p->in_w : pw - p->pad_left;
+        /* padding is the same for every channel: fill once per band, then copy interiors */
+        for (i = 0; i < rows_in * pw / 2; ++i) {
+            store[i] = fill;
+        }
+        for (c = 0; c < C; ++c) {
+            for (r = r_lo; r < r_hi; ++r) {
+                const int8_t *src = in + ((iy_first + r) * p->in_w) * C + c;
+                int16_t *dst = plane + r * pw + p->pad_left;
+                TG_UNROLL8
+                for (i = 0; i < cols; ++i, src += C) {
+                    dst[i] = *src;
+                }
+            }
+            tg_dw_plane_rows(p, plane, out, c, oy0, rows);
+        }
+    }
+}
+
 TG_INLINE void tg_depthwise_inline(const tg_depthwise_params_t *p, const int8_t *in, int8_t *out)
 {
     int32_t oy, ox;
+    if (TG_DW_USE_PLANES(p)) {
+        tg_dw_planes(p, in, out);
+        return;
+    }
     for (oy = 0; oy < p->out_h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_top;
         const int32_t ky_lo = tg_dw_first_tap(iy0, p->dil_h, p->k_h);

@@ -7,7 +7,11 @@
  *     by 8, bytes 1,3); SMLAD then does two multiply-accumulates in one instruction. Both operands
  *     are split the same way, so weights keep their natural order.
  *   - portable C (host, RISC-V, Cortex-M0...): the same loop structure with scalar MACs.
- * Define TG_NO_DSP to force the portable path on a DSP core. */
+ * Define TG_NO_DSP to force the portable path on a DSP core.
+ *
+ * TG_SIMD_EMULATE (tests): the DSP path's loop structure on any compiler, each intrinsic
+ * written in plain C. The host property suite then checks the DSP path's indexing, padding and
+ * tiling on every generated model; the twin tests check the real instructions. */
 #ifndef TG_SIMD_H
 #define TG_SIMD_H
 
@@ -15,14 +19,23 @@
 
 #if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP)
 #define TG_DSP 1
+#define TG_DSP_ASM 1 /* the real instructions */
+#elif defined(TG_SIMD_EMULATE) && !defined(TG_NO_DSP)
+#define TG_DSP 1
+#define TG_DSP_ASM 0 /* the same results in C */
 #else
 #define TG_DSP 0
+#define TG_DSP_ASM 0
 #endif
 
 /* Full unrolling of short loops whose trip count is a per-layer constant. */
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
 #define TG_UNROLL4 _Pragma("GCC unroll 4")
+#define TG_UNROLL8 _Pragma("GCC unroll 8")
+#define TG_UNROLL16 _Pragma("GCC unroll 16")
 #else
+#define TG_UNROLL8
+#define TG_UNROLL16
 #define TG_UNROLL4
 #endif
 
@@ -44,47 +57,74 @@ TG_INLINE uint32_t tg_ld32(const int8_t *p)
 /* [b0, b2] as two int16 lanes. */
 TG_INLINE uint32_t tg_sxtb16(uint32_t x)
 {
+#if TG_DSP_ASM
     uint32_t r;
     __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
     return r;
+#else
+    return (uint32_t)(uint16_t)(int16_t)(int8_t)(x & 0xFFu) |
+           ((uint32_t)(uint16_t)(int16_t)(int8_t)((x >> 16) & 0xFFu) << 16);
+#endif
 }
 
 /* [b1, b3] as two int16 lanes. */
 TG_INLINE uint32_t tg_sxtb16_ror8(uint32_t x)
 {
+#if TG_DSP_ASM
     uint32_t r;
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
+#else
+    return tg_sxtb16((x >> 8) | (x << 24));
+#endif
 }
 
 /* acc + a.lo*b.lo + a.hi*b.hi (int16 lanes). The products of int8 values cannot overflow. */
 TG_INLINE int32_t tg_smlad(uint32_t a, uint32_t b, int32_t acc)
 {
+#if TG_DSP_ASM
     int32_t r;
     __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
+#else
+    return acc + (int16_t)(a & 0xFFFFu) * (int16_t)(b & 0xFFFFu) +
+           (int16_t)(a >> 16) * (int16_t)(b >> 16);
+#endif
 }
 
 TG_INLINE int32_t tg_smlabb(uint32_t a, uint32_t b, int32_t acc)
 {
+#if TG_DSP_ASM
     int32_t r;
     __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
+#else
+    return acc + (int16_t)(a & 0xFFFFu) * (int16_t)(b & 0xFFFFu);
+#endif
 }
 
 /* Lane-wise int16 add (no lane overflows here: |x + offset| <= 255). */
 TG_INLINE uint32_t tg_sadd16(uint32_t a, uint32_t b)
 {
+#if TG_DSP_ASM
     uint32_t r;
     __asm__("sadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
     return r;
+#else
+    return (uint32_t)(uint16_t)((a & 0xFFFFu) + (b & 0xFFFFu)) |
+           ((uint32_t)(uint16_t)((a >> 16) + (b >> 16)) << 16);
+#endif
 }
 
 TG_INLINE int32_t tg_smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
+#if TG_DSP_ASM
     int32_t r;
     __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
+#else
+    return acc + (int16_t)(a >> 16) * (int16_t)(b >> 16);
+#endif
 }
 #endif
 
@@ -109,26 +149,31 @@ TG_INLINE int32_t tg_rq(int32_t x, int32_t multiplier, int32_t shift)
 /* tg_rq(acc, multiplier, -rshift) + out_offset, cheaper, under preconditions that tinygen checks
  * per layer at generation time (tinygen/ops/conv.py, rq_fast_ok), with
  * rnd = 2^(rshift-1) + (out_offset << rshift) precomputed per channel:
- *   |acc| < 2^30, so 2*acc fits: floor((acc*m + 2^30) / 2^31) = floor((2acc*m + 2^31) / 2^32),
- *     which is one SMMULR (round-to-nearest high multiply) on ARMv7E-M; then |y| < 2^30;
+ *   |acc| < 2^30, so 2*acc fits: y = floor((acc*m + 2^30) / 2^31) = floor((2acc*m + 2^31) / 2^32),
+ *     a rounding high multiply on ARMv7E-M; SMMLAR adds rnd in the same instruction (rnd * 2^32
+ *     joins the product before the shift, so exactly y + rnd comes out); then |y| < 2^30;
+ *   2^30 < m < 2^31: y < 0 exactly when acc < 0 (acc <= -1 gives acc*m/2^31 < -1/2), so the
+ *     rounding's sign term (y < 0) can be read off acc, which is ready earlier;
  *   1 <= rshift <= 22: rounding half away from zero is (y + 2^(rshift-1) - (y < 0)) >> rshift,
  *     and adding out_offset << rshift (|.| <= 2^29) before the exact arithmetic shift adds
  *     out_offset after it; no intermediate leaves int32. */
 TG_INLINE int32_t tg_rq_fast(int32_t acc, int32_t multiplier, int32_t rnd, int32_t rshift)
 {
-    int32_t y;
-#if TG_DSP
-    __asm__("smmulr %0, %1, %2" : "=r"(y) : "r"((int32_t)((uint32_t)acc << 1)), "r"(multiplier));
+    int32_t t;
+#if TG_DSP_ASM
+    __asm__("smmlar %0, %1, %2, %3"
+            : "=r"(t)
+            : "r"((int32_t)((uint32_t)acc << 1)), "r"(multiplier), "r"(rnd));
 #else
-    y = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31);
+    t = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31) + rnd;
 #endif
-    return (y + rnd + (y >> 31)) >> rshift;
+    return (t + (acc >> 31)) >> rshift;
 }
 
 /* Clamp to [lo, hi] within int8; one SSAT where hi is 127 (lo, hi are constants per layer). */
 TG_INLINE int8_t tg_clamp_act(int32_t v, int32_t lo, int32_t hi)
 {
-#if TG_DSP
+#if TG_DSP_ASM
     if (hi == 127) {
         int32_t r;
         if (lo != -128) {
@@ -239,48 +284,6 @@ TG_INLINE void tg_expand_q15(const int8_t *src, uint32_t *dst, int32_t n)
     }
 }
 
-/* tg_dot_2x2 with both input vectors already expanded (tg_expand_q15): per four bytes, two
- * double-word loads of input, two weight words split once, eight SMLADs. n % 4 == 0. */
-TG_INLINE void tg_dot_2x2_q15(const uint32_t *xa, const uint32_t *xb, const int8_t *w, int32_t ws,
-                              int32_t n, int32_t *s00, int32_t *s01, int32_t *s10, int32_t *s11)
-{
-    int32_t a00 = *s00, a01 = *s01, a10 = *s10, a11 = *s11;
-    const int8_t *const wend = w + n;
-    const int32_t xbo = (int32_t)(xb - xa);
-#define TG_DOT_Q15_STEP(j)                                                                   \
-    do {                                                                                   \
-        const uint32_t wv0 = tg_ld32(w + 2 * (j)), wv1 = tg_ld32(w + 2 * (j) + ws);        \
-        const uint32_t xa0 = xa[j], xa1 = xa[(j) + 1];                                     \
-        const uint32_t w00 = tg_sxtb16(wv0), w01 = tg_sxtb16_ror8(wv0);                    \
-        const uint32_t w10 = tg_sxtb16(wv1), w11 = tg_sxtb16_ror8(wv1);                    \
-        uint32_t xb0, xb1;                                                                 \
-        a00 = tg_smlad(xa0, w00, a00);                                                     \
-        a00 = tg_smlad(xa1, w01, a00);                                                     \
-        a01 = tg_smlad(xa0, w10, a01);                                                     \
-        a01 = tg_smlad(xa1, w11, a01);                                                     \
-        xb0 = xa[xbo + (j)];                                                               \
-        xb1 = xa[xbo + (j) + 1];                                                           \
-        a10 = tg_smlad(xb0, w00, a10);                                                     \
-        a10 = tg_smlad(xb1, w01, a10);                                                     \
-        a11 = tg_smlad(xb0, w10, a11);                                                     \
-        a11 = tg_smlad(xb1, w11, a11);                                                     \
-    } while (0)
-    if (n % 8 == 0) {
-        for (; w < wend; w += 8, xa += 4) {
-            TG_DOT_Q15_STEP(0);
-            TG_DOT_Q15_STEP(2);
-        }
-    } else {
-        for (; w < wend; w += 4, xa += 2) {
-            TG_DOT_Q15_STEP(0);
-        }
-    }
-#undef TG_DOT_Q15_STEP
-    *s00 = a00;
-    *s01 = a01;
-    *s10 = a10;
-    *s11 = a11;
-}
 #endif
 
 #if TG_DSP

@@ -24,12 +24,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--counter", choices=("unicorn", "qemu"), default=None,
                    help="unicorn (fast; Cortex-M) or QEMU's single-step execution trace (slower; "
                    "any twin, the cross-check). Default: unicorn on Arm, qemu on RISC-V")
+    p.add_argument("--layers", action="store_true",
+                   help="also a per-layer profile: instructions and instructions/MAC of each op "
+                   "(unicorn only)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
 
 def measure(board: str, model: Path, features: Path | None = None, elf: Path | None = None,
-            out: Path | None = None, seed: int = 0, counter: str | None = None) -> dict:
+            out: Path | None = None, seed: int = 0, counter: str | None = None,
+            layers: bool = False) -> dict:
     """Build (unless `elf`) and count; the figures `bench` prints, as a dict."""
     import numpy as np
 
@@ -56,9 +60,13 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
         frame = encode_frame(CMD_INFER_FEATURES,
                              rng.integers(-128, 128, compiled.input.nbytes, dtype=np.int16).astype(np.int8).tobytes())
     counter = counter or ("unicorn" if twin.arch == "arm" else "qemu")
-    counts = (count_instructions if counter == "unicorn" else count_with_qemu)(elf, twin, frame)
+    if counter == "unicorn":
+        counts = count_instructions(elf, twin, frame, per_function=layers)
+    else:
+        counts = count_with_qemu(elf, twin, frame)
     macs = compiled.macs
     return {
+        "layers": _layer_rows(compiled, counts.functions) if counts.functions else None,
         "unit": f"instructions executed on an emulator ({counter}), not cycles",
         "counter": counter,
         "board": board, "twin": twin.name, "core": twin.cflags[0].split("=")[-1],
@@ -69,6 +77,24 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
         "instructions_per_mac": (counts.network / macs) if macs else None,
         "elf": str(elf),
     }
+
+
+def _layer_rows(compiled, functions: dict[str, int]) -> list[dict]:
+    """One row per op that has its own `<name>_op<i>_run` function, then the shared kernels and
+    the glue (invoke, copies) by function name: where the network's instructions go."""
+    import re
+
+    rows, rest = [], dict(functions)
+    for c in compiled.ops:
+        sym = next((f for f in functions if re.fullmatch(rf"\w+_op{c.op.index}_run(\.\w+)*", f)), None)
+        if sym is None:
+            continue
+        n = rest.pop(sym)
+        rows.append(dict(op=c.op.index, type=c.op.type.value, macs=c.lowered.macs, instructions=n,
+                         instructions_per_mac=n / c.lowered.macs if c.lowered.macs else None))
+    for name, n in sorted(rest.items(), key=lambda kv: -kv[1]):
+        rows.append(dict(op=None, type=name, macs=0, instructions=n, instructions_per_mac=None))
+    return rows
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("no model: pass --model student_int8.tflite (or run tinygen train first)")
     if not model.is_file():
         raise DataError(f"model {model} not found")
-    r = measure(args.board, model, args.features, args.elf, args.out, counter=args.counter)
+    r = measure(args.board, model, args.features, args.elf, args.out, counter=args.counter,
+                layers=args.layers)
     if args.json:
         print(json.dumps(r, indent=2))
         return 0
@@ -99,4 +126,12 @@ def run(args: argparse.Namespace) -> int:
     w = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k.ljust(w)}  {v}")
+    if r["layers"]:
+        print(f"\n  {'op':>4} {'kind / function':<28} {'MACs':>11} {'instructions':>13} {'i/MAC':>6} {'share':>6}")
+        for row in r["layers"]:
+            ipm = row["instructions_per_mac"]
+            print(f"  {'' if row['op'] is None else row['op']:>4} {row['type'][:28]:<28} "
+                  f"{row['macs']:>11,} {row['instructions']:>13,} "
+                  f"{'-' if ipm is None else format(ipm, '.2f'):>6} "
+                  f"{100 * row['instructions'] / r['network_instructions']:>5.1f}%")
     return 0

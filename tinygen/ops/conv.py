@@ -70,7 +70,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
         folded = folded_bias(op, bias, weights, x.zero_point)
     act_min, act_max = activation_bounds(op, y, a.activation)
     params = dict(geo, in_offset=-x.zero_point, out_offset=y.zero_point, act_min=act_min,
-                  act_max=act_max, rq_fast=int(rq_fast_ok(shifts, bias, folded, window)))
+                  act_max=act_max, rq_fast=int(rq_fast_ok(mults, shifts, bias, folded, window)))
     consts = (ConstArray("weights", "int8_t", weights.ravel()),
               ConstArray("bias", "int32_t", bias),
               ConstArray("bias_folded", "int32_t", folded),
@@ -126,11 +126,14 @@ def _as_1d(g: dict) -> dict | None:
     return None
 
 
-def rq_fast_ok(shifts, bias: np.ndarray, folded: np.ndarray, window: int) -> bool:
+def rq_fast_ok(mults, shifts, bias: np.ndarray, folded: np.ndarray, window: int) -> bool:
     """Whether the kernels may use tg_rq_fast (firmware/kernels/tg_simd.h) for this layer: every
-    channel shifts right by 1..22, and no accumulator can reach 2^30 in magnitude (a tap is at most
+    channel shifts right by 1..22 with a multiplier above 2^30 (then the high product's sign is
+    the accumulator's), and no accumulator can reach 2^30 in magnitude (a tap is at most
     255 * 128 in magnitude on the padded route, (x + offset) * w, and 128 * 128 otherwise)."""
     if not len(shifts) or any(not (-22 <= s <= -1) for s in shifts):
+        return False
+    if any(int(m) <= (1 << 30) for m in mults):
         return False
     b = max(int(np.abs(bias).max(initial=0)), int(np.abs(folded).max(initial=0)))
     return b + 255 * 128 * int(window) < (1 << 30)

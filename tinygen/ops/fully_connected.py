@@ -34,7 +34,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
     act_min, act_max = activation_bounds(op, y, a.activation)
     params = dict(batches=batches, in_depth=in_depth, out_depth=out_depth,
                   out_offset=y.zero_point, act_min=act_min, act_max=act_max,
-                  rq_fast=int(rq_fast_ok(shifts, bias, folded, in_depth)))
+                  rq_fast=int(rq_fast_ok(mults, shifts, bias, folded, in_depth)))
     consts = (ConstArray("weights", "int8_t", weights.ravel()),
               ConstArray("bias_folded", "int32_t", folded),
               ConstArray("mult", "int32_t", np.array(mults, dtype=np.int64)),

@@ -32,6 +32,7 @@ class Elf:
     entry: int
     segments: list[tuple[int, bytes, int]]          # (address, file bytes, memory size)
     symbols: dict[str, int] = field(default_factory=dict)
+    functions: list[tuple[int, int, str]] = field(default_factory=list)   # (start, size, name)
 
 
 def read_elf(path: Path | str) -> Elf:
@@ -46,16 +47,35 @@ def read_elf(path: Path | str) -> Elf:
         if p_type == 1 and memsz:
             segs.append((paddr, data[off:off + filesz], memsz))
     syms: dict[str, int] = {}
+    funcs: list[tuple[int, int, str]] = []
     sections = [struct.unpack_from("<IIIIIIIIII", data, shoff + i * shentsize) for i in range(shnum)]
     for sh in sections:
         if sh[1] == 2:  # SHT_SYMTAB
             strtab = sections[sh[6]]
             for j in range(sh[5] // 16):
-                name_off, value, _, info, _, _ = struct.unpack_from("<IIIBBH", data, sh[4] + j * 16)
+                name_off, value, size, info, _, _ = struct.unpack_from("<IIIBBH", data, sh[4] + j * 16)
                 if info & 0xF in (1, 2):  # object, function
                     end = data.index(b"\0", strtab[4] + name_off)
-                    syms[data[strtab[4] + name_off:end].decode()] = value
-    return Elf(machine, entry, segs, syms)
+                    name = data[strtab[4] + name_off:end].decode()
+                    syms[name] = value
+                    if info & 0xF == 2 and size:
+                        funcs.append((value & ~1, size, name))
+    return Elf(machine, entry, segs, syms, sorted(funcs))
+
+
+def by_function(elf: Elf, per_address: dict[int, int]) -> dict[str, int]:
+    """Fold per-address counts into per-function counts (the ELF's function symbols)."""
+    import bisect
+
+    starts = [f[0] for f in elf.functions]
+    out: dict[str, int] = {}
+    for addr, n in per_address.items():
+        i = bisect.bisect_right(starts, addr) - 1
+        name = "?"
+        if i >= 0 and addr < elf.functions[i][0] + elf.functions[i][1]:
+            name = elf.functions[i][2]
+        out[name] = out.get(name, 0) + n
+    return out
 
 
 def _thumb32(hw: int) -> bool:
@@ -101,14 +121,18 @@ class Counts:
     front_end: Optional[int]
     network: int
     total_run: int
+    functions: Optional[dict[str, int]] = None    # per function, inside the network region
 
     @property
     def inference(self) -> int:
         return self.network + (self.front_end or 0)
 
 
-def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instructions: int = 200_000_000) -> Counts:
-    """Run the ELF on unicorn until the network's end marker; return the counts."""
+def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instructions: int = 200_000_000,
+                       per_function: bool = False) -> Counts:
+    """Run the ELF on unicorn until the network's end marker; return the counts (and, with
+    `per_function`, the network's instructions per function: per-layer `<model>_op<i>_run`
+    functions make that a per-layer profile)."""
     try:
         import unicorn as uc
         from unicorn import arm_const as A
@@ -173,6 +197,7 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
     begin = elf.symbols["tg_mark_begin"] & ~1
     end = elf.symbols["tg_mark_end"] & ~1
     state = {"n": 0, "open": {}, "done": {}}
+    hist: dict[int, int] = {}
     it_sites = _it_candidates(elf)
     in_block: set[int] = set()
 
@@ -190,6 +215,10 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
             block = _it_block(mu, address)
             state["n"] += len(block)
             in_block.update(block)
+            if per_function and MARK_NETWORK in state["open"]:
+                hist[address] = hist.get(address, 0) + len(block)
+        if per_function and MARK_NETWORK in state["open"]:
+            hist[address] = hist.get(address, 0) + 1
         _markers(address)
 
     def _markers(address):
@@ -213,7 +242,8 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
     if MARK_NETWORK not in state["done"]:
         raise EmulatorError(f"the network's end marker was not reached within {state['n']} instructions "
                             f"(device replied {bytes(port.tx[:16]).hex()}...)")
-    return Counts(state["done"].get(MARK_FRONT_END), state["done"][MARK_NETWORK], state["n"])
+    return Counts(state["done"].get(MARK_FRONT_END), state["done"][MARK_NETWORK], state["n"],
+                  by_function(elf, hist) if per_function else None)
 
 
 # -- the same count from QEMU itself (a cross-check, and the way for the RISC-V twin) ----------
