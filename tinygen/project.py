@@ -24,7 +24,7 @@ from typing import Any, Optional, Union
 from . import __version__
 from .boards import Board
 from .errors import BuildError, TinygenError
-from .resources import firmware_dir
+from .resources import firmware_dir, twin_bsp_dirs
 
 LIB_NAME = "tinygen_model"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -177,9 +177,10 @@ def write_project(board: Board, out_dir: Union[str, Path], gen: Any, front_end: 
         if (fw / "bsp" / d).is_dir():
             _copy_tree_files(fw / "bsp" / d, bsp_root / d)
     twin_dir = _bsp_dir_for_twin(board)
-    if twin_dir:
-        _copy_tree_files(fw / "bsp" / twin_dir, bsp_root / twin_dir)
-    elif board.twin is not None:
+    twin_dirs = twin_bsp_dirs(twin_dir, board.twin.arch) if twin_dir else []
+    for d in twin_dirs:
+        _copy_tree_files(fw / "bsp" / d, bsp_root / d)
+    if not twin_dir and board.twin is not None:
         notes.append(f"no board support for the {board.twin.machine} twin in firmware/bsp; "
                      f"the twin environment is left out")
 
@@ -231,7 +232,7 @@ def write_project(board: Board, out_dir: Union[str, Path], gen: Any, front_end: 
         twin_env=twin_env,
         twin_machine=board.twin.machine if board.twin else "",
         twin_board_id=board.twin.pio_board if board.twin else "",
-        twin_bsp=[twin_dir] if twin_dir else [],
+        twin_bsp=twin_dirs,
         twin_ldscript=ld(twin_dir) if twin_dir else "",
         twin_toolchain_package=_toolchain_for(board.twin.arch) if board.twin else "",
         twin_toolchain_uri=(f"symlink://{setup.toolchain_dir(board.twin.arch)}"

@@ -224,19 +224,6 @@ TG_INLINE void tg_conv_full_range(int32_t in_size, int32_t out_size, int32_t k, 
     *hi = b;
 }
 
-TG_INLINE int32_t tg_conv_first_tap(int32_t origin, int32_t dil, int32_t taps)
-{
-    int32_t k = origin < 0 ? (-origin + dil - 1) / dil : 0;
-    return k < taps ? k : taps;
-}
-
-TG_INLINE int32_t tg_conv_end_tap(int32_t origin, int32_t dil, int32_t taps, int32_t size)
-{
-    int32_t room = size - origin;
-    int32_t k = room > 0 ? (room + dil - 1) / dil : 0;
-    return k < taps ? k : taps;
-}
-
 /* One output position whose window is clipped by padding, all channels: raw bias, the input
  * offset added to the taps that exist (padding contributes 0, as TFLite-Micro skips it). The taps
  * of a kernel row that exist are one contiguous run when dil_w == 1. */
@@ -246,10 +233,10 @@ TG_INLINE void tg_conv_point_clipped(const tg_conv_params_t *p, const int8_t *in
     const int32_t row = TG_CONV_RUNS(p) * p->run_pad;   /* weight bytes of a kernel row */
     const int32_t window = TG_CONV_WSTRIDE(p);
     const int32_t kw_off = p->dil_w == 1 ? p->in_c : p->run_pad; /* weight bytes per kx */
-    const int32_t ky_lo = tg_conv_first_tap(iy0, p->dil_h, p->k_h);
-    const int32_t ky_hi = tg_conv_end_tap(iy0, p->dil_h, p->k_h, p->in_h);
-    const int32_t kx_lo = tg_conv_first_tap(ix0, p->dil_w, p->k_w);
-    const int32_t kx_hi = tg_conv_end_tap(ix0, p->dil_w, p->k_w, p->in_w);
+    const int32_t ky_lo = tg_first_tap(iy0, p->dil_h, p->k_h);
+    const int32_t ky_hi = tg_end_tap(iy0, p->dil_h, p->k_h, p->in_h);
+    const int32_t kx_lo = tg_first_tap(ix0, p->dil_w, p->k_w);
+    const int32_t kx_hi = tg_end_tap(ix0, p->dil_w, p->k_w, p->in_w);
     const int32_t runs = p->dil_w == 1 ? (kx_hi > kx_lo ? 1 : 0) : kx_hi - kx_lo;
     const int32_t run = p->dil_w == 1 ? (kx_hi - kx_lo) * p->in_c : p->in_c;
     const int8_t *w = p->weights;
@@ -367,10 +354,10 @@ TG_INLINE void tg_conv_gather_slot(const tg_conv_params_t *p, const int8_t *in, 
         return;
     }
     {
-        const int32_t ky_lo = tg_conv_first_tap(iy0, p->dil_h, p->k_h);
-        const int32_t ky_hi = tg_conv_end_tap(iy0, p->dil_h, p->k_h, p->in_h);
-        const int32_t kx_lo = tg_conv_first_tap(ix0, p->dil_w, p->k_w);
-        const int32_t kx_hi = tg_conv_end_tap(ix0, p->dil_w, p->k_w, p->in_w);
+        const int32_t ky_lo = tg_first_tap(iy0, p->dil_h, p->k_h);
+        const int32_t ky_hi = tg_end_tap(iy0, p->dil_h, p->k_h, p->in_h);
+        const int32_t kx_lo = tg_first_tap(ix0, p->dil_w, p->k_w);
+        const int32_t kx_hi = tg_end_tap(ix0, p->dil_w, p->k_w, p->in_w);
         for (r = 0; r < p->k_h; ++r) {
             const int row_ok = r >= ky_lo && r < ky_hi;
             for (g = 0; g < runs; ++g, dst += step) {
@@ -391,16 +378,33 @@ TG_INLINE void tg_conv_gather_slot(const tg_conv_params_t *p, const int8_t *in, 
     }
 }
 
-/* Four accumulators += four windows (interleaved) . one channel's weights (n bytes, n % 4 == 0). */
-TG_INLINE void tg_dot_4x1_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t *s0,
-                              int32_t *s1, int32_t *s2, int32_t *s3)
+/* cnt accumulators += cnt interleaved windows . one channel's weights (n bytes, n % 4 == 0); cnt
+ * <= 4 is a constant at each call: a layer's last 1-3 positions, and tg_dot_4x1_q15 without the
+ * real DSP instructions. */
+TG_INLINE void tg_dot_part_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t cnt,
+                               int32_t *acc)
 {
-    int32_t a0 = *s0, a1 = *s1, a2 = *s2, a3 = *s3, i;
+    int32_t i, k;
+    for (i = 0; i < n; i += 4, x += 2 * TG_CONV_BATCH) {
+        const uint32_t wv = tg_ld32(w + i);
+        const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
+        TG_UNROLL4
+        for (k = 0; k < cnt; ++k) {
+            acc[k] = tg_smlad(x[2 * k], we, acc[k]);
+            acc[k] = tg_smlad(x[2 * k + 1], wo, acc[k]);
+        }
+    }
+}
+
+/* Four accumulators += four windows (interleaved) . one channel's weights (n bytes, n % 4 == 0). */
+TG_INLINE void tg_dot_4x1_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t *acc)
+{
+#if TG_DSP_ASM
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], i;
     TG_UNROLL16
     for (i = 0; i < n; i += 4, x += 2 * TG_CONV_BATCH) {
         const uint32_t wv = tg_ld32(w + i);
         const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
-#if TG_DSP_ASM
         /* One block, so that GCC neither splits the LDRDs nor hoists loads (and spills); the
          * post-indexed LDRDs step x to the next four bytes' lanes at no cost. */
         const uint32_t *xp = x;
@@ -421,48 +425,14 @@ TG_INLINE void tg_dot_4x1_q15(const uint32_t *x, const int8_t *w, int32_t n, int
                   [t0] "=&r"(t0), [t1] "=&r"(t1), [xp] "+r"(xp)
                 : [we] "r"(we), [wo] "r"(wo), "m"(*(const uint32_t(*)[2 * TG_CONV_BATCH])x));
         x = xp - 2 * TG_CONV_BATCH; /* the loop's own step adds it back: GCC folds the pair */
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 #else
-        a0 = tg_smlad(x[0], we, a0);
-        a0 = tg_smlad(x[1], wo, a0);
-        a1 = tg_smlad(x[2], we, a1);
-        a1 = tg_smlad(x[3], wo, a1);
-        a2 = tg_smlad(x[4], we, a2);
-        a2 = tg_smlad(x[5], wo, a2);
-        a3 = tg_smlad(x[6], we, a3);
-        a3 = tg_smlad(x[7], wo, a3);
+    tg_dot_part_q15(x, w, n, TG_CONV_BATCH, acc);
 #endif
-    }
-    *s0 = a0;
-    *s1 = a1;
-    *s2 = a2;
-    *s3 = a3;
-}
-
-/* Requantise with the channel's constants already in registers (output stores are char stores,
- * which may alias anything: without this the constants would be reloaded after every store). */
-TG_INLINE int8_t tg_conv_out_rq(const tg_conv_params_t *p, int32_t acc, int32_t m, int32_t rnd,
-                                int32_t e, int32_t oc)
-{
-    if (p->rq_fast) {
-        return tg_clamp_act(tg_rq_fast(acc, m, rnd, e), p->act_min, p->act_max);
-    }
-    return tg_rq_s8(acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
-}
-
-/* tg_dot_4x1_q15 for the last 1-3 positions of a layer (cnt is a constant at the call). */
-TG_INLINE void tg_dot_part_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t cnt,
-                               int32_t *acc)
-{
-    int32_t i, k;
-    for (i = 0; i < n; i += 4, x += 2 * TG_CONV_BATCH) {
-        const uint32_t wv = tg_ld32(w + i);
-        const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
-        TG_UNROLL4
-        for (k = 0; k < cnt; ++k) {
-            acc[k] = tg_smlad(x[2 * k], we, acc[k]);
-            acc[k] = tg_smlad(x[2 * k + 1], wo, acc[k]);
-        }
-    }
 }
 
 /* Outputs [q, q + cnt) (raster order, cnt <= 4 and constant at the call), all channels. */
@@ -483,22 +453,21 @@ TG_INLINE void tg_conv_batch(const tg_conv_params_t *p, const int8_t *in, int8_t
                             full[k], buf + 2 * k);
     }
     for (oc = 0; oc < C; ++oc, w += window) {
-        const int32_t m = p->rq_fast ? p->rq[3 * oc] : 0;
-        const int32_t rnd = p->rq_fast ? p->rq[3 * oc + 1] : 0;
-        const int32_t e = p->rq_fast ? p->rq[3 * oc + 2] : 0;
+        const tg_rq_ch_t rq = tg_rq_channel(p->rq_fast, p->rq, p->mult, p->shift, oc);
         int32_t acc[TG_CONV_BATCH];
         TG_UNROLL4
         for (k = 0; k < TG_CONV_BATCH; ++k) {
             acc[k] = (all_full || (k < cnt && full[k]) ? p->bias_folded : p->bias)[oc];
         }
         if (cnt == TG_CONV_BATCH) {
-            tg_dot_4x1_q15(buf, w, window, &acc[0], &acc[1], &acc[2], &acc[3]);
+            tg_dot_4x1_q15(buf, w, window, acc);
         } else {
             tg_dot_part_q15(buf, w, window, cnt, acc);
         }
         TG_UNROLL4
         for (k = 0; k < cnt; ++k) {
-            o[k * C + oc] = tg_conv_out_rq(p, acc[k], m, rnd, e, oc);
+            o[k * C + oc] =
+                tg_rq_channel_out(p->rq_fast, rq, acc[k], p->out_offset, p->act_min, p->act_max);
         }
     }
 }

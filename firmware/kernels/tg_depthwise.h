@@ -63,19 +63,6 @@ TG_INLINE int8_t tg_dw_out(const tg_depthwise_params_t *p, int32_t acc, int32_t 
     return tg_rq_s8(acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
 }
 
-TG_INLINE int32_t tg_dw_first_tap(int32_t origin, int32_t dil, int32_t taps)
-{
-    int32_t k = origin < 0 ? (-origin + dil - 1) / dil : 0;
-    return k < taps ? k : taps;
-}
-
-TG_INLINE int32_t tg_dw_end_tap(int32_t origin, int32_t dil, int32_t taps, int32_t size)
-{
-    int32_t room = size - origin;
-    int32_t k = room > 0 ? (room + dil - 1) / dil : 0;
-    return k < taps ? k : taps;
-}
-
 /* All output channels of one position whose window origin is (iy0, ix0); taps [ky_lo, ky_hi) x
  * [kx_lo, kx_hi) exist. `full`: no tap is padding (folded bias, raw bytes). */
 TG_INLINE void tg_dw_point(const tg_depthwise_params_t *p, const int8_t *in, int8_t *out,
@@ -228,21 +215,12 @@ TG_INLINE int32_t tg_dw_pair(const int16_t *x, uint32_t w, int32_t acc)
 #endif
 }
 
-TG_INLINE int8_t tg_dw_requant(const tg_depthwise_params_t *p, int32_t acc, int32_t m,
-                               int32_t rnd, int32_t e, int32_t oc)
-{
-    if (p->rq_fast) {
-        return tg_clamp_act(tg_rq_fast(acc, m, rnd, e), p->act_min, p->act_max);
-    }
-    return tg_rq_s8(acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
-}
-
 /* A br x bs block of outputs of channel c whose top-left window starts at plane[x]: every
  * weight pair loaded once for br * bs SMLADs; loads that neighbouring windows share are loaded
  * once. br, bs are constants at each call. */
 TG_INLINE void tg_dw_block(const tg_depthwise_params_t *p, const int16_t *x, int8_t *o,
-                           const uint32_t *wpk, int32_t br, int32_t bs, int32_t bias, int32_t m,
-                           int32_t rnd, int32_t e, int32_t c)
+                           const uint32_t *wpk, int32_t br, int32_t bs, int32_t bias,
+                           tg_rq_ch_t rq)
 {
     const int32_t pw = TG_DW_PLANE_W(p), kp = TG_DW_KPAIRS(p), C = p->out_c;
     const int32_t sx = p->stride_w, sy = p->stride_h * pw;
@@ -266,7 +244,8 @@ TG_INLINE void tg_dw_block(const tg_depthwise_params_t *p, const int16_t *x, int
     }
     TG_UNROLL4
     for (i = 0; i < br * bs; ++i) {
-        o[((i / bs) * p->out_w + i % bs) * C] = tg_dw_requant(p, acc[i], m, rnd, e, c);
+        o[((i / bs) * p->out_w + i % bs) * C] =
+            tg_rq_channel_out(p->rq_fast, rq, acc[i], p->out_offset, p->act_min, p->act_max);
     }
 }
 
@@ -280,8 +259,7 @@ TG_INLINE void tg_dw_plane_rows(const tg_depthwise_params_t *p, const int16_t *p
     const int32_t sx = p->stride_w, sy = p->stride_h * pw;
     uint32_t wpk[TG_DW_PAIRS_MAX];
     const int32_t bias = p->bias_folded[c];
-    const int32_t m = p->rq_fast ? p->rq[3 * c] : 0, rnd = p->rq_fast ? p->rq[3 * c + 1] : 0;
-    const int32_t e = p->rq_fast ? p->rq[3 * c + 2] : 0;
+    const tg_rq_ch_t rq = tg_rq_channel(p->rq_fast, p->rq, p->mult, p->shift, c);
     int8_t *o0 = out + oy0 * W * C + c;
     int32_t ky, j, oy, ox;
     for (ky = 0; ky < p->k_h; ++ky) {
@@ -294,31 +272,31 @@ TG_INLINE void tg_dw_plane_rows(const tg_depthwise_params_t *p, const int16_t *p
     }
     if (p->out_h == 1) {
         for (ox = 0; ox + 4 <= W; ox += 4) {
-            tg_dw_block(p, plane + ox * sx, o0 + ox * C, wpk, 1, 4, bias, m, rnd, e, c);
+            tg_dw_block(p, plane + ox * sx, o0 + ox * C, wpk, 1, 4, bias, rq);
         }
         for (; ox < W; ++ox) {
-            tg_dw_block(p, plane + ox * sx, o0 + ox * C, wpk, 1, 1, bias, m, rnd, e, c);
+            tg_dw_block(p, plane + ox * sx, o0 + ox * C, wpk, 1, 1, bias, rq);
         }
         return;
     }
     for (oy = 0; oy + 2 <= rows; oy += 2) {
         for (ox = 0; ox + 2 <= W; ox += 2) {
-            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 2, 2, bias, m,
-                        rnd, e, c);
+            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 2, 2, bias,
+                        rq);
         }
         if (ox < W) {
-            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 2, 1, bias, m,
-                        rnd, e, c);
+            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 2, 1, bias,
+                        rq);
         }
     }
     if (oy < rows) {
         for (ox = 0; ox + 2 <= W; ox += 2) {
-            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 1, 2, bias, m,
-                        rnd, e, c);
+            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 1, 2, bias,
+                        rq);
         }
         if (ox < W) {
-            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 1, 1, bias, m,
-                        rnd, e, c);
+            tg_dw_block(p, plane + oy * sy + ox * sx, o0 + (oy * W + ox) * C, wpk, 1, 1, bias,
+                        rq);
         }
     }
 }
@@ -368,12 +346,12 @@ TG_INLINE void tg_depthwise_inline(const tg_depthwise_params_t *p, const int8_t 
     }
     for (oy = 0; oy < p->out_h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_top;
-        const int32_t ky_lo = tg_dw_first_tap(iy0, p->dil_h, p->k_h);
-        const int32_t ky_hi = tg_dw_end_tap(iy0, p->dil_h, p->k_h, p->in_h);
+        const int32_t ky_lo = tg_first_tap(iy0, p->dil_h, p->k_h);
+        const int32_t ky_hi = tg_end_tap(iy0, p->dil_h, p->k_h, p->in_h);
         for (ox = 0; ox < p->out_w; ++ox, out += p->out_c) {
             const int32_t ix0 = ox * p->stride_w - p->pad_left;
-            const int32_t kx_lo = tg_dw_first_tap(ix0, p->dil_w, p->k_w);
-            const int32_t kx_hi = tg_dw_end_tap(ix0, p->dil_w, p->k_w, p->in_w);
+            const int32_t kx_lo = tg_first_tap(ix0, p->dil_w, p->k_w);
+            const int32_t kx_hi = tg_end_tap(ix0, p->dil_w, p->k_w, p->in_w);
             if (ky_lo == 0 && ky_hi == p->k_h && kx_lo == 0 && kx_hi == p->k_w) {
                 if (p->depth_mult == 1) {
                     tg_dw_point_full(p, in, out, iy0, ix0);

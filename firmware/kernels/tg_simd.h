@@ -198,6 +198,39 @@ TG_INLINE int8_t tg_rq_s8(int32_t acc, int32_t multiplier, int32_t shift, int32_
     return (int8_t)v;
 }
 
+/* One output channel's requantisation constants, loaded once for all the outputs a pass computes
+ * (output stores are char stores, which may alias anything: left in memory, the constants would
+ * be reloaded after every store). `fast`: tg_rq_fast's record {m, rnd, e}; otherwise TFLite's
+ * multiplier and shift. */
+typedef struct {
+    int32_t a, b, c;
+} tg_rq_ch_t;
+
+TG_INLINE tg_rq_ch_t tg_rq_channel(int fast, const int32_t *rq, const int32_t *mult,
+                                   const int32_t *shift, int32_t ch)
+{
+    tg_rq_ch_t r;
+    if (fast) {
+        r.a = rq[3 * ch];
+        r.b = rq[3 * ch + 1];
+        r.c = rq[3 * ch + 2];
+    } else {
+        r.a = mult[ch];
+        r.b = shift[ch];
+        r.c = 0;
+    }
+    return r;
+}
+
+TG_INLINE int8_t tg_rq_channel_out(int fast, tg_rq_ch_t r, int32_t acc, int32_t out_offset,
+                                   int32_t act_min, int32_t act_max)
+{
+    if (fast) {
+        return tg_clamp_act(tg_rq_fast(acc, r.a, r.b, r.c), act_min, act_max);
+    }
+    return tg_rq_s8(acc, r.a, r.b, out_offset, act_min, act_max);
+}
+
 /* Dot products over n int8 values (any n), accumulated onto the given sums.
  * NxM: N input vectors (x, x + xs) times M weight vectors (w, w + ws, ...): each loaded word is
  * reused N or M times, which is where the speed comes from. */

@@ -89,4 +89,19 @@ TG_INLINE int32_t tg_requantize_lshift(int32_t x, int32_t multiplier, int32_t le
     return tg_srdhm((int32_t)((uint32_t)x << left_shift), multiplier);
 }
 
+/* Window taps along one axis (conv and depthwise): a window starting at `origin` with `taps`
+ * taps `dil` apart over an axis of `size` has taps [tg_first_tap, tg_end_tap) inside it. */
+TG_INLINE int32_t tg_first_tap(int32_t origin, int32_t dil, int32_t taps)
+{
+    int32_t k = origin < 0 ? (-origin + dil - 1) / dil : 0;
+    return k < taps ? k : taps;
+}
+
+TG_INLINE int32_t tg_end_tap(int32_t origin, int32_t dil, int32_t taps, int32_t size)
+{
+    int32_t room = size - origin;
+    int32_t k = room > 0 ? (room + dil - 1) / dil : 0;
+    return k < taps ? k : taps;
+}
+
 #endif

@@ -13,14 +13,17 @@ from typing import Iterable, Sequence
 
 from ..emulate import Twin
 from ..errors import BuildError, ToolchainMissing
-from ..resources import firmware_dir
+from ..resources import firmware_dir, twin_bsp_dirs
 
 STRICT = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic")
 
 
 def bsp_sources(twin: Twin) -> list[Path]:
-    d = firmware_dir() / "bsp" / twin.bsp
-    return sorted(list(d.glob("*.c")) + list(d.glob("*.S")))
+    out: list[Path] = []
+    for name in twin_bsp_dirs(twin.bsp, twin.arch):
+        d = firmware_dir() / "bsp" / name
+        out += sorted(list(d.glob("*.c")) + list(d.glob("*.S")))
+    return out
 
 
 def linker_script(twin: Twin) -> Path:
