@@ -96,3 +96,34 @@ def test_emitted_files_open_with_version_hash_and_do_not_edit(tmp_path):
     again = tmp_path / "again"
     emit_c(default_front_end(), again)
     assert (again / "tg_features_config.h").read_text() == text
+
+
+def test_single_channel_hash_unchanged_by_the_channels_field():
+    """features.json written before `channels` existed loads with channels = 1 and the same
+    parameters hash (firmware built from it still matches)."""
+    fe = default_front_end()
+    doc = fe.to_dict()
+    legacy = dict(doc["front_end"])
+    del legacy["channels"]
+    old = FrontEnd.from_dict({"front_end": legacy})
+    assert old.channels == 1 and old.params_hash() == fe.params_hash()
+    assert default_front_end(channels=3).params_hash() != fe.params_hash()
+
+
+@pytest.mark.parametrize("channels", [0, 9, 1.5])
+def test_bad_channel_count_is_a_data_error(channels):
+    with pytest.raises(DataError, match="channels"):
+        FrontEnd(FrontEndConfig(channels=channels))
+
+
+def test_multichannel_sizes_and_emitted_macros(tmp_path):
+    fe = default_front_end(512, 4000.0, channels=3)
+    assert (fe.n_bands, fe.channels, fe.n_features, fe.raw_samples) == (64, 3, 192, 1536)
+    assert fe.input_shape == [1, 64, 3]
+    with pytest.raises(DataError, match="512 samples x 3 channels"):
+        fe.compute(np.zeros(512, dtype=np.int16))
+    emit_c(fe, tmp_path)
+    text = (tmp_path / "tg_features_config.h").read_text()
+    for macro in ("TG_FEATURES_WINDOW 512u", "TG_FEATURES_CHANNELS 3u", "TG_FEATURES_SAMPLES 1536u",
+                  "TG_FEATURES_BANDS 64u", "TG_FEATURES_OUT 192u"):
+        assert macro in text

@@ -81,25 +81,28 @@ static int64_t tg_power(const int32_t *re, const int32_t *im, uint32_t k)
     return (int64_t)xr * xr + (int64_t)xi * xi;
 }
 
-int tg_features_run(const int16_t *samples, int8_t *features)
+/* One channel: samples[n * TG_FEATURES_CHANNELS] for n < TG_FEATURES_WINDOW in, its band
+ * features out at features[b * TG_FEATURES_CHANNELS] (band-major, like the tensor). */
+static void tg_features_channel(const int16_t *samples, int8_t *features)
 {
     int32_t re[TG_HALF], im[TG_HALF];
     int32_t sum = 0, mean;
     uint32_t n, b;
 
     for (n = 0u; n < TG_FEATURES_WINDOW; n++) {
-        sum += samples[n];
+        sum += samples[n * TG_FEATURES_CHANNELS];
     }
     mean = sum >> TG_FEATURES_LOG2_WINDOW;      /* floor, like numpy's >> */
     for (n = 0u; n < TG_HALF; n++) {
         uint32_t r = tg_features_bitrev[n];
-        int32_t even = samples[2u * n] - mean, odd = samples[2u * n + 1u] - mean;
+        int32_t even = samples[2u * n * TG_FEATURES_CHANNELS] - mean;
+        int32_t odd = samples[(2u * n + 1u) * TG_FEATURES_CHANNELS] - mean;
         re[r] = (even * (int32_t)tg_features_hann_q15[2u * n]) >> TG_FEATURES_PRESCALE_SHIFT;
         im[r] = (odd * (int32_t)tg_features_hann_q15[2u * n + 1u]) >> TG_FEATURES_PRESCALE_SHIFT;
     }
     tg_complex_fft(re, im);
 
-    for (b = 0u; b < TG_FEATURES_OUT; b++) {
+    for (b = 0u; b < TG_FEATURES_BANDS; b++) {
         int64_t energy = 0;
         uint32_t k;
         int32_t q;
@@ -108,7 +111,15 @@ int tg_features_run(const int16_t *samples, int8_t *features)
         }
         q = ((tg_log2_q6((uint64_t)energy) - TG_FEATURES_LOG_LO) * TG_FEATURES_LOG_MULT) >> TG_FEATURES_MAP_SHIFT;
         q = q < 0 ? 0 : (q > 255 ? 255 : q);
-        features[b] = (int8_t)(q - 128);
+        features[b * TG_FEATURES_CHANNELS] = (int8_t)(q - 128);
+    }
+}
+
+int tg_features_run(const int16_t *samples, int8_t *features)
+{
+    uint32_t c;
+    for (c = 0u; c < TG_FEATURES_CHANNELS; c++) {
+        tg_features_channel(samples + c, features + c);
     }
     return 0;
 }

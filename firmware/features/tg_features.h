@@ -11,8 +11,11 @@
 extern "C" {
 #endif
 
-/* samples: TG_FEATURES_WINDOW values; features: TG_FEATURES_OUT values. Returns 0.
- * Uses about 4 * TG_FEATURES_WINDOW bytes of stack and no other writable memory. */
+/* samples: TG_FEATURES_SAMPLES values (= TG_FEATURES_WINDOW x TG_FEATURES_CHANNELS, channels
+ * interleaved: sample t of channel c at [t * TG_FEATURES_CHANNELS + c]); features:
+ * TG_FEATURES_OUT values (= TG_FEATURES_BANDS x TG_FEATURES_CHANNELS, band-major: band b of
+ * channel c at [b * TG_FEATURES_CHANNELS + c]). Returns 0. Uses about 4 * TG_FEATURES_WINDOW
+ * bytes of stack (one channel at a time) and no other writable memory. */
 int tg_features_run(const int16_t *samples, int8_t *features);
 
 #ifdef __cplusplus

@@ -13,6 +13,11 @@ Pipeline, identical step for step in firmware/features/tg_features.c (bit-exact)
 6. Affine map of the log to int8: ((log - lo) * mult) >> 16, clamped to [0, 255], minus 128.
    lo and mult are calibrated once on training windows so the int8 range covers the data.
 
+Several channels (an accelerometer's x/y/z): the raw window is interleaved, sample t of channel c
+at [t * channels + c] (the order a sensor FIFO delivers), and each channel runs steps 1-6 on its
+own with the same tables and map. The features are band-major, channel-minor ([band * channels +
+c]): exactly the row-major layout of the network's input tensor [1, n_bands, channels].
+
 Everything here is integer numpy (int64/uint64); `compute` takes one window or a batch.
 """
 from __future__ import annotations
@@ -32,6 +37,7 @@ LOG_FRAC_BITS = 6        # log2 values are in 1/64 octave
 LOG_TABLE_BITS = 6       # 64-entry table for the fractional part
 MAP_SHIFT = 16           # int8 map: ((log - lo) * mult) >> MAP_SHIFT
 PRESCALE_SHIFT = 2       # (x - mean) * hann_q15 >> 2: |y| < 2^29, the FFT's headroom
+MAX_CHANNELS = 8
 
 
 def _q15(values: np.ndarray) -> np.ndarray:
@@ -120,9 +126,20 @@ class FrontEndConfig:
     log_mult: int = 1 << 12  # int8 steps per Q6 unit, in Q16
     # Float samples (user files) become int16 by this gain; 1.0 for int16 sources.
     input_gain: float = 1.0
+    channels: int = 1        # sensor axes, interleaved in the raw window; one FFT each
+
+    def hashed(self) -> dict:
+        """The fields the parameters hash covers. `channels` only when it is not 1, so a
+        single-channel front end keeps the hash it had before channels existed."""
+        d = asdict(self)
+        if d["channels"] == 1:
+            del d["channels"]
+        return d
 
     def validate(self) -> None:
         check_window(self.window)
+        if not isinstance(self.channels, int) or not 1 <= self.channels <= MAX_CHANNELS:
+            raise DataError(f"{self.channels} channels: the front end takes 1 to {MAX_CHANNELS}")
         n = self.window
         if not self.band_edges:
             self.band_edges = mel_band_edges(n, self.sample_rate, self.n_bands, self.f_min,
@@ -142,7 +159,10 @@ class FrontEnd:
         n = config.window
         self.window = n
         self.half = n // 2
-        self.n_features = config.n_bands
+        self.channels = config.channels
+        self.n_bands = config.n_bands
+        self.n_features = config.n_bands * config.channels    # the network's input elements
+        self.raw_samples = n * config.channels                # int16 values in one raw window
         self.hann = hann_q15(n)
         self.cos, self.sin = twiddles_q31(n)
         self.log_table = log2_table()
@@ -154,8 +174,13 @@ class FrontEnd:
         return {"tinygen_version": __version__, "front_end": asdict(self.config),
                 "params_hash": self.params_hash()}
 
+    @property
+    def input_shape(self) -> list[int]:
+        """The network's input tensor: [1, n_bands, channels]."""
+        return [1, self.n_bands, self.channels]
+
     def params_hash(self) -> str:
-        blob = json.dumps(asdict(self.config), sort_keys=True).encode()
+        blob = json.dumps(self.config.hashed(), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     @classmethod
@@ -177,20 +202,27 @@ class FrontEnd:
 
     # ---- the integer pipeline ------------------------------------------------------------
     def band_log2(self, samples: np.ndarray) -> np.ndarray:
-        """Q6 log2 of each band's energy, int64 [..., n_bands] (steps 1-5)."""
+        """Q6 log2 of each band's energy, int64 [..., n_features] (steps 1-5), band-major."""
         x = np.asarray(samples)
         if x.dtype != np.int16:
             raise DataError(f"front end input must be int16 samples, got {x.dtype}")
+        if x.ndim == 3 and x.shape[1:] == (self.window, self.channels):
+            x = x.reshape(len(x), self.raw_samples)      # [batch, window, channels] -> interleaved
         single = x.ndim == 1
         x = np.atleast_2d(x).astype(np.int64)
-        if x.shape[-1] != self.window:
-            raise DataError(f"front end expects windows of {self.window} samples, got {x.shape[-1]}")
-        energy = self._band_energy(x)
-        out = self._log2_q6(energy)
+        if x.ndim != 2 or x.shape[-1] != self.raw_samples:
+            what = f"{self.window} samples" + (f" x {self.channels} channels" if self.channels > 1 else "")
+            raise DataError(f"front end expects windows of {what}, got shape {tuple(np.shape(samples))}")
+        c = self.channels
+        per_channel = x.reshape(len(x), self.window, c).transpose(0, 2, 1).reshape(-1, self.window)
+        out = self._log2_q6(self._band_energy(per_channel))          # [batch * c, n_bands]
+        out = out.reshape(len(x), c, self.n_bands).transpose(0, 2, 1).reshape(len(x), -1)
         return out[0] if single else out
 
     def compute(self, samples: np.ndarray) -> np.ndarray:
-        """int16 [window] or [batch, window] -> int8 [n_features] or [batch, n_features]."""
+        """int16 raw windows -> int8 features. A window is [raw_samples] (channels interleaved)
+        or, batched, [batch, raw_samples] or [batch, window, channels]; the features are
+        [n_features] or [batch, n_features], band-major."""
         log = self.band_log2(samples)
         return self.map_to_int8(log)
 
@@ -262,8 +294,8 @@ def estimate_hz_per_feature(fe: FrontEnd) -> list[float]:
     return [float(hz * (a + b - 1) / 2) for a, b in zip(e[:-1], e[1:])]
 
 
-def default_front_end(window: int = 1024, sample_rate: float = 8000.0) -> FrontEnd:
+def default_front_end(window: int = 1024, sample_rate: float = 8000.0, channels: int = 1) -> FrontEnd:
     n_bands = 64 if window >= 512 else max(8, window // 8)
     return FrontEnd(FrontEndConfig(window=window, sample_rate=float(sample_rate), n_bands=n_bands,
-                                   f_max=float(sample_rate) / 2,
+                                   channels=channels, f_max=float(sample_rate) / 2,
                                    f_min=max(float(sample_rate) / window, 1.0)))
