@@ -194,3 +194,50 @@ def test_corrupt_file(tmp_path):
     with pytest.raises(DataError) as e:
         folder_dataset(tmp_path)
     assert "broken.npz" in one_line(e)
+
+
+# ---- several axes ------------------------------------------------------------------------------
+
+def xyz(seed: int, n: int = 3000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)) * np.array([0.5, 0.2, 0.05])
+
+
+def test_csv_columns_as_axes(tmp_path):
+    for ci, c in enumerate(("a", "b")):
+        (tmp_path / c).mkdir()
+        x = xyz(ci)
+        (tmp_path / c / "r.csv").write_text("t,x,y,z\n" + "\n".join(
+            f"{i},{a:.6f},{b:.6f},{d:.6f}" for i, (a, b, d) in enumerate(x)) + "\n")
+    ds = folder_dataset(tmp_path, sample_rate=RATE, channel="x,y,z")
+    assert ds.channels == 3 and ds.recordings[0][1].shape == (3000, 3)
+    r = ds.recordings[0][1].astype(float)
+    assert r[:, 0].std() > 2 * r[:, 1].std() > 4 * r[:, 2].std()     # order kept
+    w = split_windows(ds, 256, 0)["train"][0]
+    assert w.shape[1] == 768 and np.array_equal(w[0].reshape(256, 3)[:, 1], w[0][1::3])
+    with pytest.raises(DataError, match="no column named 'w'"):
+        folder_dataset(tmp_path, sample_rate=RATE, channel="x,w")
+
+
+def test_npz_2d_array_and_wav_all_channels(tmp_path):
+    for ci, c in enumerate(("a", "b")):
+        (tmp_path / "npz" / c).mkdir(parents=True)
+        np.savez(tmp_path / "npz" / c / "r.npz", acc=xyz(ci).T, fs=np.array(RATE))  # axes x samples
+        (tmp_path / "wav" / c).mkdir(parents=True)
+        wavfile.write(tmp_path / "wav" / c / "r.wav", RATE, np.round(xyz(ci) * 8000).astype(np.int16))
+    ds = folder_dataset(tmp_path / "npz")
+    assert ds.channels == 3 and ds.recordings[0][1].shape == (3000, 3)
+    ds = folder_dataset(tmp_path / "wav", channel="all")
+    assert ds.channels == 3 and ds.input_gain == 1.0
+    assert folder_dataset(tmp_path / "wav", channel="2,0").channels == 2
+    with pytest.raises(DataError, match="--channel all"):
+        folder_dataset(tmp_path / "wav")
+
+
+def test_unequal_channel_counts(tmp_path):
+    write(tmp_path / "a" / "r", "npz", signal(0))
+    (tmp_path / "b").mkdir()
+    np.savez(tmp_path / "b" / "r.npz", acc=xyz(1), fs=np.array(RATE))
+    with pytest.raises(DataError) as err:
+        folder_dataset(tmp_path)
+    assert "different channel counts" in one_line(err)

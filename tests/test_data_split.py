@@ -54,9 +54,9 @@ def test_every_class_in_every_split():
 
 
 def test_synthetic_is_deterministic_and_seeded():
-    a = synthetic_dataset(seed=5, recordings_per_class=1, seconds=0.5)
-    b = synthetic_dataset(seed=5, recordings_per_class=1, seconds=0.5)
-    c = synthetic_dataset(seed=6, recordings_per_class=1, seconds=0.5)
+    a = synthetic_dataset(seed=5, machines=1, seconds=0.5)
+    b = synthetic_dataset(seed=5, machines=1, seconds=0.5)
+    c = synthetic_dataset(seed=6, machines=1, seconds=0.5)
     assert all(np.array_equal(x[1], y[1]) for x, y in zip(a.recordings, b.recordings))
     assert not all(np.array_equal(x[1], y[1]) for x, y in zip(a.recordings, c.recordings))
     assert len(a.class_names) >= 4 and a.class_names[0] == "healthy"
@@ -86,6 +86,93 @@ def test_faults_show_where_physics_says():
 
 
 def test_synthetic_windows_are_int16_in_range():
-    ds = synthetic_dataset(seed=0, recordings_per_class=1, seconds=1.0)
+    ds = synthetic_dataset(seed=0, machines=1, seconds=1.0)
     for _, x in ds.recordings:
         assert x.dtype == np.int16 and 100 < np.abs(x.astype(int)).max() < 32767
+
+
+# ---- held-out recordings ------------------------------------------------------------------------
+
+def named_ramp_dataset(conditions_per_class: int, classes: int, n: int, channels: int = 1) -> Dataset:
+    """Class-per-folder layout, one recording per operating condition ("c0/load2.csv"); every
+    sample (every axis) holds a distinct value, so shared samples are shared windows."""
+    recs, names, pos = [], [], -32768
+    for label in range(classes):
+        for cond in range(conditions_per_class):
+            x = np.arange(pos, pos + n * channels).astype(np.int16).reshape(n, channels)
+            recs.append((label, x[:, 0] if channels == 1 else x))
+            names.append(f"c{label}/load{cond}.csv")
+            pos += n * channels
+    assert pos <= 32767
+    return Dataset([f"c{i}" for i in range(classes)], recs, 1000.0, names=names)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(3, 5), st.integers(2, 3), st.sampled_from([1, 3]), st.integers(0, 1000),
+       st.data())
+def test_no_held_out_window_reaches_training(conditions, classes, channels, seed, data):
+    """Whole held-out recordings: none of their samples is in train, val or test, every one of
+    their windows is in the holdout split, and only theirs are."""
+    ds = named_ramp_dataset(conditions, classes, 1400 // channels, channels)
+    held = data.draw(st.integers(0, conditions - 2))
+    splits = split_windows(ds, 64, seed, holdout=[f"*load{held}*"])
+    held_values = set()
+    for (label, x), name in zip(ds.recordings, ds.names):
+        if name.endswith(f"load{held}.csv"):
+            held_values |= set(x.ravel().tolist())
+    seen = sample_sets({k: v for k, v in splits.items() if k != "holdout"})
+    assert not held_values & (seen["train"] | seen["val"] | seen["test"])
+    w, y, _ = splits["holdout"]
+    assert set(np.unique(w).tolist()) <= held_values and len(w) == classes * ((1400 // channels) // 64)
+    assert set(y.tolist()) == set(range(classes))
+    assert all(len(splits[k][0]) > 0 for k in ("train", "val", "test"))
+    assert w.shape[1] == 64 * channels
+
+
+def test_holdout_globs_match_name_or_file_name():
+    ds = named_ramp_dataset(4, 2, 600)
+    assert split_windows(ds, 64, 0, holdout=["c1/load3.csv"])["holdout"][1].tolist() == [1] * 9
+    both = split_windows(ds, 64, 0, holdout=["load0*", "load1*"])["holdout"][1]
+    assert len(both) == 2 * 2 * 9
+
+
+@pytest.mark.parametrize("glob,what", [("*load9*", "matches no recording"),
+                                       ("c0/*", "every recording of class 'c0'")])
+def test_bad_holdout_is_one_clear_line(glob, what):
+    from tinygen.errors import DataError
+    with pytest.raises(DataError, match=what):
+        split_windows(named_ramp_dataset(4, 2, 600), 64, 0, holdout=[glob])
+
+
+def test_synthetic_machines_conditions_and_default_holdout():
+    ds = synthetic_dataset(seed=2, machines=5, seconds=0.25)
+    assert len(ds.recordings) == 6 * 5 * len(synthetic.SPEEDS_HZ)
+    assert ds.names[0].startswith("healthy/m0_15hz_load")
+    globs = synthetic.default_holdout(5)
+    assert globs == ("m4_*", "*_25hz_*")
+    splits = split_windows(ds, 256, 0, holdout=globs)
+    held = [n for n in ds.names if "/m4_" in n or "_25hz_" in n]
+    assert len(splits["holdout"][1]) == len(held) * (2000 // 256)
+    # machines differ in their bearings, so in their defect frequencies
+    rates = {synthetic.machine(2, m).rates["bpfo"] for m in range(3)}
+    assert len(rates) == 3
+
+
+def test_synthetic_three_axes_follow_the_physics():
+    """Imbalance is a rotating force (x and y alike, little axially); misalignment is axial."""
+    fs, n = 8000.0, 16000
+    mach = synthetic.machine(0, 0)
+
+    def line_amp(x, hz):
+        spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(n)))
+        f = np.fft.rfftfreq(n, 1 / fs)
+        return spec[(f > hz * 0.95) & (f < hz * 1.05)].max()
+
+    imb = synthetic.recording("imbalance", np.random.default_rng(1), fs, n, mach, 25.0, 1, axes=3)
+    mis = synthetic.recording("misalignment", np.random.default_rng(1), fs, n, mach, 25.0, 1, axes=3)
+    assert imb.shape == (n, 3) and imb.dtype == np.int16
+    x, y, z = (line_amp(imb[:, a].astype(float), 25.0) for a in range(3))
+    assert 0.6 < x / y < 1.6 and z < 0.3 * x
+    assert line_amp(mis[:, 2].astype(float), 50.0) > 1.5 * line_amp(mis[:, 0].astype(float), 50.0)
+    one = synthetic.recording("imbalance", np.random.default_rng(1), fs, n, mach, 25.0, 1, axes=1)
+    assert one.shape == (n,)
