@@ -178,7 +178,8 @@ def default_run(tmp_path_factory):
     from tinygen.train.pipeline import TrainOptions, train
 
     out = tmp_path_factory.mktemp("default_run")
-    train(out, seed=0, options=TrainOptions(teacher_epochs=1, student_epochs=2))
+    train(out, seed=0, options=TrainOptions(teacher_epochs=1, student_epochs=2, seeds=1,
+                                            size_table=False, machines=3))
     return out
 
 

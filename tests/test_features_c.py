@@ -97,7 +97,7 @@ def test_c_equals_python_on_edge_and_random_signals(c1024):
 @pytest.mark.host
 def test_c_equals_python_on_synthetic_vibration(c1024):
     from tinygen.data import split_windows, synthetic_dataset
-    ds = synthetic_dataset(seed=3, recordings_per_class=2, seconds=1.0)
+    ds = synthetic_dataset(seed=3, machines=1, seconds=1.0)
     windows = split_windows(ds, 1024, seed=3)["train"][0]
     assert (c1024.run(windows) != c1024.fe.compute(windows)).sum() == 0
 

@@ -27,8 +27,10 @@ def distillation_loss(keras, n_classes: int, temperature: float, alpha: float):
 
 
 def fit(keras, model, x, y, x_val, y_val, epochs: int, batch_size: int, lr: float,
-        soft_targets=None, temperature: float = 4.0, alpha: float = 0.3):
-    """Train `model` (logits) in place; keep the weights of the best validation epoch."""
+        soft_targets=None, temperature: float = 4.0, alpha: float = 0.3, bar=None):
+    """Train `model` (logits) in place; keep the weights of the best validation epoch.
+    Returns (best validation accuracy, learning curve {"loss": [...], "val_accuracy": [...]}).
+    `bar` (a progress bar) advances once per epoch."""
     n_classes = model.output_shape[-1]
     onehot = np.eye(n_classes, dtype=np.float32)[y]
     if soft_targets is None:
@@ -38,11 +40,11 @@ def fit(keras, model, x, y, x_val, y_val, epochs: int, batch_size: int, lr: floa
         loss = distillation_loss(keras, n_classes, temperature, alpha)
     schedule = keras.optimizers.schedules.CosineDecay(lr, epochs * int(np.ceil(len(x) / batch_size)))
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss)
-    best = BestOnValidation(keras, x_val, y_val)
+    best = BestOnValidation(keras, x_val, y_val, bar)
     model.fit(x, target, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0,
               callbacks=[best])
     model.set_weights(best.best_weights)
-    return best.best_accuracy
+    return best.best_accuracy, best.curve
 
 
 def accuracy(model, x, y) -> float:
@@ -56,15 +58,21 @@ def predict_logits(model, x, batch_size: int = 256) -> np.ndarray:
 
 
 
-def BestOnValidation(keras, x_val, y_val):  # noqa: N802 (a factory that reads like a class)
+def BestOnValidation(keras, x_val, y_val, bar=None):  # noqa: N802 (a factory that reads like a class)
     class _Best(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
             self.best_accuracy, self.best_weights = -1.0, None
+            self.curve = {"loss": [], "val_accuracy": []}
 
         def on_epoch_end(self, epoch, logs=None):
             acc = accuracy(self.model, x_val, y_val)
+            self.curve["loss"].append(round(float((logs or {}).get("loss", float("nan"))), 5))
+            self.curve["val_accuracy"].append(round(acc, 5))
             if acc > self.best_accuracy:   # ties keep the earlier epoch
                 self.best_accuracy, self.best_weights = acc, self.model.get_weights()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix_str(f"val {100 * acc:.1f} %")
 
     return _Best()

@@ -1,51 +1,18 @@
-"""The two networks. Imported only after TensorFlow is wanted (the CLI stays light).
+"""The student network (the teacher is in teacher.py). Imported only after TensorFlow is wanted.
 
-Teacher: a conv-stem + bidirectional LSTM over the front end's band energies (as floats,
-standardised per band), read as a sequence from low to high frequency. It never ships, so it
-stays float and may be several times larger than the student.
-Student: a tiny 1D-CNN over the front end's int8 band energies, fixed batch 1 (a clean int8
-graph: no SHAPE/STRIDED_SLICE). Conv -> BatchNorm -> ReLU folds into one CONV_2D; the input
-is the raw int8 feature value as a float, so the int8 input tensor has scale 1, zero point 0.
+Student: a tiny 1D-CNN over the front end's int8 band energies [n_bands, channels], fixed batch 1
+for deployment (a clean int8 graph: no SHAPE/STRIDED_SLICE). Conv -> BatchNorm -> ReLU folds
+into one CONV_2D; the input is the raw int8 feature value as a float, so the int8 input tensor
+has scale 1, zero point 0. Layers are named conv<i>/bn<i>/logits: pruning finds them by name.
 """
 from __future__ import annotations
 
 import numpy as np
 
-def teacher_inputs(features: np.ndarray) -> np.ndarray:
-    """int8 band energies [N, n_bands] (the front end's output) -> float32 [N, n_bands, 1].
-    The teacher standardises them per band itself (a Normalization layer adapted on the
-    training split), so teacher.keras is self-contained."""
-    return features.astype(np.float32)[..., None]
-
-
-def build_teacher(keras, input_shape, n_classes: int, units: int = 32, x_train=None,
-                  stem_channels: int = 16, pool: int = 4, dropout: float = 0.3):
-    """Per-band standardisation -> Conv1D stem (Conv-BN-ReLU, pool 4: 64 bands -> 16 steps)
-    -> bidirectional LSTM over the steps from low to high frequency, every step's state kept
-    (Flatten), so the head knows *where* in frequency the energy sits -> Dropout -> logits.
-    Pool 4 rather than 2: the same validation accuracy on the default data at about half the
-    LSTM time."""
-    inp = keras.Input(input_shape, name="band_energies")
-    norm = keras.layers.Normalization(axis=1, name="standardise")
-    if x_train is not None:
-        norm.adapt(x_train)
-    x = norm(inp)
-    x = keras.layers.Conv1D(stem_channels, 5, padding="same", use_bias=False, name="stem")(x)
-    x = keras.layers.BatchNormalization(name="stem_bn")(x)
-    x = keras.layers.ReLU(name="stem_relu")(x)
-    x = keras.layers.MaxPooling1D(pool, name="stem_pool")(x)
-    x = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True, name="lstm"),
-                                   name="bilstm")(x)
-    x = keras.layers.Flatten(name="flatten")(x)
-    x = keras.layers.Dropout(dropout, name="dropout")(x)
-    out = keras.layers.Dense(n_classes, name="logits")(x)
-    return keras.Model(inp, out, name="teacher")
-
-
-def build_student(keras, n_features: int, n_classes: int, channels=(8, 16), kernel=(5, 3),
-                  batch_size: int | None = 1):
-    """Logits model. Conv-BN-ReLU-Pool twice, Flatten, Dense."""
-    inp = keras.Input((n_features, 1), batch_size=batch_size, name="features")
+def build_student(keras, n_bands: int, n_classes: int, channels=(8, 16), kernel=(5, 3),
+                  batch_size: int | None = 1, in_channels: int = 1):
+    """Logits model. Conv-BN-ReLU-Pool per entry of `channels`, Flatten, Dense."""
+    inp = keras.Input((n_bands, in_channels), batch_size=batch_size, name="features")
     x = inp
     for i, (ch, k) in enumerate(zip(channels, kernel)):
         x = keras.layers.Conv1D(ch, k, padding="same", use_bias=False, name=f"conv{i}")(x)
@@ -75,7 +42,7 @@ def count_macs(model) -> int:
             total += int(layer.output.shape[1]) * int(np.prod(k))
         elif kind == "Dense":
             total += int(np.prod(layer.kernel.shape))
-        elif kind in ("LSTM", "Bidirectional"):
+        elif kind in ("LSTM", "Bidirectional") and hasattr(layer, "input"):
             steps = int(layer.input.shape[1])
             rnns = (layer.forward_layer, layer.backward_layer) if kind == "Bidirectional" else (layer,)
             for rnn in rnns:

@@ -1,8 +1,15 @@
 """The training pipeline as one library call: data -> front end -> teacher -> students -> int8.
 
 `train(out_dir, ...)` writes teacher.keras, student.keras, student_int8.tflite, features.json,
-metrics.json and test_windows.npz into out_dir and returns a TrainResult. `tinygen build` calls it
-when given no model; `tinygen train` is a thin CLI around it.
+metrics.json, test_windows.npz and report.html into out_dir and returns a TrainResult.
+`tinygen build` calls it when given no model; `tinygen train` is a thin CLI around it.
+
+Stages (stages.py holds each): data and split (whole held-out recordings are the test set when
+there are any: unseen machines and speeds by default) -> front end -> teacher -> the student
+alone and distilled, over `seeds` initialisations on the same split -> the deployed student,
+chosen on validation only -> optional pruning to a flash/MAC budget -> int8 (PTQ, and QAT when
+asked or when PTQ loses more than 0.5 points on validation) -> TFLite-Micro evaluation -> the
+accuracy-vs-size table -> files and report.
 
 Determinism: data, split, front end calibration and the representative set are pure functions of
 the seed. Keras weights are seeded too, but TensorFlow's CPU kernels (oneDNN, multi-threaded
@@ -20,8 +27,8 @@ from typing import Callable
 
 import numpy as np
 
-from .. import __version__
 from ..data import Dataset, dataset_from_source, folder_dataset, split_windows, synthetic_dataset
+from ..data import synthetic
 from ..errors import DataError
 from ..features import FrontEnd, FrontEndConfig, default_front_end
 from ..features.frontend import check_window
@@ -29,18 +36,28 @@ from ..features.frontend import check_window
 
 @dataclass
 class TrainOptions:
-    teacher_epochs: int = 15
+    teacher_epochs: int = 12
     teacher_units: int = 32          # per direction of the bidirectional LSTM
-    teacher_lr: float = 1e-2
+    teacher_lr: float = 3e-3
     student_epochs: int = 25
+    student_lr: float = 1e-2
+    finetune_epochs: int = 8         # after pruning, and for QAT
     batch_size: int = 128
     temperature: float = 4.0
     alpha: float = 0.3               # weight of the hard labels; 1 - alpha on the teacher
     student_channels: tuple = (8, 16)
     student_kernels: tuple = (5, 3)
     n_bands: int = 64
-    recordings_per_class: int = 100  # synthetic data only: many short recordings (machines)
-    seconds: float = 1.0              # synthetic data only
+    seeds: int = 3                   # student initialisations, alone and distilled, same split
+    holdout: tuple | None = None     # globs; None: the built-in data's default, none for folders
+    qat: bool = False                # force QAT (it also runs when PTQ loses > 0.5 points)
+    max_flash: int | None = None     # bytes of weights + tables, as tinygen compiles the model
+    max_macs: int | None = None
+    size_table: bool = True          # prune to a few sizes for the accuracy-vs-size table
+    bars: bool = False               # progress bars on stderr
+    machines: int = 10               # synthetic data only
+    seconds: float = 2.0             # synthetic data only: per recording
+    axes: int = 1                    # synthetic data only: 1 (x) or 3 (x, y, z)
 
 
 @dataclass
@@ -50,6 +67,7 @@ class TrainResult:
     features_path: Path
     metrics_path: Path
     metrics: dict = field(default_factory=dict)
+    report_path: Path | None = None
 
 
 def _say(progress, msg):
@@ -57,26 +75,38 @@ def _say(progress, msg):
         progress(msg)
 
 
-def load_data(data_dir, sample_rate, channel, seed, options: TrainOptions) -> Dataset:
+def load_data(data_dir, sample_rate, channel, seed, options: TrainOptions, progress_bar=None) -> Dataset:
     if data_dir is None:
-        return synthetic_dataset(seed, sample_rate or 8000.0, options.recordings_per_class,
-                                 options.seconds)
+        if options.axes not in (1, 2, 3):
+            raise DataError(f"--axes {options.axes}: the built-in data has 1 to 3 axes (x, y, z)")
+        return synthetic_dataset(seed, sample_rate or 8000.0, options.machines, options.seconds,
+                                 options.axes, progress_bar)
     return folder_dataset(Path(data_dir), sample_rate, channel)
 
 
+def holdout_globs(data_dir, options: TrainOptions) -> tuple:
+    if options.holdout is not None:
+        return tuple(options.holdout)
+    return synthetic.default_holdout(options.machines) if data_dir is None else ()
+
+
 def make_front_end(ds: Dataset, window: int, n_bands: int) -> FrontEnd:
-    fe = default_front_end(window, ds.sample_rate)
+    fe = default_front_end(window, ds.sample_rate, ds.channels)
     if n_bands != fe.config.n_bands:
         fe = FrontEnd(FrontEndConfig(window=window, sample_rate=ds.sample_rate, n_bands=n_bands,
-                                     f_min=fe.config.f_min, f_max=fe.config.f_max))
+                                     f_min=fe.config.f_min, f_max=fe.config.f_max,
+                                     channels=ds.channels))
     fe.config.input_gain = ds.input_gain
     return fe
 
 
-def features_document(fe: FrontEnd, ds: Dataset, seed: int) -> dict:
+def features_document(fe: FrontEnd, ds: Dataset, seed: int, holdout=()) -> dict:
+    """features.json: the front end (what validate and build read), the data and the split.
+    Issue 17 adds per-band training statistics beside these keys."""
     doc = fe.to_dict()
     doc.update({"class_names": ds.class_names, "data_source": ds.source, "split_seed": seed,
-                "input_shape": [1, fe.n_features, 1]})
+                "holdout": list(holdout), "input_shape": fe.input_shape,
+                "raw_samples": fe.raw_samples})
     return doc
 
 
@@ -84,141 +114,25 @@ def train(out_dir: Path, data_dir: Path | None = None, sample_rate: float | None
           channel: str | None = None, window: int | None = None, seed: int = 0,
           progress: Callable[[str], None] | None = None,
           options: TrainOptions | None = None) -> TrainResult:
+    from . import stages
     options = options or TrainOptions()
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     window = window or 1024
     check_window(window)                     # fail before minutes of work, not after
-
-    _say(progress, "loading data" if data_dir else f"generating synthetic vibration data (seed {seed})")
-    ds = load_data(data_dir, sample_rate, channel, seed, options)
-    splits = split_windows(ds, window, seed)
-    fe = make_front_end(ds, window, options.n_bands)
-    _say(progress, f"front end: {window}-sample windows -> {fe.n_features} int8 band energies; "
-                   f"{', '.join(f'{k} {len(v[1])}' for k, v in splits.items())} windows")
-    fe.calibrate(splits["train"][0])
-    feats = {k: fe.compute(v[0]) for k, v in splits.items()}
-    labels = {k: v[1] for k, v in splits.items()}
-    t_data = time.perf_counter() - t_start
-
-    tf, keras = _import_tf(seed)
-    from . import convert, distill, models
-
-    n_classes = len(ds.class_names)
-    timings = {"data_and_features_s": round(t_data, 2)}
-
-    # Teacher: conv stem + bidirectional LSTM over the band energies, standardised per band.
-    t0 = time.perf_counter()
-    _say(progress, f"training LSTM teacher ({options.teacher_epochs} epochs)")
-    spec = {k: models.teacher_inputs(v) for k, v in feats.items()}
-    teacher = models.build_teacher(keras, spec["train"].shape[1:], n_classes,
-                                   units=options.teacher_units, x_train=spec["train"])
-    teacher_val = distill.fit(keras, teacher, spec["train"], labels["train"], spec["val"],
-                              labels["val"], options.teacher_epochs, options.batch_size,
-                              options.teacher_lr)
-    teacher_logits = distill.predict_logits(teacher, spec["train"])
-    timings["teacher_s"] = round(time.perf_counter() - t0, 2)
-
-    # Students: the same 1D-CNN trained alone and distilled, same seed and epochs.
-    x = {k: v[..., None].astype(np.float32) for k, v in feats.items()}
-    students = {}
-    for kind in ("alone", "distilled"):
-        t0 = time.perf_counter()
-        _say(progress, f"training 1D-CNN student {kind} ({options.student_epochs} epochs)")
-        keras.utils.set_random_seed(seed + 1)
-        student = models.build_student(keras, fe.n_features, n_classes, options.student_channels,
-                                       options.student_kernels, batch_size=None)
-        soft = distill.softmax(teacher_logits, options.temperature) if kind == "distilled" else None
-        val_acc = distill.fit(keras, student, x["train"], labels["train"], x["val"], labels["val"],
-                              options.student_epochs, options.batch_size, 1e-2, soft,
-                              options.temperature, options.alpha)
-        students[kind] = (student, val_acc)
-        timings[f"student_{kind}_s"] = round(time.perf_counter() - t0, 2)
-    # Deploy the better on validation (never on test); ties go to the distilled one.
-    chosen = "distilled" if students["distilled"][1] >= students["alone"][1] else "alone"
-
-    t0 = time.perf_counter()
-    _say(progress, f"int8 post-training quantization of the {chosen} student")
-    deploy = models.with_softmax(keras, students[chosen][0], batch_size=1)
-    buf = convert.to_int8_tflite(tf, deploy, x["train"], seed=seed)
-    quant = convert.io_quantization(buf)
-    convert.check_input_is_identity(quant)
-    _say(progress, "evaluating the int8 student with TFLite-Micro")
-    arena = convert.tflm_min_arena(buf)
-    int8_out = convert.tflm_predict(buf, feats["test"], arena)
-    timings["int8_s"] = round(time.perf_counter() - t0, 2)
-
-    y_test = labels["test"]
-    int8_pred = int8_out.argmax(axis=1)
-    unseen = None
-    if data_dir is None:
-        # Fresh machines (another seed): does the model know physics, or the training recordings?
-        _say(progress, "evaluating the int8 student on recordings from unseen machines")
-        fresh = synthetic_dataset(seed + 1000, ds.sample_rate, max(4, options.recordings_per_class // 5),
-                                  options.seconds)
-        fw = np.concatenate([v[0] for v in split_windows(fresh, window, seed).values()])
-        fy = np.concatenate([v[1] for v in split_windows(fresh, window, seed).values()])
-        fp = convert.tflm_predict(buf, fe.compute(fw), arena).argmax(axis=1)
-        unseen = {"windows": int(len(fy)), "student_int8_tflm": round(float((fp == fy).mean()), 4)}
-    acc = {
-        "teacher_float": distill.accuracy(teacher, spec["test"], y_test),
-        "student_alone_float": distill.accuracy(students["alone"][0], x["test"], y_test),
-        "student_distilled_float": distill.accuracy(students["distilled"][0], x["test"], y_test),
-        "student_int8_tflm": float((int8_pred == y_test).mean()),
-    }
-
-    paths = {
-        "teacher": out_dir / "teacher.keras", "student": out_dir / "student.keras",
-        "tflite": out_dir / "student_int8.tflite", "features": out_dir / "features.json",
-        "metrics": out_dir / "metrics.json", "test_windows": out_dir / "test_windows.npz",
-    }
-    teacher.save(paths["teacher"])
-    deploy.save(paths["student"])
-    paths["tflite"].write_bytes(buf)
-    paths["features"].write_text(json.dumps(features_document(fe, ds, seed), indent=2) + "\n")
-    np.savez_compressed(paths["test_windows"], windows=splits["test"][0], labels=y_test,
-                        class_names=np.array(ds.class_names))
-
-    timings["total_s"] = round(time.perf_counter() - t_start, 2)
-    metrics = {
-        "tinygen_version": __version__,
-        "seed": seed,
-        "data": ds.source,
-        "classes": ds.class_names,
-        "windows": {k: int(len(v)) for k, v in labels.items()},
-        "front_end": {"window": fe.window, "n_features": fe.n_features,
-                      "sample_rate": ds.sample_rate, "params_hash": fe.params_hash()},
-        "accuracy_test": {k: round(v, 4) for k, v in acc.items()},
-        "accuracy_unseen_machines": unseen,
-        "validation_accuracy": {"teacher": teacher_val, "student_alone": students["alone"][1],
-                                "student_distilled": students["distilled"][1]},
-        "deployed_student": chosen,
-        "distillation": {"temperature": options.temperature, "alpha_hard_labels": options.alpha},
-        "int8_minus_teacher_pp": round(100 * (acc["student_int8_tflm"] - acc["teacher_float"]), 2),
-        "targets": {"int8_at_least_95pct": acc["student_int8_tflm"] >= 0.95,
-                    "int8_within_1pp_of_teacher": acc["student_int8_tflm"] >= acc["teacher_float"] - 0.01},
-        "confusion_int8_tflm": _confusion(y_test, int8_pred, n_classes),
-        "sizes": {
-            "teacher_params": int(teacher.count_params()),
-            "student_params": int(students[chosen][0].count_params()),
-            "student_int8_weight_bytes": convert.weight_bytes(buf),
-            "student_int8_tflite_bytes": len(buf),
-            "tflm_arena_bytes_host64": arena,
-        },
-        "macs": {"teacher": models.count_macs(teacher), "student": models.count_macs(students[chosen][0])},
-        "int8_io": quant,
-        "int8_ops": convert.op_names(buf),
-        "wall_time_s": timings,
-    }
-    paths["metrics"].write_text(json.dumps(metrics, indent=2) + "\n")
-    return TrainResult(out_dir, paths["tflite"], paths["features"], paths["metrics"], metrics)
-
-
-def _confusion(y, pred, n) -> list[list[int]]:
-    cm = np.zeros((n, n), dtype=int)
-    np.add.at(cm, (y, pred), 1)
-    return cm.tolist()
+    if options.seeds < 1:
+        raise DataError(f"--seeds {options.seeds}: train at least one student per kind")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = stages.Run(out_dir, options, seed, progress, data_dir)
+    run.data(sample_rate, channel, window)
+    run.timings["data_and_features_s"] = round(time.perf_counter() - t_start, 2)
+    run.import_tf()
+    run.teacher()
+    run.students()
+    run.deploy()
+    run.size_table()
+    run.timings["total_s"] = round(time.perf_counter() - t_start, 2)
+    return run.write()
 
 
 def _import_tf(seed: int):
@@ -233,16 +147,31 @@ def _import_tf(seed: int):
     return tf, keras
 
 
+def evaluation_sets(splits: dict) -> dict:
+    """{name: (windows, labels)}: "val"; "test", the test set (the held-out recordings when there
+    are any, else the test segments); "in_distribution", the test segments of the recordings
+    trained on, when the test set is held out."""
+    sets = {"val": splits["val"][:2]}
+    if "holdout" in splits:
+        sets["test"] = splits["holdout"][:2]
+        sets["in_distribution"] = splits["test"][:2]
+    else:
+        sets["test"] = splits["test"][:2]
+    return sets
+
+
 def load_split(source, data_dir: Path | None = None, split: str = "test"):
-    """(raw int16 windows [N, window], labels [N], class_names) of a trained run's split.
+    """(raw int16 windows [N, window * channels], labels [N], class_names) of a trained run's
+    split: "train", "val", "test" (the test set: held-out recordings when the run held some
+    out) or "in_distribution".
 
     `source` is the run folder or its features.json. The test split is read from the run's
     test_windows.npz when present (no data needed); otherwise the data set is rebuilt from the
     description in features.json (or from data_dir) and split again with the same seed."""
     source = Path(source)
     features_json = source / "features.json" if source.is_dir() else source
-    if split not in ("train", "val", "test"):
-        raise DataError(f"unknown split '{split}'; use train, val or test")
+    if split not in ("train", "val", "test", "in_distribution"):
+        raise DataError(f"unknown split '{split}'; use train, val, test or in_distribution")
     try:
         doc = json.loads(features_json.read_text())
     except (OSError, ValueError) as exc:
@@ -253,6 +182,14 @@ def load_split(source, data_dir: Path | None = None, split: str = "test"):
             return z["windows"], z["labels"], [str(c) for c in z["class_names"]]
     fe = FrontEnd.from_dict(doc)
     ds = dataset_from_source(doc.get("data_source", {}), data_dir, fe.config.input_gain)
-    splits = split_windows(ds, fe.window, doc.get("split_seed", 0))
-    w, y, _ = splits[split]
+    holdout = doc.get("holdout") or None
+    splits = split_windows(ds, fe.window, doc.get("split_seed", 0), holdout=holdout)
+    if split in ("train", "val"):
+        w, y, _ = splits[split]
+    else:
+        sets = evaluation_sets(splits)
+        if split not in sets:
+            raise DataError("this run held nothing out, so its test split is in-distribution; "
+                            "use --split test")
+        w, y = sets[split]
     return w, y, ds.class_names

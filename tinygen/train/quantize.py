@@ -13,7 +13,8 @@ import numpy as np
 
 from ..errors import DataError, ModelError
 from ..features import FrontEnd
-from .pipeline import (TrainOptions, TrainResult, _confusion, _import_tf, _say, features_document,
+from .evaluate import confusion as _confusion
+from .pipeline import (TrainOptions, TrainResult, _import_tf, _say, features_document,
                        load_data, make_front_end)
 
 
@@ -56,9 +57,10 @@ def quantize(model_path: Path, out_dir: Path, data_dir: Path | None = None,
     except Exception as exc:  # Keras raises many types for a bad file
         raise ModelError(f"{model_path}: cannot load a Keras model ({exc})") from None
     shape = tuple(model.input_shape[1:])
-    if shape not in ((fe.n_features, 1), (fe.n_features,)):
+    accepted = [(fe.n_bands, fe.channels)] + ([(fe.n_features,)] if fe.channels == 1 else [])
+    if shape not in accepted:
         raise ModelError(f"{model_path.name} takes input {shape}; the front end gives "
-                         f"({fe.n_features}, 1): train it on tinygen features")
+                         f"({fe.n_bands}, {fe.channels}): train it on tinygen features")
     n_out = model.output_shape[-1]
     if n_out != len(ds.class_names):
         raise ModelError(f"{model_path.name} has {n_out} outputs for {len(ds.class_names)} classes")
