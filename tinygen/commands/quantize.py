@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Compute the FFT front end's features for the data, quantize the "
                        "Keras model to full-integer int8 with a representative set of training "
                        "windows, and evaluate it with TFLite-Micro.")
-    p.add_argument("model", type=Path, help="Keras model (.keras) taking (n_features, 1) features")
+    p.add_argument("model", type=Path, help="Keras model (.keras) taking the front end's features, "
+                   "shape (n_bands, channels), e.g. (64, 1)")
     p.add_argument("--features", type=Path,
                    help="front end parameters (features.json) to reuse; default: calibrate anew")
     add_data_arguments(p)

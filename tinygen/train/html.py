@@ -31,7 +31,8 @@ def _pct(v) -> str:
 
 
 def _table(header, rows, cls="") -> str:
-    out = [f'<table class="{cls}"><tr>' + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>"]
+    out = [f'<table class="{cls}">' + ("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>"
+                                       if header else "")]
     for r in rows:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>")
     return "\n".join(out) + "</table>"
@@ -68,7 +69,8 @@ tr.deployed td {{ font-weight: bold; }} img {{ max-width: 100%; }}
 def _data_line(m: dict) -> str:
     d = m.get("data", {})
     kind = d.get("kind", "?")
-    what = (f"synthetic, {d.get('machines')} machines, {d.get('axes', 1)} axis/axes"
+    axes = d.get("axes", 1)
+    what = (f"synthetic, {d.get('machines')} machines, {axes} axis" + ("es" if axes > 1 else "")
             if kind == "synthetic" else d.get("data_dir", kind))
     held = m.get("holdout") or []
     return f"{what}; held out: {' '.join(held) if held else 'nothing (test = segments of trained recordings)'}"
@@ -85,7 +87,7 @@ def _summary(m: dict) -> str:
             ("int8 flash (weights + tables) / MACs / arena",
              f"{m['sizes']['student_flash_bytes']:,} B / {m['macs']['student']:,} / "
              f"{m['sizes']['student_arena_bytes']:,} B")]
-    return "<h2>Summary</h2>" + _table(("", ""), rows)
+    return "<h2>Summary</h2>" + _table(None, rows)
 
 
 def _teacher_vs_student(m: dict) -> str:
@@ -196,7 +198,8 @@ def _confusions(m: dict) -> str:
 
 def _per_class(m: dict) -> str:
     out = ["<h2>Per-class precision and recall (int8 student)</h2>"]
-    for name, rows in m["per_class"].items():
+    for name in sorted(m["per_class"], key=list(SET_TITLES).index):
+        rows = m["per_class"][name]
         out.append(f"<h3>{_e(SET_TITLES.get(name, name))}</h3>")
         out.append(_table(["class", "windows", "precision", "recall"],
                           [[_e(r["class"]), r["windows"], _pct(r["precision"]), _pct(r["recall"])]
@@ -213,7 +216,8 @@ def _curves(curves: dict) -> str:
         epochs = range(1, len(c["loss"]) + 1)
         a1.plot(epochs, c["loss"], label=name.replace("_", " "))
         a2.plot(epochs, [100 * v for v in c["val_accuracy"]], label=name.replace("_", " "))
-    a1.set_title("training loss")
+    a1.set_yscale("log")
+    a1.set_title("training loss (distillation adds the soft-target term)")
     a2.set_title("validation accuracy (%)")
     for a in (a1, a2):
         a.set_xlabel("epoch")

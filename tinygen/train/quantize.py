@@ -1,6 +1,6 @@
 """Bring-your-own Keras student: int8 PTQ on the front end's features, evaluated with TFLM.
 
-The model must take the front end's features, shape (n_features, 1) (or (n_features,)), as the
+The model must take the front end's features, shape (n_bands, channels) (or (n_bands,) for one channel), as the
 raw int8 values in float. Its batch is fixed to 1 here, whatever it was saved with."""
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ def quantize(model_path: Path, out_dir: Path, data_dir: Path | None = None,
     out_dir.mkdir(parents=True, exist_ok=True)
 
     _say(progress, "loading data")
+    holdout = None
     if features_json is not None:
         # Reuse the run's front end and, unless --data says otherwise, its data and split seed.
         doc = _read_json(features_json)
@@ -37,6 +38,7 @@ def quantize(model_path: Path, out_dir: Path, data_dir: Path | None = None,
         if data_dir is None:
             ds = dataset_from_source(doc.get("data_source", {}), None, fe.config.input_gain)
             seed = doc.get("split_seed", seed)
+            holdout = doc.get("holdout") or None          # the run's test set: its held-out recordings
         else:
             ds = folder_dataset(Path(data_dir), sample_rate, channel, fe.config.input_gain)
         if abs(fe.config.sample_rate - ds.sample_rate) > 1e-6:
@@ -44,9 +46,11 @@ def quantize(model_path: Path, out_dir: Path, data_dir: Path | None = None,
     else:
         ds = load_data(data_dir, sample_rate, channel, seed, TrainOptions())
         fe = make_front_end(ds, window or 1024, TrainOptions().n_bands)
-    splits = split_windows(ds, fe.window, seed)
+    splits = split_windows(ds, fe.window, seed, holdout=holdout)
     if features_json is None:
         fe.calibrate(splits["train"][0])
+    if holdout:
+        splits["test"] = splits.pop("holdout")
     feats = {k: fe.compute(v[0]) for k, v in splits.items()}
 
     tf, keras = _import_tf(seed)
@@ -82,7 +86,7 @@ def quantize(model_path: Path, out_dir: Path, data_dir: Path | None = None,
     paths = {"tflite": out_dir / "student_int8.tflite", "features": out_dir / "features.json",
              "metrics": out_dir / "metrics.json"}
     paths["tflite"].write_bytes(buf)
-    paths["features"].write_text(json.dumps(features_document(fe, ds, seed), indent=2) + "\n")
+    paths["features"].write_text(json.dumps(features_document(fe, ds, seed, holdout or ()), indent=2) + "\n")
     np.savez_compressed(out_dir / "test_windows.npz", windows=splits["test"][0], labels=y,
                         class_names=np.array(ds.class_names))
     metrics = {
