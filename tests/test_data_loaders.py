@@ -241,3 +241,34 @@ def test_unequal_channel_counts(tmp_path):
     with pytest.raises(DataError) as err:
         folder_dataset(tmp_path)
     assert "different channel counts" in one_line(err)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "wav", "npz", "mat"])
+def test_holdout_on_a_class_per_folder_layout(tmp_path, fmt):
+    """One recording per operating condition (class/load<k>.<fmt>), as users keep them; every
+    sample is distinct, so a held-out window in training would share values with it."""
+    pos = -30000
+    for c in ("healthy", "faulty"):
+        for load in range(4):
+            x = np.arange(pos, pos + 3000)
+            pos += 3000
+            path = tmp_path / c / f"load{load}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if fmt == "csv":
+                path.with_suffix(".csv").write_text("acc\n" + "\n".join(map(str, x)) + "\n")
+            elif fmt == "wav":
+                wavfile.write(path.with_suffix(".wav"), RATE, x.astype(np.int16))
+            elif fmt == "npz":
+                np.savez(path.with_suffix(".npz"), acc=x.astype(np.int16), fs=np.array(RATE))
+            else:
+                scipy.io.savemat(path.with_suffix(".mat"), {"acc": x.astype(np.int16)[:, None],
+                                                            "fs": float(RATE)})
+    ds = folder_dataset(tmp_path, sample_rate=RATE if fmt == "csv" else None)
+    assert ds.input_gain == 1.0 and ds.names[3] == f"faulty/load3.{fmt}"
+    splits = split_windows(ds, 256, seed=4, holdout=["*load3*"])
+    held = {v for (_, s), n in zip(ds.recordings, ds.names) if "load3" in n for v in s.tolist()}
+    for name in ("train", "val", "test"):
+        assert not held & set(np.unique(splits[name][0]).tolist()), name
+    w, y, _ = splits["holdout"]
+    assert set(np.unique(w).tolist()) <= held and sorted(set(y.tolist())) == [0, 1]
+    assert len(w) == 2 * (3000 // 256)

@@ -87,8 +87,9 @@ def folder_dataset(data_dir: Path, sample_rate: float | None = None, channel: st
 
 
 def _int16_gain(signals) -> float:
-    """1.0 if every file already holds int16-range integers; else map the peak to half scale."""
-    if all(s.dtype.kind in "iu" for s in signals):
+    """1.0 if every file already holds int16-range integers (a .csv of integer counts reads as
+    floats, so whole-number floats count too); else map the peak to half scale."""
+    if all(s.dtype.kind in "iu" or (s.size and np.all(np.mod(s, 1) == 0)) for s in signals):
         peak = max(int(np.max(np.abs(s.astype(np.int64)))) if s.size else 0 for s in signals)
         if peak <= 32767:
             return 1.0

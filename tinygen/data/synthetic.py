@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
 CLASSES = ("healthy", "imbalance", "misalignment", "outer_race", "inner_race", "ball")
 AXES = ("x", "y", "z")
@@ -84,8 +83,16 @@ def _random_machine(rng) -> Machine:
     return machine(int(rng.integers(1 << 30)), int(rng.integers(len(BEARINGS))))
 
 
+def _scipy_signal():
+    """scipy.signal, imported when data is generated (it takes seconds; every CLI command
+    imports this module)."""
+    from scipy import signal
+    return signal
+
+
 def _smooth_walk(rng, n, fs, corner_hz):
     """Slowly varying zero-mean noise with unit standard deviation."""
+    signal = _scipy_signal()
     b, a = signal.butter(2, corner_hz / (fs / 2))
     w = signal.lfilter(b, a, rng.normal(size=n + 2000))[2000:]
     return w / (w.std() + 1e-12)
@@ -173,6 +180,7 @@ def recording(label: str, rng: np.random.Generator, fs: float, n: int, mach: Mac
     strikes = _bearing_strikes(rng, label, mach.rates, n, fs, shaft_cycles, phase, severity) if faulty else None
     tones = _defect_tones(rng, label, mach.rates, shaft_cycles, phase, severity) if faulty else 0.0
     level = mach.broadband * (1 + 0.3 * load)
+    signal = _scipy_signal()
     out = []
     for axis in range(axes):
         kernel = _resonance_kernel(fs, *mach.resonance[axis])
