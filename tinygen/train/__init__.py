@@ -1,1 +1,2 @@
-"""Teacher, student, distillation and int8 conversion. TensorFlow is imported only inside train()."""
+"""Teacher, students, distillation, QAT, pruning, int8 conversion and the report.
+TensorFlow is imported only inside train()."""

@@ -32,6 +32,7 @@ from ..data import synthetic
 from ..errors import DataError
 from ..features import FrontEnd, FrontEndConfig, default_front_end
 from ..features.frontend import check_window
+from .progress import default_enabled
 
 
 @dataclass
@@ -55,7 +56,7 @@ class TrainOptions:
     max_flash: int | None = None     # bytes of weights + tables, as tinygen compiles the model
     max_macs: int | None = None
     size_table: bool = True          # prune to a few sizes for the accuracy-vs-size table
-    bars: bool = False               # progress bars on stderr
+    bars: bool = field(default_factory=default_enabled)   # progress bars on stderr (a tty)
     machines: int = 10               # synthetic data only
     seconds: float = 2.0             # synthetic data only: per recording
     axes: int = 1                    # synthetic data only: 1 (x) or 3 (x, y, z)
