@@ -49,6 +49,8 @@ class Run:
         self.feats["train"] = self.fe.compute(self.splits["train"][0])
         self.labels = {k: y for k, (_, y) in self.sets.items()}
         self.labels["train"] = self.splits["train"][1]
+        # At least ~24 steps per epoch: a small data set gets smaller batches, not fewer updates.
+        self.batch = min(o.batch_size, max(16, len(self.labels["train"]) // 24))
         self.x = {k: v.reshape(len(v), self.fe.n_bands, self.fe.channels).astype(np.float32)
                   for k, v in self.feats.items()}
         counts = ", ".join(f"{k} {len(v)}" for k, v in self.labels.items())
@@ -57,6 +59,7 @@ class Run:
                  + (f"; held out: {' '.join(self.holdout)}" if self.holdout else ""))
         self.m.update({"data": ds.source, "classes": ds.class_names, "holdout": list(self.holdout),
                        "windows": {k: int(len(v)) for k, v in self.labels.items()},
+                       "batch_size": self.batch,
                        "recordings": {"total": len(ds.recordings),
                                       "held_out": int(sum(1 for _ in self._held_names()))},
                        "front_end": {"window": self.fe.window, "channels": self.fe.channels,
@@ -88,7 +91,7 @@ class Run:
         with bar(o.bars, o.teacher_epochs, "teacher (conv + BiLSTM)") as b:
             val, curve = distill.fit(keras, teacher, self.tx["train"], self.labels["train"],
                                      self.tx["val"], self.labels["val"], o.teacher_epochs,
-                                     o.batch_size, o.teacher_lr, bar=b)
+                                     self.batch, o.teacher_lr, bar=b)
         self.teacher_model, self.curves["teacher"] = teacher, curve
         self.soft = distill.softmax(distill.predict_logits(teacher, self.tx["train"]), o.temperature)
         self.teacher_pred = {k: distill.predict_logits(teacher, v).argmax(1) for k, v in self.tx.items()
@@ -106,7 +109,7 @@ class Run:
         from . import distill
         o = self.o
         return distill.fit(self.keras, model, self.x["train"], self.labels["train"], self.x["val"],
-                           self.labels["val"], epochs, o.batch_size, lr, soft, o.temperature,
+                           self.labels["val"], epochs, self.batch, lr, soft, o.temperature,
                            o.alpha, bar=b)
 
     def float_scores(self, model) -> dict:
@@ -210,7 +213,7 @@ class Run:
         qat.fold_into(model, trainee)
         with bar(o.bars, o.finetune_epochs, "quantization-aware fine-tuning") as b:
             distill.fit(keras, trainee, self.x["train"], self.labels["train"], self.x["val"],
-                        self.labels["val"], o.finetune_epochs, o.batch_size, o.student_lr / 10,
+                        self.labels["val"], o.finetune_epochs, self.batch, o.student_lr / 10,
                         self.soft, o.temperature, o.alpha, bar=b)
         folded = qat.build_folded(*args)
         qat.copy_weights(trainee, folded)
