@@ -119,8 +119,11 @@ def _distillation(m: dict) -> str:
     rows.append(["<b>distillation gain</b>"] + [
         f"<b>{d[f'gain_{n}_pp']['mean']:+.2f} ± {d[f'gain_{n}_pp']['std']:.2f} pp</b>" for n in names])
     g = d["gain_test_pp"]
-    verdict = ("helped" if g["mean"] - g["std"] > 0 else
-               "hurt" if g["mean"] + g["std"] < 0 else "made no clear difference")
+    if g["n"] < 2:
+        verdict = "was measured on one seed only (no spread; train with --seeds 5)"
+    else:
+        verdict = ("helped" if g["mean"] - g["std"] > 0 else
+                   "hurt" if g["mean"] + g["std"] < 0 else "made no clear difference")
     return (f"<h2>Distillation over {d['seeds']} seed(s), same split</h2>"
             + _table(["float student"] + [SET_TITLES[n] for n in names], rows)
             + f"<p id='distillation-verdict'>On the test set distillation {verdict} "
