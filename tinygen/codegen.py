@@ -14,7 +14,7 @@ from . import __version__
 from .errors import TinygenError
 from .importers.tflite import load_model
 from .ir import Graph, Op, Tensor
-from .ops import lower
+from .ops import lower_all
 from .ops.base import Lowered
 from .planner import Plan, TensorUse, align_up, lower_bound, make_buffers, plan_memory
 from .render import c_comment, c_identifier, environment
@@ -104,7 +104,7 @@ def liveness_lower_bound(graph: Graph, uses: list[TensorUse]) -> int:
 def compile_graph(graph: Graph) -> Compiled:
     if not graph.ops:
         raise TinygenError("model has no ops; nothing to compile")
-    compiled = tuple(CompiledOp(op, lower(op, graph)) for op in graph.ops)
+    compiled = tuple(CompiledOp(op, low) for op, low in zip(graph.ops, lower_all(graph)))
     uses = []
     for c in compiled:
         reads = tuple(t for t in c.op.inputs if t >= 0 and not graph.tensor(t).is_const)

@@ -1,8 +1,9 @@
 """What every op plugin returns: the numbers its C call needs, computed here, laid out by a template.
 
 An op plugin is a module tinygen/ops/<name>.py with
-    OP_TYPES: tuple[OpType, ...]               # which IR op types it lowers
+    SUPPORT: dict[OpType, OpSupport]           # the op types it lowers, their types and limits
     def lower(op: Op, graph: Graph) -> Lowered # raises UnsupportedOp naming op, index and the fix
+SUPPORT is the one source of `tinygen ops` and of the README's op table.
 and a Jinja template templates/ops/<template>.c.j2 defining two macros:
     {% macro decl(o) %}  file-scope C: const parameter structs / weight arrays (flash)
     {% macro call(o) %}  statements inside <name>_invoke(); must `return` a nonzero status on error
@@ -23,6 +24,14 @@ from ..ir import Op
 
 
 C_TYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4}
+
+
+@dataclass(frozen=True)
+class OpSupport:
+    """What a plugin declares about one op type it lowers (shown by `tinygen ops`)."""
+
+    dtypes: tuple[str, ...]   # activation types its kernels take, e.g. ("int8", "int16")
+    notes: str = ""           # one line: the attributes and limits a user needs to know
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Lowered:
     macs: int = 0
     inplace: bool = False              # output may overwrite input 0 (planner may alias them)
     alias: bool = False                # output IS input 0 (reshape family): no code, no memory
+    scratch_bytes: int = 0             # arena scratch live only during this op (o.scratch in C)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -57,7 +67,7 @@ class Lowered:
 
 def unsupported(op: Op, what: str, fix: str = "") -> UnsupportedOp:
     """One-line error naming the op and its index: 'op 3 (CONV_2D): <what>; <fix>'."""
-    msg = f"op {op.index} ({op.type.value}): {what}"
+    msg = f"op {op.index} ({op.name}): {what}"
     if fix:
         msg += f"; {fix}"
     return UnsupportedOp(msg)

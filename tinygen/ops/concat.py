@@ -10,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Activation, ConcatAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.CONCATENATION,)
+SUPPORT = {
+    OpType.CONCATENATION: OpSupport(("int8",), "any axis; inputs share the output's quantization"),
+}
 
 
 def lower(op: Op, graph: Graph) -> Lowered:

@@ -4,10 +4,14 @@ No code is emitted and no memory is planned for the output (planner: alias)."""
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpType
-from .base import Lowered, unsupported
+from .base import Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.RESHAPE, OpType.SQUEEZE, OpType.EXPAND_DIMS)
+SUPPORT = {
+    OpType.RESHAPE: OpSupport(("int8",), "no code, no copy: the output aliases the input"),
+    OpType.SQUEEZE: OpSupport(("int8",), "no code, no copy: the output aliases the input"),
+    OpType.EXPAND_DIMS: OpSupport(("int8",), "no code, no copy: the output aliases the input"),
+}
 
 
 def lower(op: Op, graph: Graph) -> Lowered:
