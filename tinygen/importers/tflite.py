@@ -9,6 +9,7 @@ so the user sees all of them at once. Op options are read by tflite_options.py.
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 from typing import Union
 
@@ -115,12 +116,7 @@ def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
     name = (t.Name() or b"").decode("utf-8", "replace")
     shape = _static_shape(index, name, shape, signature)
 
-    quant = None
-    q = t.Quantization()
-    if q is not None and q.ScaleLength() > 0:
-        scales = tuple(float(s) for s in q.ScaleAsNumpy())
-        zps = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scales)
-        quant = Quant(scale=scales, zero_point=zps, axis=int(q.QuantizedDimension()))
+    quant = _quant(index, name, dtype, shape, t.Quantization())
 
     data = None
     b = t.Buffer()
@@ -145,6 +141,33 @@ def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
             data.setflags(write=False)
     return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data,
                   is_variable=bool(t.IsVariable()))
+
+
+# Zero points a tensor of each type can hold (TFLite-Micro checks the same ranges in Prepare).
+_ZP_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
+
+
+def _quant(index: int, name: str, dtype: str, shape: tuple[int, ...], q) -> Quant | None:
+    """The tensor's quantization, refused in one line when no kernel could use it: scales must be
+    finite and positive, zero points must fit the type, one scale per channel of the axis."""
+    if q is None or q.ScaleLength() == 0:
+        return None
+    scales = tuple(float(s) for s in q.ScaleAsNumpy())
+    zps = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scales)
+    axis = int(q.QuantizedDimension())
+    label = f"tensor {index} ('{printable(name, 40)}')"
+    if not all(math.isfinite(s) and s > 0 for s in scales):
+        bad = next(s for s in scales if not (math.isfinite(s) and s > 0))
+        raise ModelError(f"{label} has quantization scale {bad}; scales must be finite and "
+                         "positive: re-convert the model")
+    lo, hi = _ZP_RANGE.get(dtype, (-(1 << 31), (1 << 31) - 1))
+    if len(zps) != len(scales) or not all(lo <= z <= hi for z in zps):
+        raise ModelError(f"{label} ({dtype}) has zero points {list(zps[:4])} outside [{lo}, {hi}] "
+                         f"or not one per scale; re-convert the model")
+    if len(scales) > 1 and not (0 <= axis < len(shape) and shape[axis] == len(scales)):
+        raise ModelError(f"{label} has {len(scales)} scales for shape {shape} (axis {axis}); "
+                         "the file is corrupt")
+    return Quant(scale=scales, zero_point=zps, axis=axis)
 
 
 def _op(model, op, index: int, names: dict[int, str], tensors: tuple[Tensor, ...]) -> Op:
@@ -178,6 +201,11 @@ def _op(model, op, index: int, names: dict[int, str], tensors: tuple[Tensor, ...
 def _check_graph(graph: Graph) -> None:
     """Whole-model checks that give a better message than any single op could."""
     _check_not_float(graph)
+    for t in graph.activations:
+        if t.quant is not None and t.quant.per_channel:
+            raise ModelError(f"tensor {t.index} ('{printable(t.name, 40)}') is computed at run time "
+                             f"but has {len(t.quant.scale)} scales; activations take one: the file "
+                             "is corrupt")
     produced = set(graph.inputs)
     for op in graph.ops:
         for i in op.inputs:

@@ -11,7 +11,7 @@ import pkgutil
 from functools import lru_cache
 from types import ModuleType
 
-from ..errors import UnsupportedOp
+from ..errors import ModelError, UnsupportedOp
 from ..ir import Graph, Op, OpType
 from .base import Lowered, OpSupport
 
@@ -51,6 +51,10 @@ def lower(op: Op, graph: Graph) -> Lowered:
     where = f" [layer '{layer}']" if layer else ""
     if module is None:
         raise UnsupportedOp(f"op {op.index} ({op.name}){where}: no kernel in tinygen for this op")
+    if not op.outputs or not any(i >= 0 for i in op.inputs):
+        # every TFLite op reads and writes something; plugins may rely on input 0 and output 0
+        raise ModelError(f"op {op.index} ({op.name}){where}: has no "
+                         f"{'outputs' if not op.outputs else 'inputs'}; the file is corrupt")
     try:
         return module.lower(op, graph)
     except UnsupportedOp as err:
