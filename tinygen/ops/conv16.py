@@ -55,11 +55,18 @@ def activation_range_int16(activation: Activation, scale: float) -> tuple[int, i
     return INT16_MIN, INT16_MAX
 
 
+# Which requantisation TFLite-Micro's int16 kernel uses when the layer has no bias (measured
+# against its interpreter): CONV_2D's no-bias case is its int32 template, FULLY_CONNECTED's and
+# DEPTHWISE_CONV_2D's the int64 one.
+NO_BIAS_ACC64 = {OpType.CONV_2D: False, OpType.DEPTHWISE_CONV_2D: True,
+                 OpType.FULLY_CONNECTED: True}
+
+
 def bias16(op: Op, b: Tensor | None, channels: int) -> tuple[np.ndarray, bool, bool]:
     """(bias values, has_bias, acc64): TFLite-Micro's int16 kernels take an int64 bias (int64
-    requantisation) or an int32 one / none (int32 requantisation)."""
+    requantisation) or an int32 one (int32 requantisation); NO_BIAS_ACC64 without one."""
     if b is None:
-        return np.zeros(channels, dtype=np.int64), False, False
+        return np.zeros(channels, dtype=np.int64), False, NO_BIAS_ACC64[op.type]
     if not b.is_const or b.dtype not in ("int64", "int32"):
         raise unsupported(op, f"bias tensor {b.index} is {b.dtype}; a 16x8 layer takes a constant "
                           "int64 (or int32) bias")
