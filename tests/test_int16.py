@@ -13,7 +13,7 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from harness import check_bit_exact, quiet_tf
 
@@ -132,7 +132,8 @@ def _build(spec):
 @pytest.mark.tf
 @pytest.mark.host
 @settings(max_examples=N_MODELS, deadline=None, suppress_health_check=list(HealthCheck),
-          derandomize=True)
+          derandomize=True, phases=(Phase.explicit, Phase.reuse, Phase.generate))  # no shrinking:
+# a failing stack is printed as drawn (shrinking re-converts models for many minutes)
 @given(spec=stacks())
 def test_random_int16_stacks(spec, tmp_path_factory):
     shape, layers, seed = spec
@@ -143,4 +144,14 @@ def test_random_int16_stacks(spec, tmp_path_factory):
     if any(d is not None and d < 1 for d in model.output_shape):
         return
     tflite = convert16(model, shape, -2.0, 2.0, seed=seed)
+    from tinygen.codegen import compile_model
+    from tinygen.errors import UnsupportedOp
+
+    try:
+        compile_model(tflite)
+    except UnsupportedOp as err:
+        # a layer whose calibrated output is (nearly) constant can need a multiplier beyond
+        # TFLite's int64 requantisation (shift > 14): refused in one line, which is correct
+        assert "outside TFLite's range" in str(err) and "\n" not in str(err), str(err)
+        return
     assert_exact(tflite, set(), tmp_path_factory.mktemp("i16"), seed)

@@ -44,9 +44,11 @@ TG_INLINE int16_t tg_rq16(int64_t acc, int32_t acc64, int32_t mult, int32_t shif
 /* Weight j of a run of n stored as above (groups of four as [w0 w2 w1 w3], tail natural). */
 TG_INLINE int32_t tg_w16(const int8_t *w, int32_t j, int32_t n)
 {
-    if (j < (n & ~3)) {
-        const int32_t k = j & 3;
-        return w[(j & ~3) + (k == 1 ? 2 : (k == 2 ? 1 : k))];
+    /* unsigned, so that a layer whose runs have no whole group (n < 4) folds this branch away */
+    const uint32_t u = (uint32_t)j;
+    if (u < ((uint32_t)n & ~3u)) {
+        const uint32_t k = u & 3u;
+        return w[(u & ~3u) + (k == 1u ? 2u : (k == 2u ? 1u : k))];
     }
     return w[j];
 }

@@ -17,7 +17,8 @@ from .common import (activation_bounds, bias_values, channel_multipliers, check_
 
 SUPPORT = {
     OpType.CONV_2D: OpSupport(("int8", "int16"), "any stride and dilation, SAME/VALID, per-channel "
-                              "weights, fused RELU/RELU6; dedicated 1D and pointwise kernels"),
+                              "weights, fused RELU/RELU6; dedicated 1D and pointwise kernels; "
+                              "int16: 16x8 (ops/conv16.py)"),
     OpType.DEPTHWISE_CONV_2D: OpSupport(("int8", "int16"), "any depth multiplier, stride and dilation; "
                                         "int16: 16x8 (ops/conv16.py)"),
 }

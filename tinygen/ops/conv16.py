@@ -104,7 +104,8 @@ def _common(op: Op, x: Tensor, w: Tensor, y: Tensor, b: Tensor | None, channels:
     try:
         m_arr, s_arr = requant_arrays(mults, shifts, acc64)
     except ValueError:
-        raise unsupported(op, "the requantisation scale is outside TFLite's range") from None
+        raise unsupported(op, "the requantisation scale is outside TFLite's range (a near-constant "
+                          "output?)", "recalibrate with representative data that exercises the layer") from None
     try:
         act_min, act_max = activation_range_int16(activation, y.scale)
     except ValueError:

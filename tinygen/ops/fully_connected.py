@@ -12,7 +12,7 @@ from .common import (activation_bounds, bias_values, channel_multipliers, folded
 
 SUPPORT = {
     OpType.FULLY_CONNECTED: OpSupport(("int8", "int16"), "per-tensor or per-channel weights, optional "
-                                      "bias, keep_num_dims"),
+                                      "bias, keep_num_dims; int16: 16x8 (ops/conv16.py)"),
 }
 
 

@@ -77,7 +77,10 @@ def lower(op: Op, graph: Graph) -> Lowered:
     mults, shifts = channel_multipliers(op, x, w, y, out_c)
     bias, has_bias = _bias(op, ins[3], out_c, int16)
     if int16:
-        m_arr, s_arr = requant_arrays(mults, shifts, True)
+        try:
+            m_arr, s_arr = requant_arrays(mults, shifts, True)
+        except ValueError:
+            raise unsupported(op, "the requantisation scale is outside TFLite's range") from None
         act_min, act_max = activation_range_int16(a.activation, y.scale)
         weights = run_layout(w.data.reshape(-1, in_c)).reshape(-1)
     else:
