@@ -105,7 +105,9 @@ def test_lstm_with_redrawn_weights(name, draw, tmp_path):
     from tflite_edit import redraw_weights
 
     model = redraw_weights(_first_op(name), np.random.default_rng(100 + draw))
-    check_sequence(model, tmp_path, seed=draw, state_visible=True)
+    # uniformly random weights can saturate every gate (a constant output): exactness and the
+    # reset are checked, state visibility only on TFLite's own weights (above)
+    check_sequence(model, tmp_path, seed=draw, state_visible=False)
 
 
 @needs_corpus
