@@ -92,7 +92,9 @@ def _first_op(name: str) -> bytes:
 @pytest.mark.parametrize("name", LSTM + SVDF)
 def test_recurrent_op_state_is_carried(name, tmp_path):
     pytest.importorskip("tflite_micro")
-    check_sequence(_first_op(name), tmp_path, seed=7, state_visible=True)
+    # keyword_scrambled_8bit's first SVDF gives the same bytes with and without a reset on random
+    # input (measured: its outputs sit at -1/0); its int16-state twin shows the state
+    check_sequence(_first_op(name), tmp_path, seed=7, state_visible=name != "keyword_scrambled_8bit")
 
 
 @needs_corpus
