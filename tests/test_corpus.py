@@ -28,11 +28,11 @@ CORPUS = {
     "audio_preprocessor_int8.tflite": ("refused", r"CUSTOM 'SignalWindow'.*CUSTOM 'SignalRfft'",
                                        "TFLite-Micro signal-library custom ops"),
     "mobilenet_v2_quantized_1x3x224x224.tflite": ("refused", r"TRANSPOSE", "TRANSPOSE not yet"),
-    "trained_lstm_int8.tflite": ("refused", r"UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM not yet"),
-    "micro_speech_lstm.tflite": ("refused", r"UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM not yet"),
-    "dtln_noise_suppression.tflite": ("refused", r"UNIDIRECTIONAL_SEQUENCE_LSTM", "LSTM not yet"),
-    "keyword_scrambled.tflite": ("refused", r"SVDF", "SVDF not yet"),
-    "keyword_scrambled_8bit.tflite": ("refused", r"SVDF", "SVDF not yet"),
+    "trained_lstm_int8.tflite": ("exact", 8),
+    "micro_speech_lstm.tflite": ("exact", 4),
+    "dtln_noise_suppression.tflite": ("exact", 8),
+    "keyword_scrambled.tflite": ("refused", r"op 0 \(QUANTIZE\): input is int16", "int16 QUANTIZE not yet"),
+    "keyword_scrambled_8bit.tflite": ("refused", r"QUANTIZE.*int16", "int16 QUANTIZE not yet"),
 }
 
 needs_corpus = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/corpus not present")

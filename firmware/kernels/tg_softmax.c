@@ -96,8 +96,13 @@ static int count_leading_zeros(uint32_t x)
  * instead of computing them twice (exp is by far the most expensive step). */
 #define TG_SOFTMAX_CACHE 32
 
-int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out)
+/* The rows, written as int8 (out8, 8 output bits) or int16 (out16, 16 bits): TFLite's
+ * Softmax<int8_t, OutputT> differs only in the final shift and the output's minimum. */
+static int softmax_rows(const tg_softmax_params_t *p, const int8_t *in, int8_t *out8,
+                        int16_t *out16)
 {
+    const int32_t bits = out16 ? 16 : 8;
+    const int32_t out_min = out16 ? -32768 : -128, out_max = out16 ? 32767 : 127;
     const int32_t depth = p->depth;
     const int32_t mult = p->input_multiplier, left = p->input_left_shift, diff_min = p->diff_min;
     const int cached = depth <= TG_SOFTMAX_CACHE;
@@ -105,7 +110,6 @@ int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out)
     int32_t r, c;
     for (r = 0; r < p->rows; ++r) {
         const int8_t *x = in + (size_t)r * depth;
-        int8_t *y = out + (size_t)r * depth;
         int32_t max_in_row = -128;
         int32_t sum_of_exps = 0;  /* Q12.19 */
         int headroom_plus_one, exponent;
@@ -131,19 +135,34 @@ int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out)
         headroom_plus_one = count_leading_zeros((uint32_t)sum_of_exps);
         shifted_scale = one_over_one_plus_x(
             (int32_t)(((uint32_t)sum_of_exps << headroom_plus_one) - ((uint32_t)1 << 31)));
-        exponent = 12 - headroom_plus_one + 31 - 8;
+        exponent = 12 - headroom_plus_one + 31 - bits;
         if (exponent < 0 || exponent > 31) {
             return TG_ERROR;
         }
         for (c = 0; c < depth; ++c) {
             const int32_t diff = (int32_t)x[c] - max_in_row;
-            int32_t v = -128;
+            int32_t v = out_min;
             if (diff >= diff_min) {
                 const int32_t e = cached ? cache[c] : exp_neg_q5(tg_requantize_lshift(diff, mult, left));
-                v = tg_rdbpot(tg_srdhm(shifted_scale, e), exponent) - 128;
+                v = tg_rdbpot(tg_srdhm(shifted_scale, e), exponent) + out_min;
             }
-            y[c] = tg_clamp_s8(v, -128, 127);
+            v = v < out_min ? out_min : (v > out_max ? out_max : v);
+            if (out16) {
+                out16[(size_t)r * depth + c] = (int16_t)v;
+            } else {
+                out8[(size_t)r * depth + c] = (int8_t)v;
+            }
         }
     }
     return TG_OK;
+}
+
+int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out)
+{
+    return softmax_rows(p, in, out, 0);
+}
+
+int tg_softmax_s8_s16(const tg_softmax_params_t *p, const int8_t *in, int16_t *out)
+{
+    return softmax_rows(p, in, 0, out);
 }

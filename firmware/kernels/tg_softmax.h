@@ -1,4 +1,4 @@
-/* SOFTMAX over the last axis, int8 in -> int8 out (scale 1/256, zero point -128), bit-exact with
+/* SOFTMAX over the last axis, int8 in -> int8 out (scale 1/256, zero point -128; or int16 out), bit-exact with
  * TFLite-Micro's reference_ops::Softmax<int8_t, int8_t>: input differences from the row maximum
  * scaled by input_multiplier / input_left_shift into Q5.26, gemmlowp exp_on_negative_values,
  * sum in Q12.19, reciprocal via one_over_one_plus_x_for_x_in_0_1, rounding shift to 8 bits.
@@ -15,5 +15,9 @@ typedef struct {
 
 /* `out` may equal `in` (each element is read before it is written, rows are independent). */
 int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out);
+
+/* int8 in -> int16 out (scale 1/65536, zero point -32768): Softmax<int8_t, int16_t>. `out` must
+ * not overlap `in`. */
+int tg_softmax_s8_s16(const tg_softmax_params_t *p, const int8_t *in, int16_t *out);
 
 #endif

@@ -25,7 +25,8 @@ from ..errors import UnsupportedOp
 from ..ir import Op, Tensor
 
 
-C_TYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4}
+C_TYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4,
+                "int64_t": 8}
 
 
 # fold(op, inputs, outputs) -> the outputs' values, or None when the op cannot be evaluated now

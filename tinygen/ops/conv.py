@@ -9,15 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import ConvAttrs, Graph, Op, OpType
+from . import conv16
 from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import (activation_bounds, bias_values, channel_multipliers, check_out_size,
                      expected_out_size, folded_bias, need_batch_one, need_const,
                      need_int8_activation, padding_before)
 
 SUPPORT = {
-    OpType.CONV_2D: OpSupport(("int8",), "any stride and dilation, SAME/VALID, per-channel "
-                              "weights, fused RELU/RELU6; dedicated 1D and pointwise kernels"),
-    OpType.DEPTHWISE_CONV_2D: OpSupport(("int8",), "any depth multiplier, stride and dilation"),
+    OpType.CONV_2D: OpSupport(("int8", "int16"), "any stride and dilation, SAME/VALID, per-channel "
+                              "weights, fused RELU/RELU6; dedicated 1D and pointwise kernels; "
+                              "int16: 16x8 (ops/conv16.py)"),
+    OpType.DEPTHWISE_CONV_2D: OpSupport(("int8", "int16"), "any depth multiplier, stride and dilation; "
+                                        "int16: 16x8 (ops/conv16.py)"),
 }
 
 
@@ -38,6 +41,8 @@ def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:
 
 def lower(op: Op, graph: Graph) -> Lowered:
     ins = graph.op_inputs(op) + [None] * 3
+    if ins[0] is not None and ins[0].dtype == "int16":
+        return conv16.lower_conv(op, graph, _geometry)   # 16x8: int16 activations
     x = need_int8_activation(op, ins[0], "input")
     w = need_const(op, ins[1], "filter", "int8")
     y = need_int8_activation(op, graph.op_outputs(op)[0], "output")

@@ -4,19 +4,22 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import FullyConnectedAttrs, Graph, Op, OpType
+from . import conv16
 from .base import ConstArray, Lowered, OpSupport, unsupported
 from .conv import rq_consts, rq_fast_ok
 from .common import (activation_bounds, bias_values, channel_multipliers, folded_bias,
                      need_const, need_int8_activation)
 
 SUPPORT = {
-    OpType.FULLY_CONNECTED: OpSupport(("int8",), "per-tensor or per-channel weights, optional "
-                                      "bias, keep_num_dims"),
+    OpType.FULLY_CONNECTED: OpSupport(("int8", "int16"), "per-tensor or per-channel weights, optional "
+                                      "bias, keep_num_dims; int16: 16x8 (ops/conv16.py)"),
 }
 
 
 def lower(op: Op, graph: Graph) -> Lowered:
     ins = graph.op_inputs(op) + [None] * 3
+    if ins[0] is not None and ins[0].dtype == "int16":
+        return conv16.lower_fc(op, graph)   # 16x8: int16 activations
     x = need_int8_activation(op, ins[0], "input")
     w = need_const(op, ins[1], "weights", "int8")
     y = need_int8_activation(op, graph.op_outputs(op)[0], "output")

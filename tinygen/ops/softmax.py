@@ -13,7 +13,8 @@ from .base import Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
 SUPPORT = {
-    OpType.SOFTMAX: OpSupport(("int8",), "last axis, any beta; gemmlowp path as TFLite-Micro"),
+    OpType.SOFTMAX: OpSupport(("int8",), "last axis, any beta; gemmlowp path as TFLite-Micro; "
+                              "int8 -> int16 output too"),
 }
 
 SCALED_DIFF_INTEGER_BITS = 5
@@ -30,12 +31,18 @@ def softmax_params(beta: float, in_scale: float) -> tuple[int, int, int]:
 
 def lower(op: Op, graph: Graph) -> Lowered:
     x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
-    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
+    y = graph.op_outputs(op)[0]
+    out16 = y.dtype == "int16"
+    y = need_int16_out(op, y) if out16 else need_int8_activation(op, y, "output")
     if x.quant.per_channel or y.quant.per_channel:
         raise unsupported(op, "per-channel quantized activations")
-    if y.zero_point != -128 or float(y.scale) != 1.0 / 256:
-        raise unsupported(op, f"int8 output must have scale 1/256 and zero point -128 (has "
-                          f"{y.scale}, {y.zero_point}); TFLite-Micro refuses anything else")
+    want = (-32768, 1.0 / 65536) if out16 else (-128, 1.0 / 256)
+    # TFLite-Micro: TF_LITE_ENSURE_NEAR(scale, 1/2^bits, 0.001 / 2^bits); the kernel's output
+    # assumes exactly 1/2^bits (a 16x8 converter writes 1/65535)
+    if y.zero_point != want[0] or abs(float(y.scale) - want[1]) > 0.001 * want[1]:
+        raise unsupported(op, f"{y.dtype} output must have scale 1/{int(1 / want[1])} and zero "
+                          f"point {want[0]} (has {y.scale}, {y.zero_point}); TFLite-Micro "
+                          "refuses anything else")
     if x.shape != y.shape or not x.shape:
         raise unsupported(op, f"input {x.shape} and output {y.shape} must have the same shape")
     a: SoftmaxAttrs = op.attrs
@@ -48,4 +55,13 @@ def lower(op: Op, graph: Graph) -> Lowered:
     depth = x.shape[-1]
     params = dict(rows=x.size // depth, depth=depth, input_multiplier=mult,
                   input_left_shift=shift, diff_min=diff_min)
-    return Lowered("softmax", ("tg_softmax",), params, inplace=True)
+    params["fn"] = "tg_softmax_s8_s16" if out16 else "tg_softmax_s8"
+    return Lowered("softmax", ("tg_softmax",), params, inplace=not out16,
+                   notes=("int8 -> int16",) if out16 else ())
+
+
+def need_int16_out(op: Op, y):
+    """An int16 softmax output (zero point -32768: not the symmetric int16 activation)."""
+    if y.quant is None or y.quant.per_channel:
+        raise unsupported(op, f"output tensor {y.index} needs per-tensor quantization")
+    return y

@@ -1,0 +1,105 @@
+"""TFLite-Micro's SEANet integration models (../shared/corpus/tflm/seanet/<op>/): 16x8 models cut
+from an audio model, one op each. Each must equal TFLite-Micro's golden output for its input CSVs
+and TFLite-Micro itself on random inputs (portable and DSP kernel paths, ASan + UBSan).
+
+Shared file: each op family has its own parametrized block. Default runs cover every
+TRANSPOSE_CONV model and a spread of the CONV_2D ones (7x7, strided, 2-D stride, pointwise, deep);
+TINYGEN_SEANET_ALL=1 runs all 22 CONV_2D models (about 10 minutes on 2 cores).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SEANET = ROOT.parent / "shared" / "corpus" / "tflm" / "seanet"
+ALL = os.environ.get("TINYGEN_SEANET_ALL") == "1"
+
+needs_corpus = pytest.mark.skipif(not SEANET.is_dir(), reason="../shared/corpus not present")
+
+
+def _csv(path: Path, dtype: str) -> np.ndarray:
+    return np.loadtxt(path, delimiter=",", dtype=np.int64).astype(dtype).ravel()
+
+
+def seanet_inputs(op_dir: Path, name: str, gen, n_random: int, seed: int) -> list[np.ndarray]:
+    """Record 0: the model's own input CSVs; then random records over each input's range. An
+    int32 input is TRANSPOSE_CONV's output_shape: always the model's static output shape."""
+    rng = np.random.default_rng(seed)
+    batches = []
+    for k, io in enumerate(gen.inputs):
+        first = _csv(op_dir / f"{name}_input{k}_{io.dtype}.csv", io.dtype)
+        if io.dtype == "int32":
+            rows = np.tile(first, (n_random + 1, 1))
+        else:
+            info = np.iinfo(io.dtype)
+            rand = rng.integers(info.min, int(info.max) + 1, size=(n_random, io.count))
+            rows = np.concatenate([first[None], rand.astype(io.dtype)])
+        batches.append(rows)
+    return batches
+
+
+def check_seanet(op: str, name: str, tmp_path: Path, n_random: int = 3) -> None:
+    from harness import check_bit_exact
+    from tinygen.codegen import compile_model
+
+    op_dir = SEANET / op
+    model = (op_dir / f"{name}.tflite").read_bytes()
+    inputs = seanet_inputs(op_dir, name, compile_model(model), n_random, seed=len(name))
+    ours, theirs, gen = check_bit_exact(model, inputs, tmp_path)
+    assert int(np.count_nonzero(ours != theirs)) == 0
+    golden = _csv(op_dir / f"{name}_golden_int16.csv", "int16")
+    assert np.array_equal(ours[0].view(np.int16), golden), "differs from TFLite-Micro's golden CSV"
+
+
+# ---- CONV_2D and TRANSPOSE_CONV (issue 11) ------------------------------------------------
+
+CONV_DEFAULT = ["conv0", "conv2", "conv4", "conv10", "conv15"]
+CONV = sorted((p.stem for p in (SEANET / "conv").glob("*.tflite")), key=lambda s: int(s[4:])) \
+    if ALL and SEANET.is_dir() else CONV_DEFAULT
+TCONV = [f"transpose_conv{i}" for i in range(5)]
+
+
+@needs_corpus
+def test_seanet_conv_and_transpose_conv_lists():
+    assert sorted(p.stem for p in (SEANET / "transpose_conv").glob("*.tflite")) == TCONV
+    assert set(CONV_DEFAULT) <= {p.stem for p in (SEANET / "conv").glob("*.tflite")}
+
+
+@needs_corpus
+@pytest.mark.tf
+@pytest.mark.host
+@pytest.mark.parametrize("name", CONV)
+def test_seanet_conv(name, tmp_path):
+    pytest.importorskip("tflite_micro")
+    check_seanet("conv", name, tmp_path)
+
+
+@needs_corpus
+@pytest.mark.tf
+@pytest.mark.host
+@pytest.mark.parametrize("name", TCONV)
+def test_seanet_transpose_conv(name, tmp_path):
+    pytest.importorskip("tflite_micro")
+    check_seanet("transpose_conv", name, tmp_path)
+
+
+@needs_corpus
+@pytest.mark.host
+def test_transpose_conv_refuses_another_output_shape(tmp_path):
+    """output_shape is a runtime input here: any value but the static shape is an error."""
+    from harness import build_host, run_host
+    from tinygen.codegen import generate
+
+    op_dir = SEANET / "transpose_conv"
+    gen = generate((op_dir / "transpose_conv0.tflite").read_bytes(), tmp_path)
+    exe = build_host(tmp_path, gen=gen)
+    x = _csv(op_dir / "transpose_conv0_input1_int16.csv", "int16")[None]
+    spec = [(o.nbytes, np.dtype(o.dtype)) for o in gen.outputs]
+    good = np.array([gen.outputs[0].shape], dtype=np.int32)
+    assert run_host(exe, [good, x], spec)[0].size == gen.outputs[0].count
+    with pytest.raises(AssertionError, match="exited 3"):
+        run_host(exe, [good + np.array([0, 0, 1, 0], dtype=np.int32), x], spec)
