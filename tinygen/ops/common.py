@@ -107,9 +107,10 @@ def folded_bias(op: Op, bias: np.ndarray, weights_2d: np.ndarray, in_zero_point:
     return folded
 
 
-def unary_io(op: Op, graph, dtypes: tuple[str, ...]) -> tuple[Tensor, Tensor]:
+def unary_io(op: Op, graph, dtypes: tuple[str, ...], same_size: bool = True
+             ) -> tuple[Tensor, Tensor]:
     """The activation input and output of a unary op: same type (one of `dtypes`), quantized
-    per tensor, the same number of elements."""
+    per tensor, the same number of elements (unless `same_size` is False: reductions)."""
     ins, outs = graph.op_inputs(op), graph.op_outputs(op)
     if not ins or ins[0] is None or len(outs) != 1:
         raise unsupported(op, "expects an input and one output")
@@ -128,7 +129,7 @@ def unary_io(op: Op, graph, dtypes: tuple[str, ...]) -> tuple[Tensor, Tensor]:
     if x.is_const:
         raise unsupported(op, f"input tensor {x.index} is a constant",
                           "let the converter fold constant subgraphs")
-    if x.size != y.size:
+    if same_size and x.size != y.size:
         raise unsupported(op, f"input has {x.size} elements but output has {y.size}")
     return x, y
 
