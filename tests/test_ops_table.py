@@ -290,18 +290,20 @@ def _graph(op_type, in_t, out_t, extra=(), attrs=None):
     return Graph(tensors=tensors, ops=(op,), inputs=(0,), outputs=(1,), sha256="0" * 64), op
 
 
-def test_quantize_refuses_float_input_in_one_line():
+def test_quantize_refuses_a_pair_tflm_lacks_in_one_line():
     from tinygen.errors import UnsupportedOp
     from tinygen.ir import OpType, Quant, Tensor
     from tinygen.ops import lower
 
     x = Tensor(0, "x", (1, 8), "float32")
-    y = Tensor(1, "y", (1, 8), "int8", Quant((0.1,), (3,)))
+    y = Tensor(1, "y", (1, 8), "uint8", Quant((0.1,), (3,)))
     graph, op = _graph(OpType.QUANTIZE, x, y)
     with pytest.raises(UnsupportedOp) as err:
         lower(op, graph)
     msg = str(err.value)
-    assert msg.startswith("op 7 (QUANTIZE): input is float32") and "\n" not in msg
+    assert msg.startswith("op 7 (QUANTIZE): float32 -> uint8 is not a QUANTIZE") and "\n" not in msg
+    ok = lower(op, _graph(OpType.QUANTIZE, x, Tensor(1, "y", (1, 8), "int8", Quant((0.1,), (3,))))[0])
+    assert ok.params["fn"] == "tg_quantize_f32_s8" and ok.params["out_zp"] == 3
 
 
 def test_int16_is_refused_naming_the_op():
