@@ -290,18 +290,20 @@ def _graph(op_type, in_t, out_t, extra=(), attrs=None):
     return Graph(tensors=tensors, ops=(op,), inputs=(0,), outputs=(1,), sha256="0" * 64), op
 
 
-def test_quantize_refuses_float_input_in_one_line():
+def test_quantize_refuses_a_pair_tflm_lacks_in_one_line():
     from tinygen.errors import UnsupportedOp
     from tinygen.ir import OpType, Quant, Tensor
     from tinygen.ops import lower
 
     x = Tensor(0, "x", (1, 8), "float32")
-    y = Tensor(1, "y", (1, 8), "int8", Quant((0.1,), (3,)))
+    y = Tensor(1, "y", (1, 8), "uint8", Quant((0.1,), (3,)))
     graph, op = _graph(OpType.QUANTIZE, x, y)
     with pytest.raises(UnsupportedOp) as err:
         lower(op, graph)
     msg = str(err.value)
-    assert msg.startswith("op 7 (QUANTIZE): input is float32") and "\n" not in msg
+    assert msg.startswith("op 7 (QUANTIZE): float32 -> uint8 is not a QUANTIZE") and "\n" not in msg
+    ok = lower(op, _graph(OpType.QUANTIZE, x, Tensor(1, "y", (1, 8), "int8", Quant((0.1,), (3,))))[0])
+    assert ok.params["fn"] == "tg_quantize_f32_s8" and ok.params["out_zp"] == 3
 
 
 def test_int16_is_refused_naming_the_op():
@@ -395,3 +397,153 @@ def test_concat_refuses_mixed_quantization():
     y2 = Tensor(2, "y", (1, 4, 4), "int8", Quant((0.1,), (0,)))
     low = lower(ok, Graph(tensors=(a2, b, y2), ops=(ok,), inputs=(0,), outputs=(2,), sha256="0" * 64))
     assert low.params["outer"] == 4 and low.consts[-1].values.tolist() == [2, 2]
+
+
+# ---- arithmetic ops, typed model I/O and 16x8 (issue 10, arithmetic half) ----------------------
+# Each row: (id, op types that must appear, builder, I/O kind). I/O kind "int8" is the default
+# int8 model; "int16" a 16x8 model with int16 I/O; "float32" / "uint8" the converter's
+# inference_input_type / inference_output_type (a QUANTIZE first, a DEQUANTIZE or QUANTIZE last).
+
+def _fn_conv(fn, shape, io="int8", lo=-1.0, hi=1.0):
+    from tinygen.train.convert import convert_int8
+
+    def build():
+        tf = quiet_tf()
+        spec = tf.TensorSpec((1,) + tuple(shape), tf.float32)
+        module = tf.Module()
+        module.f = tf.function(fn, input_signature=[spec])
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([module.f.get_concrete_function()],
+                                                               module)
+        return convert_int8(tf, conv, rep_data(shape, lo, hi), input_type=io, output_type=io,
+                            int16_activations=io == "int16")
+    return build
+
+
+def _keras_conv(shape, body, io="int8", lo=-1.0, hi=1.0):
+    from tinygen.train.convert import convert_int8
+
+    def build():
+        tf = quiet_tf()
+        conv = tf.lite.TFLiteConverter.from_keras_model(keras_model(shape, body))
+        return convert_int8(tf, conv, rep_data(shape, lo, hi), input_type=io, output_type=io,
+                            int16_activations=io == "int16")
+    return build
+
+
+def arith_cases():
+    L = _layers()
+    tf = _tf()
+    c = lambda v: tf.constant(v, tf.float32)  # noqa: E731
+    rows = []
+    for io in ("int8", "int16"):
+        t = f"_{io}"
+        rows += [
+            ("sub" + t, {"SUB"}, _fn_conv(lambda x: x - 0.5 * tf.sigmoid(x), (12,), io, -3, 3)),
+            ("sub_bcast" + t, {"SUB"}, _fn_conv(lambda x: x - tf.reduce_max(x, axis=[1], keepdims=True), (6, 4), io)),
+            ("rsub_const" + t, {"SUB"}, _fn_conv(lambda x: c([[1.0, 2.0, -1.0, 0.5]]) - x, (6, 4), io, -2, 2)),
+            ("add" + t, {"ADD"}, _fn_conv(lambda x: x + 3.0 * tf.tanh(x), (5, 4, 3), io, -2, 2)),
+            ("mul" + t, {"MUL"}, _fn_conv(lambda x: x * tf.sigmoid(x), (16,), io, -4, 4)),
+            ("sqdiff" + t, {"SQUARED_DIFFERENCE"}, _fn_conv(lambda x: tf.math.squared_difference(x, 0.3 * x + 0.1), (20,), io, -2, 2)),
+            ("sqdiff_bcast" + t, {"SQUARED_DIFFERENCE"}, _fn_conv(lambda x: tf.math.squared_difference(x, tf.reduce_max(x, axis=[2], keepdims=True)), (3, 5, 4), io)),
+            ("maximum" + t, {"MAXIMUM"}, _fn_conv(lambda x: tf.maximum(x, 0.5 * x + 0.2), (20,), io, -2, 2)),
+            ("minimum_const" + t, {"MINIMUM"}, _fn_conv(lambda x: tf.minimum(x, c([[0.5, -0.25, 0.0, 1.0]])), (5, 4), io, -2, 2)),
+            ("leaky" + t, {"LEAKY_RELU"}, _fn_conv(lambda x: tf.nn.leaky_relu(x, 0.2), (24,), io, -3, 3)),
+            ("leaky_big_alpha" + t, {"LEAKY_RELU"}, _fn_conv(lambda x: tf.nn.leaky_relu(x, 3.5), (24,), io, -3, 3)),
+            ("leaky_neg_alpha" + t, {"LEAKY_RELU"}, _fn_conv(lambda x: tf.nn.leaky_relu(2.0 * x, -0.7), (24,), io, -3, 3)),
+            ("sum_axis1" + t, {"SUM"}, _fn_conv(lambda x: tf.reduce_sum(x, axis=[1]), (4, 5, 3), io)),
+            ("sum_keep_neg" + t, {"SUM"}, _fn_conv(lambda x: tf.reduce_sum(0.3 * x, axis=[1, -1], keepdims=True), (4, 5, 3), io)),
+            ("logistic" + t, {"LOGISTIC"}, _fn_conv(lambda x: tf.sigmoid(3.0 * x), (24,), io, -3, 3)),
+            ("tanh" + t, {"TANH"}, _fn_conv(lambda x: tf.tanh(3.0 * x), (24,), io, -3, 3)),
+            ("relu" + t, {"RELU"}, _keras_conv((4, 6), lambda x: L.ReLU()(x), io, -2, 2)),
+            ("relu6" + t, {"RELU6"}, _keras_conv((4, 6), lambda x: L.ReLU(max_value=6.0)(x), io, -8, 8)),
+        ]
+    rows += [
+        ("hard_swish", {"HARD_SWISH"}, _fn_conv(lambda x: x * tf.nn.relu6(x + 3.0) / 6.0, (24,), "int8", -5, 5)),
+        ("reduce_max", {"REDUCE_MAX"}, _fn_conv(lambda x: tf.reduce_max(x, axis=[2]), (4, 5, 3))),
+        ("reduce_max_all_keep", {"REDUCE_MAX"}, _fn_conv(lambda x: tf.reduce_max(x, axis=[1, 2, 3], keepdims=True), (4, 5, 3))),
+        ("reduce_min_13", {"REDUCE_MIN"}, _fn_conv(lambda x: tf.reduce_min(x, axis=[1, 3]), (4, 5, 3))),
+        ("arg_max_i32", {"ARG_MAX"}, _fn_conv(lambda x: tf.math.argmax(x, axis=2, output_type=tf.int32), (4, 5, 3))),
+        ("arg_min_neg", {"ARG_MIN"}, _fn_conv(lambda x: tf.math.argmin(x, axis=-1, output_type=tf.int32), (4, 5, 3))),
+        ("prelu", {"PRELU"}, _keras_conv((6, 4), lambda x: L.PReLU(alpha_initializer=tf.keras.initializers.RandomUniform(-0.5, 0.5))(L.Conv1D(4, 1)(x)))),
+        ("io_float", {"QUANTIZE", "DEQUANTIZE"}, _keras_conv((16,), lambda x: L.Dense(6, activation="tanh")(x), "float32", -2, 2)),
+        ("io_uint8", {"QUANTIZE"}, _keras_conv((16,), lambda x: L.Dense(6)(x), "uint8", -2, 2)),
+        ("io_float_16x8", {"QUANTIZE", "DEQUANTIZE"}, _fn_conv(lambda x: tf.nn.leaky_relu(x - tf.reduce_max(x, axis=[1], keepdims=True), 0.1), (5, 4), "float32", -2, 2)),
+    ]
+    return rows
+
+
+ARITH_CASE_IDS = [
+    *(f"{n}_{io}" for io in ("int8", "int16") for n in (
+        "sub", "sub_bcast", "rsub_const", "add", "mul", "sqdiff", "sqdiff_bcast", "maximum",
+        "minimum_const", "leaky", "leaky_big_alpha", "leaky_neg_alpha", "sum_axis1",
+        "sum_keep_neg", "logistic", "tanh", "relu", "relu6")),
+    "hard_swish", "reduce_max", "reduce_max_all_keep", "reduce_min_13", "arg_max_i32",
+    "arg_min_neg", "prelu", "io_float", "io_uint8", "io_float_16x8",
+]
+# The default suite runs one row per op and I/O kind (a few minutes); TINYGEN_OPS_ALL=1 runs all.
+ARITH_DEFAULT = {"sub_bcast_int8", "rsub_const_int16", "add_int16", "mul_int16", "sqdiff_bcast_int8",
+                 "sqdiff_int16", "maximum_int16", "minimum_const_int8", "leaky_neg_alpha_int8",
+                 "leaky_big_alpha_int16", "sum_keep_neg_int8", "sum_axis1_int16", "logistic_int16",
+                 "tanh_int16", "relu_int16", "relu6_int16", "hard_swish", "reduce_max_all_keep",
+                 "reduce_min_13", "arg_max_i32", "arg_min_neg", "prelu", "io_float", "io_uint8",
+                 "io_float_16x8"}
+if os.environ.get("TINYGEN_OPS_ALL") != "1":
+    ARITH_CASE_IDS_RUN = [c for c in ARITH_CASE_IDS if c in ARITH_DEFAULT]
+else:
+    ARITH_CASE_IDS_RUN = ARITH_CASE_IDS
+_ARITH = None
+
+
+def _arith():
+    global _ARITH
+    if _ARITH is None:
+        _ARITH = {r[0]: r for r in arith_cases()}
+    return _ARITH
+
+
+@needs_tf
+def test_arith_case_ids_cover_the_table():
+    assert sorted(ARITH_CASE_IDS) == sorted(_arith())
+    assert ARITH_DEFAULT <= set(ARITH_CASE_IDS)
+
+
+def typed_edge_inputs(gen, seed: int, n_random: int = 12) -> list[np.ndarray]:
+    """Random records of each input's own type plus its extremes; float inputs also get values
+    exactly half a quantum from a step and the floats either side (the rounding edges)."""
+    from harness import random_inputs
+
+    rng = np.random.default_rng(seed)
+    batches = random_inputs(gen, n_random, rng)
+    out = []
+    for io, b in zip(gen.inputs, batches):
+        dt = np.dtype(io.dtype)
+        if dt.kind == "f":
+            k = rng.integers(-140, 140, size=b.shape) + 0.5
+            half = (k * np.float32(io.scale)).astype(np.float32)
+            extra = [half, np.nextafter(half, np.float32(np.inf)), np.nextafter(half, np.float32(-np.inf)),
+                     np.full_like(b, 1e30), np.full_like(b, -1e30)]
+        else:
+            info = np.iinfo(dt)
+            extra = [np.full_like(b[:1], info.min), np.full_like(b[:1], info.max), np.zeros_like(b[:1])]
+        out.append(np.concatenate([b, *extra]).astype(dt))
+    n = min(len(x) for x in out)
+    return [x[:n] for x in out]
+
+
+@needs_tf
+@pytest.mark.tf
+@pytest.mark.host
+@pytest.mark.parametrize("case_id", ARITH_CASE_IDS_RUN)
+def test_arith_row(case_id, tmp_path):
+    from tinygen.codegen import generate
+    from tinygen.importers.tflite import load_model
+
+    _, want, build = _arith()[case_id]
+    model = build()
+    present = {op.type.value for op in load_model(model).ops}
+    assert not want - present, f"model lacks {want - present}; it has {sorted(present)}"
+    gen = generate(model, tmp_path / "probe")
+    inputs = typed_edge_inputs(gen, zlib.crc32(case_id.encode()) % 1000)
+    ours, theirs, _ = check_bit_exact(model, inputs, tmp_path / "gen")
+    differing = int(np.count_nonzero(ours != theirs))
+    assert differing == 0, f"{differing} differing bytes of {ours.size} (ops {sorted(present)})"

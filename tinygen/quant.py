@@ -80,3 +80,26 @@ def activation_range_int8(activation, scale: float, zero_point: int) -> tuple[in
     if activation == Activation.RELU_N1_TO_1:
         return max(qmin, quantize(-1.0)), min(qmax, quantize(1.0))
     return qmin, qmax
+
+
+DTYPE_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
+               "int32": (INT32_MIN, INT32_MAX)}
+
+
+def activation_range(activation, scale: float, zero_point: int, dtype: str = "int8"
+                     ) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for any quantized output type (int8, int16, ...)."""
+    from .ir import Activation
+
+    qmin, qmax = DTYPE_RANGE[dtype]
+
+    def quantize(v: float) -> int:
+        return zero_point + tflite_round(float(np.float32(v) / np.float32(scale)))
+
+    if activation == Activation.RELU:
+        return max(qmin, quantize(0.0)), qmax
+    if activation == Activation.RELU6:
+        return max(qmin, quantize(0.0)), min(qmax, quantize(6.0))
+    if activation == Activation.RELU_N1_TO_1:
+        return max(qmin, quantize(-1.0)), min(qmax, quantize(1.0))
+    return qmin, qmax

@@ -13,84 +13,165 @@ TG_INLINE int32_t add_rq(int32_t x, int32_t multiplier, int right)
     return (y >> right) + ((y & mask) > threshold);
 }
 
-/* The parameters, copied into locals once per call: an int8 store may alias anything, so
- * reading them through `p` inside the loop would reload every one of them per element. */
+/* The parameters, copied into locals once per call: a narrow store may alias anything, so
+ * reading them through `p` inside the loop would reload every one of them per element.
+ * `ol` is the output multiplier's left shift (SQUARED_DIFFERENCE only; 0 for ADD/SUB). */
 typedef struct {
-    int32_t off1, off2, ls, m1, r1, m2, r2, mo, ro, oo, lo, hi;
+    int32_t off1, off2, ls, m1, r1, m2, r2, mo, ol, ro, oo, lo, hi;
 } add_k_t;
 
-/* AddFunc; every shift is <= 0 (MultiplyByQuantizedMultiplierSmallerThanOneExp). */
-TG_INLINE int8_t add_one(const add_k_t k, int32_t a, int32_t b)
+static add_k_t add_locals(const tg_add_params_t *p)
 {
-    const int32_t x1 = (int32_t)((uint32_t)(a + k.off1) << k.ls);
-    const int32_t x2 = (int32_t)((uint32_t)(b + k.off2) << k.ls);
-    const int32_t s1 = add_rq(x1, k.m1, k.r1);
-    const int32_t s2 = add_rq(x2, k.m2, k.r2);
-    return tg_clamp_s8(add_rq(s1 + s2, k.mo, k.ro) + k.oo, k.lo, k.hi);
+    add_k_t k;
+    k.off1 = p->in1_offset;
+    k.off2 = p->in2_offset;
+    k.ls = p->left_shift;
+    k.m1 = p->in1_mult;
+    k.r1 = -p->in1_shift;
+    k.m2 = p->in2_mult;
+    k.r2 = -p->in2_shift;
+    k.mo = p->out_mult;
+    k.ol = p->out_shift > 0 ? p->out_shift : 0;
+    k.ro = p->out_shift > 0 ? 0 : -p->out_shift;
+    k.oo = p->out_offset;
+    k.lo = p->act_min;
+    k.hi = p->act_max;
+    return k;
 }
 
-/* Same as add_one with the two input terms read from tables (centred at index 128). */
-TG_INLINE int8_t add_one_t(const add_k_t k, const int32_t *t1, const int32_t *t2, int32_t a,
-                           int32_t b)
+TG_INLINE int32_t add_term1(const add_k_t k, int32_t a)
 {
-    return tg_clamp_s8(add_rq(t1[a] + t2[b], k.mo, k.ro) + k.oo, k.lo, k.hi);
+    return add_rq((int32_t)((uint32_t)(a + k.off1) << k.ls), k.m1, k.r1);
 }
 
-static void add_tables(const add_k_t k, const int32_t *t1, const int32_t *t2, const int8_t *a,
-                       const int8_t *b, int8_t *out, int32_t n, int32_t ta, int32_t tb)
+TG_INLINE int32_t add_term2(const add_k_t k, int32_t b)
+{
+    return add_rq((int32_t)((uint32_t)(b + k.off2) << k.ls), k.m2, k.r2);
+}
+
+/* The output stage of all three: MultiplyByQuantizedMultiplier (the left part wraps like
+ * TFLite's int32 product), offset, clamp to the activation range. */
+TG_INLINE int32_t add_out(const add_k_t k, int32_t raw)
+{
+    const int32_t x = (int32_t)((uint32_t)raw << k.ol);
+    const int32_t v = add_rq(x, k.mo, k.ro) + k.oo;
+    return v < k.lo ? k.lo : (v > k.hi ? k.hi : v);
+}
+
+TG_INLINE int32_t add_one(const add_k_t k, int32_t a, int32_t b)
+{
+    return add_out(k, add_term1(k, a) + add_term2(k, b));
+}
+
+TG_INLINE int32_t sub_one(const add_k_t k, int32_t a, int32_t b)
+{
+    return add_out(k, add_term1(k, a) - add_term2(k, b));
+}
+
+TG_INLINE int32_t sqd_one(const add_k_t k, int32_t a, int32_t b)
+{
+    const int32_t d = add_term1(k, a) - add_term2(k, b);
+    return add_out(k, d * d);
+}
+
+/* One innermost row of n outputs per element type and kind, with the two common stride
+ * patterns (both contiguous, one broadcast) as their own loops so they vectorise. */
+#define TG_ADD_ROW(NAME, T, ONE)                                                                \
+    static void NAME(const add_k_t k, const T *a, const T *b, T *out, int32_t n, int32_t ta,     \
+                     int32_t tb)                                                                \
+    {                                                                                           \
+        int32_t j;                                                                              \
+        if (ta == 1 && tb == 1) {                                                               \
+            for (j = 0; j < n; ++j) {                                                           \
+                out[j] = (T)ONE(k, a[j], b[j]);                                                 \
+            }                                                                                   \
+        } else if (ta == 1 && tb == 0) {                                                        \
+            const int32_t bv = *b;                                                              \
+            for (j = 0; j < n; ++j) {                                                           \
+                out[j] = (T)ONE(k, a[j], bv);                                                   \
+            }                                                                                   \
+        } else if (ta == 0 && tb == 1) {                                                        \
+            const int32_t av = *a;                                                              \
+            for (j = 0; j < n; ++j) {                                                           \
+                out[j] = (T)ONE(k, av, b[j]);                                                   \
+            }                                                                                   \
+        } else {                                                                                \
+            for (j = 0; j < n; ++j) {                                                           \
+                out[j] = (T)ONE(k, a[j * ta], b[j * tb]);                                       \
+            }                                                                                   \
+        }                                                                                       \
+    }
+
+TG_ADD_ROW(add_row_s8, int8_t, add_one)
+TG_ADD_ROW(sub_row_s8, int8_t, sub_one)
+TG_ADD_ROW(sqd_row_s8, int8_t, sqd_one)
+TG_ADD_ROW(add_row_s16, int16_t, add_one)
+TG_ADD_ROW(sub_row_s16, int16_t, sub_one)
+TG_ADD_ROW(sqd_row_s16, int16_t, sqd_one)
+
+/* int8 ADD/SUB with the input terms read from tables (centred at index 128; t2 is negated for
+ * SUB by tinygen, so both are a sum here). */
+static void add_row_tables(const add_k_t k, const int32_t *t1, const int32_t *t2, const int8_t *a,
+                           const int8_t *b, int8_t *out, int32_t n, int32_t ta, int32_t tb)
 {
     int32_t j;
     t1 += 128;
     t2 += 128;
     if (ta == 1 && tb == 1) {
         for (j = 0; j < n; ++j) {
-            out[j] = add_one_t(k, t1, t2, a[j], b[j]);
+            out[j] = (int8_t)add_out(k, t1[a[j]] + t2[b[j]]);
         }
     } else {
         for (j = 0; j < n; ++j) {
-            out[j] = add_one_t(k, t1, t2, a[j * ta], b[j * tb]);
+            out[j] = (int8_t)add_out(k, t1[a[j * ta]] + t2[b[j * tb]]);
         }
     }
 }
 
+/* The three outer loops of the collapsed broadcast, calling one row function per row. */
+#define TG_ADD_LOOPS(T, ROW_CALL)                                                               \
+    do {                                                                                        \
+        const int32_t s0 = p->shape[0], s1 = p->shape[1], s2 = p->shape[2], n = p->shape[3];    \
+        const int32_t a0 = p->stride1[0], a1 = p->stride1[1], a2 = p->stride1[2];               \
+        const int32_t b0 = p->stride2[0], b1 = p->stride2[1], b2 = p->stride2[2];               \
+        const int32_t ta = p->stride1[3], tb = p->stride2[3];                                   \
+        int32_t i0, i1, i2;                                                                     \
+        for (i0 = 0; i0 < s0; ++i0) {                                                           \
+            for (i1 = 0; i1 < s1; ++i1) {                                                       \
+                for (i2 = 0; i2 < s2; ++i2) {                                                   \
+                    const T *a = in1 + i0 * a0 + i1 * a1 + i2 * a2;                             \
+                    const T *b = in2 + i0 * b0 + i1 * b1 + i2 * b2;                             \
+                    ROW_CALL;                                                                   \
+                    out += n;                                                                   \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+    } while (0)
+
 int tg_add_s8(const tg_add_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out)
 {
-    const add_k_t k = {p->in1_offset, p->in2_offset, p->left_shift, p->in1_mult, -p->in1_shift,
-                       p->in2_mult, -p->in2_shift, p->out_mult, -p->out_shift, p->out_offset,
-                       p->act_min, p->act_max};
-    const int32_t s0 = p->shape[0], s1 = p->shape[1], s2 = p->shape[2], n = p->shape[3];
-    const int32_t a0 = p->stride1[0], a1 = p->stride1[1], a2 = p->stride1[2], t1 = p->stride1[3];
-    const int32_t b0 = p->stride2[0], b1 = p->stride2[1], b2 = p->stride2[2], t2 = p->stride2[3];
-    int32_t i0, i1, i2, j;
-    for (i0 = 0; i0 < s0; ++i0) {
-        for (i1 = 0; i1 < s1; ++i1) {
-            for (i2 = 0; i2 < s2; ++i2) {
-                const int8_t *a = in1 + i0 * a0 + i1 * a1 + i2 * a2;
-                const int8_t *b = in2 + i0 * b0 + i1 * b1 + i2 * b2;
-                if (p->t1 != NULL && p->t2 != NULL) {
-                    add_tables(k, p->t1, p->t2, a, b, out, n, t1, t2);
-                    out += n;
-                } else if (t1 == 1 && t2 == 1) {
-                    for (j = 0; j < n; ++j) {
-                        *out++ = add_one(k, a[j], b[j]);
-                    }
-                } else if (t1 == 1 && t2 == 0) {
-                    const int32_t bv = *b;
-                    for (j = 0; j < n; ++j) {
-                        *out++ = add_one(k, a[j], bv);
-                    }
-                } else if (t1 == 0 && t2 == 1) {
-                    const int32_t av = *a;
-                    for (j = 0; j < n; ++j) {
-                        *out++ = add_one(k, av, b[j]);
-                    }
-                } else {
-                    for (j = 0; j < n; ++j) {
-                        *out++ = add_one(k, a[j * t1], b[j * t2]);
-                    }
-                }
-            }
-        }
+    const add_k_t k = add_locals(p);
+    if (p->t1 != NULL && p->t2 != NULL && p->kind != TG_ADD_KIND_SQDIFF) {
+        TG_ADD_LOOPS(int8_t, add_row_tables(k, p->t1, p->t2, a, b, out, n, ta, tb));
+    } else if (p->kind == TG_ADD_KIND_ADD) {
+        TG_ADD_LOOPS(int8_t, add_row_s8(k, a, b, out, n, ta, tb));
+    } else if (p->kind == TG_ADD_KIND_SUB) {
+        TG_ADD_LOOPS(int8_t, sub_row_s8(k, a, b, out, n, ta, tb));
+    } else {
+        TG_ADD_LOOPS(int8_t, sqd_row_s8(k, a, b, out, n, ta, tb));
+    }
+    return TG_OK;
+}
+
+int tg_add_s16(const tg_add_params_t *p, const int16_t *in1, const int16_t *in2, int16_t *out)
+{
+    const add_k_t k = add_locals(p);
+    if (p->kind == TG_ADD_KIND_ADD) {
+        TG_ADD_LOOPS(int16_t, add_row_s16(k, a, b, out, n, ta, tb));
+    } else if (p->kind == TG_ADD_KIND_SUB) {
+        TG_ADD_LOOPS(int16_t, sub_row_s16(k, a, b, out, n, ta, tb));
+    } else {
+        TG_ADD_LOOPS(int16_t, sqd_row_s16(k, a, b, out, n, ta, tb));
     }
     return TG_OK;
 }

@@ -1,4 +1,4 @@
-/* MUL, int8 with broadcasting and fused activation, bit-exact with TFLite-Micro's
+/* MUL, int8 and int16 (zero points 0, as TFLite-Micro requires) with broadcasting and fused activation, bit-exact with TFLite-Micro's
  * reference_integer_ops::MulElementwise / BroadcastMul4DSlow: (a + off1) * (b + off2) rescaled by
  * MultiplyByQuantizedMultiplier(input1_scale * input2_scale / output_scale), offset, clamped. */
 #ifndef TG_MUL_H
@@ -17,5 +17,6 @@ typedef struct {
 
 /* `out` may equal `in1` when input 1 is not broadcast (same shape as the output). */
 int tg_mul_s8(const tg_mul_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *out);
+int tg_mul_s16(const tg_mul_params_t *p, const int16_t *in1, const int16_t *in2, int16_t *out);
 
 #endif

@@ -7,6 +7,11 @@ saturate, the rest go through gemmlowp::logistic / gemmlowp::tanh, and the Q0.31
 rounded to 8 bits (logistic: Q0.8 - 128, zero point -128; tanh: Q0.7, zero point 0).
 An int8 input has only 256 values, so the whole function is tabulated here, once, with exact
 integer arithmetic (gemmlowp.py); the C kernel is a 256-byte table lookup, no math at run time.
+
+int16 (16x8 models; logistic_common.cc / tanh.cc Prepare, reference_integer_ops int16 Logistic /
+Tanh): zero points 0, output scale 2^-15; the input is rescaled to 1/(3*4096) by a multiplier
+(0 when the input scale is the power of two the table wants) and the result interpolated in
+TFLite-Micro's 256-entry sigmoid table (tg_act16).
 """
 from __future__ import annotations
 
@@ -16,11 +21,14 @@ from ..ir import Graph, Op, OpType
 from ..quant import multiply_by_quantized_multiplier, rounding_divide_by_pot
 from . import gemmlowp
 from .base import ConstArray, Lowered, OpSupport, unsupported
-from .common import need_int8_activation
+from .common import unary_io
+from ..libm import checked_log2
 
+_NOTES = ("int8: 256-entry table, gemmlowp fixed point as TFLite-Micro; int16: TFLite-Micro's "
+          "interpolated sigmoid table (zero points 0, output scale 2^-15)")
 SUPPORT = {
-    OpType.LOGISTIC: OpSupport(("int8",), "256-entry table, gemmlowp fixed point as TFLite-Micro"),
-    OpType.TANH: OpSupport(("int8",), "256-entry table, gemmlowp fixed point as TFLite-Micro"),
+    OpType.LOGISTIC: OpSupport(("int8", "int16"), _NOTES),
+    OpType.TANH: OpSupport(("int8", "int16"), _NOTES),
 }
 
 INPUT_INTEGER_BITS = 4
@@ -53,12 +61,9 @@ def _table(op: Op, in_scale: float, in_zp: int) -> np.ndarray:
 
 
 def lower(op: Op, graph: Graph) -> Lowered:
-    x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
-    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
-    if x.quant.per_channel or y.quant.per_channel:
-        raise unsupported(op, "per-channel quantized activations")
-    if x.size != y.size:
-        raise unsupported(op, f"input has {x.size} elements but output has {y.size}")
+    x, y = unary_io(op, graph, ("int8", "int16"))
+    if x.dtype == "int16":
+        return _lower_int16(op, x, y)
     if op.type == OpType.LOGISTIC and y.zero_point != -128:
         raise unsupported(op, f"output zero point is {y.zero_point}; TFLite-Micro requires -128 "
                           "for int8 LOGISTIC", "convert with the standard int8 converter")
@@ -66,3 +71,27 @@ def lower(op: Op, graph: Graph) -> Lowered:
     params = dict(size=x.size, fn="tg_lut_s8")
     return Lowered("lut", ("tg_lut",), params, (ConstArray("lut", "int8_t", lut),),
                    inplace=True, notes=("256-entry table",))
+
+
+def _lower_int16(op: Op, x, y) -> Lowered:
+    if x.zero_point != 0 or y.zero_point != 0:
+        raise unsupported(op, "int16 zero points are not 0 (TFLite-Micro requires 0)")
+    pot, out_log2 = checked_log2(y.scale)
+    if not pot or out_log2 != -15:
+        raise unsupported(op, f"int16 output scale {y.scale} is not 2^-15 (TFLite-Micro requires it)")
+    pot, in_log2 = checked_log2(x.scale)
+    shift = 12 + in_log2
+    pot = pot and (shift in (0, 1) if op.type == OpType.TANH else shift == 0)
+    if pot:
+        mult = 0
+    else:   # rescale the input to 1/(3*4096), as Prepare does in double
+        m, shift = float(x.scale) * 4096.0 * 3.0, 0
+        while m <= 32767.0 / 2.0 and shift <= 30:
+            shift += 1
+            m *= 2.0
+        mult = int(m)
+    if mult > 32767 or shift < 0:
+        raise unsupported(op, f"int16 input scale {x.scale} is outside what TFLite-Micro handles")
+    params = dict(size=x.size, input_multiplier=mult, input_left_shift=shift, sigmoid=True,
+                  fn="tg_logistic_s16" if op.type == OpType.LOGISTIC else "tg_tanh_s16")
+    return Lowered("act16", ("tg_act16",), params, inplace=True)

@@ -105,3 +105,37 @@ def folded_bias(op: Op, bias: np.ndarray, weights_2d: np.ndarray, in_zero_point:
     if folded.min(initial=0) < INT32_MIN or folded.max(initial=0) > INT32_MAX:
         raise unsupported(op, "bias plus zero-point correction overflows int32")
     return folded
+
+
+def unary_io(op: Op, graph, dtypes: tuple[str, ...], same_size: bool = True
+             ) -> tuple[Tensor, Tensor]:
+    """The activation input and output of a unary op: same type (one of `dtypes`), quantized
+    per tensor, the same number of elements (unless `same_size` is False: reductions)."""
+    ins, outs = graph.op_inputs(op), graph.op_outputs(op)
+    if not ins or ins[0] is None or len(outs) != 1:
+        raise unsupported(op, "expects an input and one output")
+    x, y = ins[0], outs[0]
+    for role, t in (("input", x), ("output", y)):
+        if t.dtype not in dtypes:
+            raise unsupported(op, f"{role} tensor {t.index} is {t.dtype}; supported: "
+                              f"{', '.join(dtypes)}", "quantize the model (int8, or 16x8)")
+        if t.quant is None or not t.quant.scale:
+            raise unsupported(op, f"{role} tensor {t.index} has no quantization parameters",
+                              "convert with full-integer quantization")
+        if t.quant.per_channel:
+            raise unsupported(op, f"{role} tensor {t.index} is per-channel quantized")
+    if x.dtype != y.dtype:
+        raise unsupported(op, f"input is {x.dtype} but output is {y.dtype}")
+    if x.is_const:
+        raise unsupported(op, f"input tensor {x.index} is a constant",
+                          "let the converter fold constant subgraphs")
+    if same_size and x.size != y.size:
+        raise unsupported(op, f"input has {x.size} elements but output has {y.size}")
+    return x, y
+
+
+def act16_params(size: int, in_zp: int = 0, out_zp: int = 0, pos=(0, 0), neg=(0, 0),
+                 lo: int = -32768, hi: int = 32767, fn: str = "") -> dict:
+    """Parameters of an int16 activation kernel (tg_act16), with every field filled."""
+    return dict(size=size, in_zp=in_zp, out_zp=out_zp, mult_pos=pos[0], shift_pos=pos[1],
+                mult_neg=neg[0], shift_neg=neg[1], lo=lo, hi=hi, fn=fn, sigmoid=False)

@@ -1,47 +1,54 @@
 """RELU and RELU6 as standalone ops (the converter emits them where it cannot fuse them).
 
-Both are functions of one int8 value, so the 256 answers are computed here with TFLite-Micro's
-arithmetic and the kernel is the shared table lookup (tg_lut):
+TFLite-Micro's arithmetic (activations_common.cc):
 - RELU (CalculateReluOpData): out = clamp(out_zp + MultiplyByQuantizedMultiplier(x - in_zp,
-  in_scale / out_scale), max(-128, out_zp), 127).
+  in_scale / out_scale), max(type_min, out_zp), type_max).
 - RELU6 (Relu6Prepare): no requantisation; out = clamp(x, in_zp, round(6 / in_scale) + in_zp),
   computed in float32 as TFLite-Micro does.
+int8 is a function of one of 256 values, so the answers are computed here and the kernel is the
+shared table lookup (tg_lut); int16 runs the same arithmetic in C (tg_act16).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..ir import Graph, Op, OpType
-from ..quant import multiply_by_quantized_multiplier, quantize_multiplier, tflite_round
-from .base import ConstArray, Lowered, OpSupport, unsupported
-from .common import need_int8_activation
+from ..quant import DTYPE_RANGE, multiply_by_quantized_multiplier, quantize_multiplier, tflite_round
+from .base import ConstArray, Lowered, OpSupport
+from .common import act16_params, unary_io
 
 SUPPORT = {
-    OpType.RELU: OpSupport(("int8",), "256-entry table"),
-    OpType.RELU6: OpSupport(("int8",), "256-entry table"),
+    OpType.RELU: OpSupport(("int8", "int16"), "int8: 256-entry table; int16: requantizing"),
+    OpType.RELU6: OpSupport(("int8", "int16"), "int8: 256-entry table; int16: a clamp"),
 }
 
 
+def relu_multiplier(in_scale: float, out_scale: float) -> tuple[int, int]:
+    return quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
+
+
 def relu_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> np.ndarray:
-    mult, shift = quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
+    mult, shift = relu_multiplier(in_scale, out_scale)
     lo = max(-128, out_zp)
     return np.array([min(max(out_zp + multiply_by_quantized_multiplier(v - in_zp, mult, shift), lo),
                          127) for v in range(-128, 128)], dtype=np.int8)
 
 
-def relu6_table(in_scale: float, in_zp: int) -> np.ndarray:
+def relu6_bounds(in_scale: float, in_zp: int, dtype: str) -> tuple[int, int]:
+    qmin, qmax = DTYPE_RANGE[dtype]
     six = tflite_round(float(np.float32(6.0) / np.float32(in_scale))) + in_zp
-    six = min(max(six, -128), 127)
-    return np.array([min(max(v, in_zp), six) for v in range(-128, 128)], dtype=np.int8)
+    return in_zp, min(max(six, qmin), qmax)
+
+
+def relu6_table(in_scale: float, in_zp: int) -> np.ndarray:
+    lo, hi = relu6_bounds(in_scale, in_zp, "int8")
+    return np.array([min(max(v, lo), hi) for v in range(-128, 128)], dtype=np.int8)
 
 
 def lower(op: Op, graph: Graph) -> Lowered:
-    x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
-    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
-    if x.quant.per_channel or y.quant.per_channel:
-        raise unsupported(op, "per-channel quantized activations")
-    if x.size != y.size:
-        raise unsupported(op, f"input has {x.size} elements but output has {y.size}")
+    x, y = unary_io(op, graph, ("int8", "int16"))
+    if x.dtype == "int16":
+        return _lower_int16(op, x, y)
     if op.type == OpType.RELU:
         lut = relu_table(x.scale, x.zero_point, y.scale, y.zero_point)
     else:
@@ -49,3 +56,14 @@ def lower(op: Op, graph: Graph) -> Lowered:
     return Lowered("lut", ("tg_lut",), dict(size=x.size, fn="tg_lut_s8"),
                    (ConstArray("lut", "int8_t", lut),), macs=0, inplace=True,
                    notes=("256-entry table",))
+
+
+def _lower_int16(op: Op, x, y) -> Lowered:
+    if op.type == OpType.RELU:
+        params = act16_params(x.size, x.zero_point, y.zero_point,
+                              pos=relu_multiplier(x.scale, y.scale),
+                              lo=max(-32768, y.zero_point), fn="tg_relu_s16")
+    else:
+        lo, hi = relu6_bounds(x.scale, x.zero_point, "int16")
+        params = act16_params(x.size, lo=lo, hi=hi, fn="tg_clamp_s16")
+    return Lowered("act16", ("tg_act16",), params, inplace=True)
