@@ -88,6 +88,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
         geo["in_c"] if op.type == OpType.CONV_2D else 1)
 
     if not as_conv:
+        params["plane_w"], params["band"], params["scratch_bytes"] = dw_planes(geo)
         return Lowered("depthwise", ("tg_depthwise", "tg_simd"), params, consts, macs)
     one_d = _as_1d(geo)
     if one_d is not None:
@@ -132,6 +133,34 @@ def conv_q15(k_h: int, k_w: int, in_c: int, dil_w: int, run_pad: int) -> tuple[i
     if k_h * k_w * in_c <= 4 or window > CONV_Q15_MAX_WINDOW:
         return 0, 0
     return 1, 8 * window
+
+
+# The depthwise channel plane: at most this many bytes of scratch when the whole plane does not
+# fit (then it is refilled band by band); a band of one output row above DW_PLANE_LIMIT takes
+# the per-position route instead.
+DW_PLANE_BUDGET = 4096
+DW_PLANE_LIMIT = 16384
+DW_PAIRS_MAX = 32                                              # TG_DW_PAIRS_MAX
+
+
+def dw_planes(g: dict) -> tuple[int, int, int]:
+    """(plane_w, band, scratch bytes) of tg_depthwise.h's channel-plane route: int16 rows of
+    plane_w values, `band` output rows per fill (as many as DW_PLANE_BUDGET holds, at least 1);
+    band 0 is the per-position route (width dilation, or a kernel too large)."""
+    pairs = g["k_h"] * ((g["k_w"] + 1) // 2)
+    if g["dil_w"] != 1 or pairs > DW_PAIRS_MAX:
+        return 0, 0, 0
+    plane_w = ((g["out_w"] - 1) * g["stride_w"] + g["k_w"] + 2) & ~1
+
+    def plane_bytes(rows: int) -> int:
+        return 2 * plane_w * ((rows - 1) * g["stride_h"] + (g["k_h"] - 1) * g["dil_h"] + 1)
+
+    if plane_bytes(1) > DW_PLANE_LIMIT:
+        return 0, 0, 0
+    band = g["out_h"]
+    while band > 1 and plane_bytes(band) > DW_PLANE_BUDGET:
+        band -= 1
+    return plane_w, band, -(-plane_bytes(band) // 4) * 4
 
 
 def _as_1d(g: dict) -> dict | None:
