@@ -135,14 +135,20 @@ class _OpContext:
     in_shapes: str
     out_shapes: str
     tensor_notes: list
+    optimize: str = "speed"   # "size": templates call the shared generic kernels (one copy each)
 
 
 def _shape(t: Optional[Tensor]) -> str:
     return "x".join(str(d) for d in t.shape) if t is not None else "-"
 
 
-def render_sources(compiled: Compiled, name: str) -> dict[str, str]:
-    """File name -> text for the model's own files (header and source)."""
+OPTIMIZE = ("speed", "size")
+
+
+def render_sources(compiled: Compiled, name: str, optimize: str = "speed") -> dict[str, str]:
+    """File name -> text for the model's own files (header and source). `optimize`: "speed"
+    gives every conv/depthwise/FC layer its own specialised kernel; "size" calls one shared
+    generic kernel per op kind (less code, more instructions)."""
     env = environment()
     graph, plan = compiled.graph, compiled.plan
 
@@ -163,7 +169,7 @@ def render_sources(compiled: Compiled, name: str) -> dict[str, str]:
             in_shapes=", ".join(_shape(graph.tensor(t)) for t in acts_in),
             out_shapes=", ".join(_shape(graph.tensor(t)) for t in op.outputs),
             tensor_notes=[f"out t{t} @ {plan.offsets[t]}: {graph.tensor(t).name}"
-                          for t in op.outputs]))
+                          for t in op.outputs], optimize=optimize))
 
     x, y = compiled.input, compiled.output
     values = dict(
@@ -202,14 +208,17 @@ def check_name(name: str) -> str:
 
 
 def generate(model: Union[str, Path, bytes, Compiled], out_dir: Union[str, Path],
-             name: str = "model") -> GenResult:
+             name: str = "model", optimize: str = "speed") -> GenResult:
     """Write `<name>.h`, `<name>.c` and the runtime files the model needs into out_dir."""
     name = check_name(name)
+    if optimize not in OPTIMIZE:
+        raise TinygenError(f"--optimize {c_comment(str(optimize), 20)} is not one of "
+                           f"{', '.join(OPTIMIZE)}; pick speed (default) or size")
     compiled = model if isinstance(model, Compiled) else compile_model(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for fname, text in render_sources(compiled, name).items():
+    for fname, text in render_sources(compiled, name, optimize).items():
         path = out / fname
         path.write_text(text)
         written.append(path)

@@ -79,7 +79,7 @@ TG_INLINE int8_t tg_conv_out(const tg_conv_params_t *p, int32_t acc, int32_t oc)
 /* Output positions per pass of the DSP batch route (tg_conv_batches). */
 #define TG_CONV_BATCH 4
 
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8 && !defined(TG_GENERIC)
 #define TG_UNROLL_RUNS _Pragma("GCC unroll 11")
 #else
 #define TG_UNROLL_RUNS

@@ -21,7 +21,7 @@
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8 && !defined(TG_GENERIC)
 #define TG_UNROLL_TAPS _Pragma("GCC unroll 25")
 #else
 #define TG_UNROLL_TAPS
