@@ -409,7 +409,7 @@ TG_INLINE void tg_dot_4x1_q15(const uint32_t *x, const int8_t *w, int32_t n, int
 {
 #if TG_DSP_ASM
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], i;
-    TG_UNROLL16
+    TG_UNROLL8 /* loop overhead 2 instructions per 120 */
     for (i = 0; i < n; i += 4, x += 2 * TG_CONV_BATCH) {
         const uint32_t wv = tg_ld32(w + i);
         const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
@@ -453,7 +453,7 @@ TG_INLINE void tg_conv_batch(const tg_conv_params_t *p, const int8_t *in, int8_t
     const int8_t *w = p->weights;
     int8_t *o = out + q * C;
     int32_t oc, k;
-    TG_UNROLL4
+    TG_UNROLL1 /* one copy of the (unrolled) window gather, not four: code size */
     for (k = 0; k < cnt; ++k) {
         const int32_t oy = (q + k) / p->out_w, ox = (q + k) % p->out_w;
         const int full = oy >= range[0] && oy < range[1] && ox >= range[2] && ox < range[3];

@@ -42,11 +42,14 @@
 #define TG_UNROLL4
 #define TG_UNROLL8
 #define TG_UNROLL16
+#define TG_UNROLL1
 #elif defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#define TG_UNROLL1 _Pragma("GCC unroll 1")
 #define TG_UNROLL4 _Pragma("GCC unroll 4")
 #define TG_UNROLL8 _Pragma("GCC unroll 8")
 #define TG_UNROLL16 _Pragma("GCC unroll 16")
 #else
+#define TG_UNROLL1
 #define TG_UNROLL8
 #define TG_UNROLL16
 #define TG_UNROLL4

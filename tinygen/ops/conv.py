@@ -120,9 +120,9 @@ def _pad_runs(weights: np.ndarray, k_h: int, k_w: int, in_c: int, dil_w: int
 
 
 # Largest window (weight bytes of one channel, runs padded) the DSP batch route expands: its
-# scratch is 8 bytes per window byte (four windows as int16 lanes), so 4 KB at most; larger
-# windows (rare: 3x3x64 and up) take the in-register route, which needs none.
-CONV_Q15_MAX_WINDOW = 512
+# scratch is 8 bytes per window byte (four windows as int16 lanes), so 9 KB at most (3x3x128);
+# larger windows take the in-register route, which needs none.
+CONV_Q15_MAX_WINDOW = 1152
 
 
 def conv_q15(k_h: int, k_w: int, in_c: int, dil_w: int, run_pad: int) -> tuple[int, int]:
