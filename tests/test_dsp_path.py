@@ -92,7 +92,26 @@ def _fixed_models():
         x = L.Dense(33, activation="relu")(x)
         return keras.Model(inp, L.Dense(10, activation="softmax")(x)), (12, 12, 3)
 
-    return {"kws": kws, "odd": odd, "res2d": res2d}
+    def dwmult():       # depthwise: multipliers 2, 3, 4, stride 2, dilation in height and in width
+        x = inp = keras.Input((15, 14, 3), batch_size=1)
+        x = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu")(x)
+        x = L.DepthwiseConv2D((3, 5), depth_multiplier=3, strides=2, padding="same")(x)
+        x = L.DepthwiseConv2D(3, dilation_rate=(2, 1), padding="same", activation="relu6")(x)
+        x = L.DepthwiseConv2D(3, dilation_rate=(1, 2), padding="valid")(x)
+        x = L.DepthwiseConv2D((4, 1), depth_multiplier=4)(x)
+        x = L.Conv2D(8, 3, padding="same")(x)
+        x = L.Flatten()(x)
+        return keras.Model(inp, L.Dense(5)(x)), (15, 14, 3)
+
+    def dw1ch():        # one input channel, multiplier 6, stride 2: lowered as a convolution
+        x = inp = keras.Input((20, 16, 1), batch_size=1)
+        x = L.DepthwiseConv2D((5, 4), depth_multiplier=6, strides=2, padding="same",
+                              activation="relu")(x)
+        x = L.DepthwiseConv2D(3, strides=2, padding="same")(x)
+        x = L.Flatten()(x)
+        return keras.Model(inp, L.Dense(4)(x)), (20, 16, 1)
+
+    return {"kws": kws, "odd": odd, "res2d": res2d, "dwmult": dwmult, "dw1ch": dw1ch}
 
 
 @pytest.mark.tf

@@ -14,7 +14,7 @@
  * TFLite-Micro skips it). Integer sums are exact, so both routes give identical accumulators.
  *
  * Speed, DSP builds (Cortex-M4/M7): tg_conv_batches, four output positions x one channel per
- * pass over windows expanded to int16 lanes once (about 15 instructions per 16 MACs in the inner
+ * pass over windows expanded to int16 lanes once (about 13 instructions per 16 MACs in the inner
  * loop), borders included. Portable builds: the outputs whose window is whole ("full" outputs,
  * a closed-form range per axis) are computed two positions x two output channels at a time
  * (tg_dot_2x2), walking a window as contiguous runs (one per kernel row when dil_w == 1, one per
@@ -271,11 +271,11 @@ TG_INLINE void tg_conv_point_clipped(const tg_conv_params_t *p, const int8_t *in
  * Four consecutive outputs in raster order (their bytes are out_c apart, across row ends too)
  * have their windows expanded to int16 lanes once, interleaved per four window bytes as
  * [k/4][position][2 words], and reused by every output channel. Per four weight bytes a pass
- * then costs one load and two SXTB16 for the weights, four LDRDs and eight SMLADs: 15
+ * then costs one load and two SXTB16 for the weights, two 4-register LDMs and eight SMLADs: 13
  * instructions per 16 MACs, with 4 accumulators, so nothing spills. The channel's
- * requantisation constants are loaded once for the four outputs. Windows that touch padding are
- * gathered with the input offset added and zeros for padding taps (raw bias); whole windows as
- * raw bytes (folded bias). A last partial batch repeats its last position. */
+ * requantisation constants are loaded once for the four outputs. Every window is gathered as raw
+ * bytes, padding taps as the input's zero point, so every output starts from the folded bias.
+ * The buffer is the op's scratch, planned into the arena (tinygen/ops/conv.py, conv_q15). */
 
 /* Lanes of one whole run (n raw bytes, n <= run_pad, constants) into one slot of the interleaved
  * buffer: whole words, then the last 1-3 bytes as one word with zeros above (loaded so that it
@@ -404,35 +404,61 @@ TG_INLINE void tg_dot_part_q15(const uint32_t *x, const int8_t *w, int32_t n, in
     }
 }
 
-/* Four accumulators += four windows (interleaved) . one channel's weights (n bytes, n % 4 == 0). */
+/* Four accumulators += four windows (interleaved) . one channel's weights (n bytes, n % 4 == 0).
+ * Per four weight bytes (TG_Q15_STEP): LDR + 2 SXTB16 for the weights, two 4-register LDMs bring
+ * the four windows' eight lane words, eight SMLADs: 13 instructions per 16 MACs. The loop is
+ * written out in assembly, four steps per trip (54 instructions per 64 MACs with its CMP/BNE):
+ * LDM's register list must ascend, so its registers are fixed (r8-r11; local register variables
+ * are honoured for asm operands), and GCC, left to unroll it, shuffled the accumulators between
+ * steps. A window of 4, 8 or 12 mod 16 bytes takes one to three steps first. */
+#if TG_DSP_ASM
+#define TG_Q15_STEP                                                                          \
+    "ldr %[we], [%[wp]], #4\n\t"                                                          \
+    "sxtb16 %[wo], %[we], ror #8\n\t"                                                     \
+    "sxtb16 %[we], %[we]\n\t"                                                             \
+    "ldmia %[xp]!, {%[t0], %[t1], %[t2], %[t3]}\n\t"                                      \
+    "smlad %[a0], %[t0], %[we], %[a0]\n\t"                                                \
+    "smlad %[a0], %[t1], %[wo], %[a0]\n\t"                                                \
+    "smlad %[a1], %[t2], %[we], %[a1]\n\t"                                                \
+    "smlad %[a1], %[t3], %[wo], %[a1]\n\t"                                                \
+    "ldmia %[xp]!, {%[t0], %[t1], %[t2], %[t3]}\n\t"                                      \
+    "smlad %[a2], %[t0], %[we], %[a2]\n\t"                                                \
+    "smlad %[a2], %[t1], %[wo], %[a2]\n\t"                                                \
+    "smlad %[a3], %[t2], %[we], %[a3]\n\t"                                                \
+    "smlad %[a3], %[t3], %[wo], %[a3]\n\t"
+#endif
+
 TG_INLINE void tg_dot_4x1_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t *acc)
 {
 #if TG_DSP_ASM
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], i;
-    TG_UNROLL8 /* loop overhead 2 instructions per 120 */
-    for (i = 0; i < n; i += 4, x += 2 * TG_CONV_BATCH) {
-        const uint32_t wv = tg_ld32(w + i);
-        const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
-        /* One block, so that GCC neither splits the LDRDs nor hoists loads (and spills); the
-         * post-indexed LDRDs step x to the next four bytes' lanes at no cost. */
-        const uint32_t *xp = x;
-        uint32_t t0, t1;
-        __asm__("ldrd %[t0], %[t1], [%[xp]], #8\n\t"
-                "smlad %[a0], %[t0], %[we], %[a0]\n\t"
-                "smlad %[a0], %[t1], %[wo], %[a0]\n\t"
-                "ldrd %[t0], %[t1], [%[xp]], #8\n\t"
-                "smlad %[a1], %[t0], %[we], %[a1]\n\t"
-                "smlad %[a1], %[t1], %[wo], %[a1]\n\t"
-                "ldrd %[t0], %[t1], [%[xp]], #8\n\t"
-                "smlad %[a2], %[t0], %[we], %[a2]\n\t"
-                "smlad %[a2], %[t1], %[wo], %[a2]\n\t"
-                "ldrd %[t0], %[t1], [%[xp]], #8\n\t"
-                "smlad %[a3], %[t0], %[we], %[a3]\n\t"
-                "smlad %[a3], %[t1], %[wo], %[a3]"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                  [t0] "=&r"(t0), [t1] "=&r"(t1), [xp] "+r"(xp)
-                : [we] "r"(we), [wo] "r"(wo), "m"(*(const uint32_t(*)[2 * TG_CONV_BATCH])x));
-        x = xp - 2 * TG_CONV_BATCH; /* the loop's own step adds it back: GCC folds the pair */
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *wp = w;
+    const uint32_t *xp = x;
+    uint32_t we, wo;
+    register uint32_t t0 __asm__("r8");
+    register uint32_t t1 __asm__("r9");
+    register uint32_t t2 __asm__("r10");
+    register uint32_t t3 __asm__("r11");
+    int32_t k;
+    TG_UNROLL4
+    for (k = 0; k < (n / 4) % 4; ++k) {
+        __asm__(TG_Q15_STEP
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),
+                  [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [we] "=&r"(we),
+                  [wo] "=&r"(wo), [xp] "+r"(xp), [wp] "+r"(wp)
+                :
+                : "memory");
+    }
+    if (n >= 16) {
+        const int8_t *const wend = w + n;
+        __asm__("1:\n\t" TG_Q15_STEP TG_Q15_STEP TG_Q15_STEP TG_Q15_STEP
+                "cmp %[wp], %[wend]\n\t"
+                "bne 1b"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),
+                  [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [we] "=&r"(we),
+                  [wo] "=&r"(wo), [xp] "+r"(xp), [wp] "+r"(wp)
+                : [wend] "r"(wend)
+                : "cc", "memory");
     }
     acc[0] = a0;
     acc[1] = a1;
