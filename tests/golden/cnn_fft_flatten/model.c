@@ -43,16 +43,16 @@ static const tg_conv_params_t model_op1_params = {
     .pad_top = 0, .pad_left = 1,
     .in_offset = 16, .out_offset = -128,
     .act_min = -128, .act_max = 127, .rq_fast = 1,
-    .run_pad = 4,
+    .run_pad = 4, .q15 = 0,
     .weights = model_op1_weights, .bias = model_op1_bias, .bias_folded = model_op1_bias_folded,
     .mult = model_op1_mult, .shift = model_op1_shift,
     .rq = model_op1_rq,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
-static TG_NOINLINE void model_op1_run(const int8_t *in, int8_t *out)
+static TG_NOINLINE void model_op1_run(const int8_t *in, int8_t *out, void *scratch)
 {
-    tg_conv1d_inline(&model_op1_params, in, out);
+    tg_conv1d_inline(&model_op1_params, in, out, scratch);
 }
 
 /* op 2: MAX_POOL_2D 1x1x128x8 -> 1x1x32x8 *   out t11 @ 256: functional_8_1/max_pooling1d_3_1/MaxPool1d
@@ -109,16 +109,16 @@ static const tg_conv_params_t model_op3_params = {
     .pad_top = 0, .pad_left = 1,
     .in_offset = 128, .out_offset = -128,
     .act_min = -128, .act_max = 127, .rq_fast = 1,
-    .run_pad = 24,
+    .run_pad = 24, .q15 = 1,
     .weights = model_op3_weights, .bias = model_op3_bias, .bias_folded = model_op3_bias_folded,
     .mult = model_op3_mult, .shift = model_op3_shift,
     .rq = model_op3_rq,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
-static TG_NOINLINE void model_op3_run(const int8_t *in, int8_t *out)
+static TG_NOINLINE void model_op3_run(const int8_t *in, int8_t *out, void *scratch)
 {
-    tg_conv1d_inline(&model_op3_params, in, out);
+    tg_conv1d_inline(&model_op3_params, in, out, scratch);
 }
 
 /* op 4: MAX_POOL_2D 1x1x32x8 -> 1x1x16x8 *   out t13 @ 0: functional_8_1/max_pooling1d_4_1/MaxPool1d
@@ -188,16 +188,16 @@ static const int32_t model_op6_rq[12] = {
 static const tg_fc_params_t model_op6_params = {
     .batches = 1, .in_depth = 128, .out_depth = 4,
     .out_offset = 11, .act_min = -128, .act_max = 127,
-    .rq_fast = 1,
+    .rq_fast = 1, .q15 = 0,
     .weights = model_op6_weights, .bias_folded = model_op6_bias_folded,
     .mult = model_op6_mult, .shift = model_op6_shift,
     .rq = model_op6_rq,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
-static TG_FC_NOINLINE void model_op6_run(const int8_t *in, int8_t *out)
+static TG_FC_NOINLINE void model_op6_run(const int8_t *in, int8_t *out, void *scratch)
 {
-    tg_fully_connected_inline(&model_op6_params, in, out);
+    tg_fully_connected_inline(&model_op6_params, in, out, scratch);
 }
 
 /* op 7: SOFTMAX 1x4 -> 1x4 *   out t16 @ 1276: StatefulPartitionedCall_1:0
@@ -229,16 +229,19 @@ int model_invoke(const int8_t *input, int8_t *output)
         tg_copy_bytes_fast(arena + 0, input, 128u);
     }
     /* op 0: RESHAPE aliases its input (no copy) */
-    model_op1_run((arena + 0), (arena + 256));
+    model_op1_run((arena + 0), (arena + 256), 0);
     if (tg_maxpool_s8(&model_op2_params, (arena + 256), (arena + 256)) != TG_OK) {
         return TG_ERROR;
     }
-    model_op3_run((arena + 256), (arena + 0));
+    {
+        uint32_t scratch[48];
+        model_op3_run((arena + 256), (arena + 0), scratch);
+    }
     if (tg_maxpool_s8(&model_op4_params, (arena + 0), (arena + 0)) != TG_OK) {
         return TG_ERROR;
     }
     /* op 5: RESHAPE aliases its input (no copy) */
-    model_op6_run((arena + 0), (arena + 1276));
+    model_op6_run((arena + 0), (arena + 1276), 0);
     if (tg_softmax_s8(&model_op7_params, (arena + 1276), (arena + 1276)) != TG_OK) {
         return TG_ERROR;
     }

@@ -49,16 +49,16 @@ static const tg_conv_params_t model_op1_params = {
     .pad_top = 0, .pad_left = 0,
     .in_offset = 10, .out_offset = -128,
     .act_min = -128, .act_max = 127, .rq_fast = 1,
-    .run_pad = 16,
+    .run_pad = 16, .q15 = 1,
     .weights = model_op1_weights, .bias = model_op1_bias, .bias_folded = model_op1_bias_folded,
     .mult = model_op1_mult, .shift = model_op1_shift,
     .rq = model_op1_rq,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
-static TG_NOINLINE void model_op1_run(const int8_t *in, int8_t *out)
+static TG_NOINLINE void model_op1_run(const int8_t *in, int8_t *out, void *scratch)
 {
-    tg_conv1d_inline(&model_op1_params, in, out);
+    tg_conv1d_inline(&model_op1_params, in, out, scratch);
 }
 
 /* op 2: CONV_2D 1x1x255x8 -> 1x1x126x16 (1-D kernel) *   out t12 @ 0: functional_1_1/conv1d_3_1/Relu;functional_1_1/conv1d_3_1/BiasAdd;functional_1_1/...
@@ -131,16 +131,16 @@ static const tg_conv_params_t model_op2_params = {
     .pad_top = 0, .pad_left = 0,
     .in_offset = 128, .out_offset = -128,
     .act_min = -128, .act_max = 127, .rq_fast = 1,
-    .run_pad = 40,
+    .run_pad = 40, .q15 = 1,
     .weights = model_op2_weights, .bias = model_op2_bias, .bias_folded = model_op2_bias_folded,
     .mult = model_op2_mult, .shift = model_op2_shift,
     .rq = model_op2_rq,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
-static TG_NOINLINE void model_op2_run(const int8_t *in, int8_t *out)
+static TG_NOINLINE void model_op2_run(const int8_t *in, int8_t *out, void *scratch)
 {
-    tg_conv1d_inline(&model_op2_params, in, out);
+    tg_conv1d_inline(&model_op2_params, in, out, scratch);
 }
 
 /* op 3: RESHAPE 1x1x126x16 -> 1x126x16 *   out t13 @ 0: functional_1_1/conv1d_3_1/Relu;functional_1_1/conv1d_3_1/BiasAdd;functional_1_1/...
@@ -177,16 +177,16 @@ static const int32_t model_op5_rq[12] = {
 static const tg_fc_params_t model_op5_params = {
     .batches = 1, .in_depth = 16, .out_depth = 4,
     .out_offset = -20, .act_min = -128, .act_max = 127,
-    .rq_fast = 1,
+    .rq_fast = 1, .q15 = 0,
     .weights = model_op5_weights, .bias_folded = model_op5_bias_folded,
     .mult = model_op5_mult, .shift = model_op5_shift,
     .rq = model_op5_rq,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
-static TG_FC_NOINLINE void model_op5_run(const int8_t *in, int8_t *out)
+static TG_FC_NOINLINE void model_op5_run(const int8_t *in, int8_t *out, void *scratch)
 {
-    tg_fully_connected_inline(&model_op5_params, in, out);
+    tg_fully_connected_inline(&model_op5_params, in, out, scratch);
 }
 
 /* op 6: SOFTMAX 1x4 -> 1x4 *   out t16 @ 5108: StatefulPartitionedCall_1:0
@@ -218,13 +218,19 @@ int model_invoke(const int8_t *input, int8_t *output)
         tg_copy_bytes_fast(arena + 0, input, 3072u);
     }
     /* op 0: RESHAPE aliases its input (no copy) */
-    model_op1_run((arena + 0), (arena + 3072));
-    model_op2_run((arena + 3072), (arena + 0));
+    {
+        uint32_t scratch[32];
+        model_op1_run((arena + 0), (arena + 3072), scratch);
+    }
+    {
+        uint32_t scratch[80];
+        model_op2_run((arena + 3072), (arena + 0), scratch);
+    }
     /* op 3: RESHAPE aliases its input (no copy) */
     if (tg_mean_s8(&model_op4_params, (arena + 0), (arena + 0)) != TG_OK) {
         return TG_ERROR;
     }
-    model_op5_run((arena + 0), (arena + 5108));
+    model_op5_run((arena + 0), (arena + 5108), 0);
     if (tg_softmax_s8(&model_op6_params, (arena + 5108), (arena + 5108)) != TG_OK) {
         return TG_ERROR;
     }
