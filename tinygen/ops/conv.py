@@ -9,12 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import ConvAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import (activation_bounds, bias_values, channel_multipliers, check_out_size,
                      expected_out_size, folded_bias, need_batch_one, need_const,
                      need_int8_activation, padding_before)
 
-OP_TYPES = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D)
+SUPPORT = {
+    OpType.CONV_2D: OpSupport(("int8",), "any stride and dilation, SAME/VALID, per-channel "
+                              "weights, fused RELU/RELU6; dedicated 1D and pointwise kernels"),
+    OpType.DEPTHWISE_CONV_2D: OpSupport(("int8",), "any depth multiplier, stride and dilation"),
+}
 
 
 def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:
@@ -89,7 +93,8 @@ def lower(op: Op, graph: Graph) -> Lowered:
 
     if not as_conv:
         params["plane_w"], params["band"], params["scratch_bytes"] = dw_planes(geo)
-        return Lowered("depthwise", ("tg_depthwise", "tg_simd"), params, consts, macs)
+        return Lowered("depthwise", ("tg_depthwise", "tg_simd"), params, consts, macs,
+                       scratch_bytes=params["scratch_bytes"])
     one_d = _as_1d(geo)
     if one_d is not None:
         k_h, k_w, dil_w = 1, one_d["k"], one_d["dil"]
@@ -101,8 +106,10 @@ def lower(op: Op, graph: Graph) -> Lowered:
     consts = (ConstArray("weights", "int8_t", padded.ravel()),) + consts[1:]
     if one_d is not None:
         return Lowered("conv1d", ("tg_conv", "tg_simd"), dict(params, **one_d), consts, macs,
+                       scratch_bytes=params["scratch_bytes"],
                        notes=("1-D kernel",))
-    return Lowered("conv2d", ("tg_conv", "tg_simd"), params, consts, macs)
+    return Lowered("conv2d", ("tg_conv", "tg_simd"), params, consts, macs,
+                   scratch_bytes=params["scratch_bytes"])
 
 
 def _pad_runs(weights: np.ndarray, k_h: int, k_w: int, in_c: int, dil_w: int
