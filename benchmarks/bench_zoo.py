@@ -172,6 +172,10 @@ def verdicts(r: dict) -> list[str]:
     if r["tflm_head"]:
         say(ram <= r["tflm_head"], f"arena {r['arena']:,} B + stack {r['stack']:,} B = {ram:,} B <= "
             f"TFLM head {r['tflm_head']:,} B")
+    if r["tflm_arena32"] and r["tflm_stack"]:
+        tflm = r["tflm_arena32"] + r["tflm_stack"]
+        out.append(f"(for reference: TFLM + CMSIS-NN arena {r['tflm_arena32']:,} B + Invoke stack "
+                   f"{r['tflm_stack']:,} B = {tflm:,} B)")
     if r["model"] == "mobilenet_96":
         say(ram < MOBILENET_RAM, f"arena + stack {ram:,} B < {MOBILENET_RAM:,} B")
     if r["exact"] is not None:
