@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 ANCHORS = Path(__file__).resolve().parents[2] / "shared" / "anchors"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "tflm" / "examples"
 
 
 def cache_dir() -> Path:
@@ -131,6 +132,16 @@ ANCHOR_ROWS = {
     "cnn_fft_flatten": (9_728, 141_669, 374_497, 2_756),
     "cnn_raw_stride": (111_304, 727_225, 2_061_964, 8_532),
 }
+# Real models from ../shared/corpus (not ours): TFLite-Micro + CMSIS-NN remeasured on the same
+# twin (FACTS.md, "remeasured"): (MACs as tinygen counts them, TFLM+CMSIS-NN instructions of one
+# Invoke, TFLM reference kernels, TFLM arena_used_bytes 32-bit, stack of Invoke, code beside the model)
+CORPUS_ROWS = {
+    "person_detect": (7_157_888, 22_715_907, 96_635_177, 82_308),
+    "micro_speech_quantized": (336_000, 1_489_450, 9_301_072, 6_836),
+}
+# Stack of one Invoke and code beside the model, TFLite-Micro + CMSIS-NN (FACTS.md, remeasured).
+TFLM_STACK = {"cnn_fft_flatten": 1_216, "cnn_raw_stride": 1_180, "person_detect": 1_236,
+              "micro_speech_quantized": 1_236}
 
 
 def convert(model, seed: int = 0, samples: int = 16) -> bytes:
@@ -148,6 +159,8 @@ def zoo_model(name: str) -> bytes:
     """The int8 .tflite bytes of a zoo or anchor model (built and cached on first use)."""
     if name in ANCHOR_ROWS:
         return (ANCHORS / f"{name}.tflite").read_bytes()
+    if name in CORPUS_ROWS:
+        return (CORPUS / f"{name}.tflite").read_bytes()
     builder, _ = KERAS_ZOO[name]
     key = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
     path = cache_dir() / f"{name}-{key}.tflite"

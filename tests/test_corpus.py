@@ -69,7 +69,8 @@ def test_bit_exact_with_tflite_micro(name, tmp_path):
     inputs = random_inputs(compiled, CORPUS[name][1], np.random.default_rng(7))
     ours, theirs, gen = check_bit_exact(model, inputs, tmp_path)
     assert int(np.count_nonzero(ours != theirs)) == 0
-    assert gen.arena_bytes <= tflm_arena(model)["head"]
+    # the head is activations only; the arena also holds the kernels' scratch
+    assert gen.arena_bytes <= tflm_arena(model)["head"] + gen.compiled.scratch_bytes
 
 
 @needs_corpus

@@ -209,6 +209,7 @@ class _OpContext:
     in_shapes: str
     out_shapes: str
     tensor_notes: list
+    optimize: str = "speed"   # "size": templates call the shared generic kernels (one copy each)
 
 
 def _shape(t: Optional[Tensor]) -> str:
@@ -235,7 +236,8 @@ class _Pointers:
         return self.raw(t) if ctype == "int8_t" else f"(({ctype} *)(void *){self.raw(t)})"
 
 
-def _op_context(env, c: CompiledOp, name: str, ptr: _Pointers, graph: Graph) -> _OpContext:
+def _op_context(env, c: CompiledOp, name: str, ptr: _Pointers, graph: Graph,
+                optimize: str) -> _OpContext:
     op = c.op
     sym = f"{name}_op{op.index}"
     acts_in = [t for t in op.inputs if t >= 0 and not graph.tensor(t).is_const]
@@ -249,7 +251,8 @@ def _op_context(env, c: CompiledOp, name: str, ptr: _Pointers, graph: Graph) -> 
         notes=c.lowered.notes,
         in_shapes=", ".join(_shape(graph.tensor(t)) for t in acts_in),
         out_shapes=", ".join(_shape(graph.tensor(t)) for t in op.outputs),
-        tensor_notes=[f"out t{t} @ {ptr.raw(t)}: {graph.tensor(t).name}" for t in op.outputs])
+        tensor_notes=[f"out t{t} @ {ptr.raw(t)}: {graph.tensor(t).name}" for t in op.outputs],
+        optimize=optimize)
 
 
 def _io_values(compiled: Compiled, ptr: _Pointers) -> dict:
@@ -261,12 +264,17 @@ def _io_values(compiled: Compiled, ptr: _Pointers) -> dict:
                 outputs=[one(io, k, "output") for k, io in enumerate(compiled.outputs)])
 
 
-def render_sources(compiled: Compiled, name: str) -> dict[str, str]:
-    """File name -> text for the model's own files (header and source)."""
+OPTIMIZE = ("speed", "size")
+
+
+def render_sources(compiled: Compiled, name: str, optimize: str = "speed") -> dict[str, str]:
+    """File name -> text for the model's own files (header and source). `optimize`: "speed"
+    gives every conv/depthwise/FC layer its own specialised kernel; "size" calls one shared
+    generic kernel per op kind (less code, more instructions)."""
     env = environment()
     graph, plan = compiled.graph, compiled.plan
     ptr = _Pointers(compiled)
-    contexts = [_op_context(env, c, name, ptr, graph) for c in compiled.ops]
+    contexts = [_op_context(env, c, name, ptr, graph, optimize) for c in compiled.ops]
     state = [dict(offset=compiled.state_offsets[t.index], nbytes=t.nbytes,
                   fill=t.zero_point & 0xFF if t.dtype == "int8" and t.quant else 0,
                   note=f"t{t.index} {t.dtype}{list(t.shape)}: {t.name}")
@@ -304,14 +312,17 @@ def check_name(name: str) -> str:
 
 
 def generate(model: Union[str, Path, bytes, Compiled], out_dir: Union[str, Path],
-             name: str = "model") -> GenResult:
+             name: str = "model", optimize: str = "speed") -> GenResult:
     """Write `<name>.h`, `<name>.c` and the runtime files the model needs into out_dir."""
     name = check_name(name)
+    if optimize not in OPTIMIZE:
+        raise TinygenError(f"--optimize {c_comment(str(optimize), 20)} is not one of "
+                           f"{', '.join(OPTIMIZE)}; pick speed (default) or size")
     compiled = model if isinstance(model, Compiled) else compile_model(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for fname, text in render_sources(compiled, name).items():
+    for fname, text in render_sources(compiled, name, optimize).items():
         path = out / fname
         path.write_text(text)
         written.append(path)

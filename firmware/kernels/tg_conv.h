@@ -14,7 +14,7 @@
  * TFLite-Micro skips it). Integer sums are exact, so both routes give identical accumulators.
  *
  * Speed, DSP builds (Cortex-M4/M7): tg_conv_batches, four output positions x one channel per
- * pass over windows expanded to int16 lanes once (about 15 instructions per 16 MACs in the inner
+ * pass over windows expanded to int16 lanes once (about 13 instructions per 16 MACs in the inner
  * loop), borders included. Portable builds: the outputs whose window is whole ("full" outputs,
  * a closed-form range per axis) are computed two positions x two output channels at a time
  * (tg_dot_2x2), walking a window as contiguous runs (one per kernel row when dil_w == 1, one per
@@ -52,6 +52,7 @@ typedef struct {
     int32_t act_min, act_max;
     int32_t rq_fast;            /* 1: tg_rq_fast's preconditions hold for every channel (checked offline) */
     int32_t run_pad;            /* TG_CONV_RUN rounded up to a multiple of 4 (weights' run stride) */
+    int32_t q15;                /* 1: the DSP batch route, with TG_CONV_SCRATCH_BYTES of scratch */
     const int8_t *weights;      /* [out_c][k_h][runs][run_pad]: [k_w][in_c] split into runs, each
                                    zero-padded to whole words (see TG_CONV_RUN) */
     const int32_t *bias;        /* [out_c], zeros if the model has none */
@@ -62,8 +63,8 @@ typedef struct {
 } tg_conv_params_t;
 
 /* Generic entry points (run-time parameters). A 1D conv is H = 1: input [1,1,W,C]. */
-int tg_conv2d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out);
-int tg_conv1d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out);
+int tg_conv2d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out, void *scratch);
+int tg_conv1d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out, void *scratch);
 
 
 TG_INLINE int8_t tg_conv_out(const tg_conv_params_t *p, int32_t acc, int32_t oc)
@@ -75,16 +76,10 @@ TG_INLINE int8_t tg_conv_out(const tg_conv_params_t *p, int32_t acc, int32_t oc)
     return tg_rq_s8(acc, p->mult[oc], p->shift[oc], p->out_offset, p->act_min, p->act_max);
 }
 
-/* Largest window (bytes) expanded to int16 lanes on the stack by the DSP path (4 KB of stack:
- * four windows of TG_IM2COL_MAX int16 values); larger windows use the in-register route. */
-#ifndef TG_IM2COL_MAX
-#define TG_IM2COL_MAX 512
-#endif
-
 /* Output positions per pass of the DSP batch route (tg_conv_batches). */
 #define TG_CONV_BATCH 4
 
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8 && !defined(TG_GENERIC)
 #define TG_UNROLL_RUNS _Pragma("GCC unroll 11")
 #else
 #define TG_UNROLL_RUNS
@@ -276,11 +271,11 @@ TG_INLINE void tg_conv_point_clipped(const tg_conv_params_t *p, const int8_t *in
  * Four consecutive outputs in raster order (their bytes are out_c apart, across row ends too)
  * have their windows expanded to int16 lanes once, interleaved per four window bytes as
  * [k/4][position][2 words], and reused by every output channel. Per four weight bytes a pass
- * then costs one load and two SXTB16 for the weights, four LDRDs and eight SMLADs: 15
+ * then costs one load and two SXTB16 for the weights, two 4-register LDMs and eight SMLADs: 13
  * instructions per 16 MACs, with 4 accumulators, so nothing spills. The channel's
- * requantisation constants are loaded once for the four outputs. Windows that touch padding are
- * gathered with the input offset added and zeros for padding taps (raw bias); whole windows as
- * raw bytes (folded bias). A last partial batch repeats its last position. */
+ * requantisation constants are loaded once for the four outputs. Every window is gathered as raw
+ * bytes, padding taps as the input's zero point, so every output starts from the folded bias.
+ * The buffer is the op's scratch, planned into the arena (tinygen/ops/conv.py, conv_q15). */
 
 /* Lanes of one whole run (n raw bytes, n <= run_pad, constants) into one slot of the interleaved
  * buffer: whole words, then the last 1-3 bytes as one word with zeros above (loaded so that it
@@ -319,19 +314,32 @@ TG_INLINE void tg_conv_gather_whole(const int8_t *src, uint32_t *dst, int32_t n,
     }
 }
 
-/* Lanes of one run of a clipped window: bytes [lo, hi) are src[i] + off, the rest 0 (padding
- * taps and the run's pad). */
+/* Lanes of one run of a clipped window: bytes [lo, hi) are src[i], the rest the input's zero
+ * point zp (padding taps; the run's pad meets zero weights). A zero-point tap adds
+ * (zp + in_offset) * w = 0 under the folded bias, exactly what TFLite-Micro's skipped tap adds,
+ * so clipped windows need no raw bias. Words wholly inside [lo, hi) take the whole-word path;
+ * only the 1-2 words that straddle an edge are built byte by byte (nothing outside is read). */
 TG_INLINE void tg_conv_gather_clipped(const int8_t *src, uint32_t *dst, int32_t run_pad, int32_t lo,
-                                      int32_t hi, int32_t off)
+                                      int32_t hi, int32_t zp)
 {
+    const uint32_t zp2 = ((uint32_t)(uint16_t)zp << 16) | (uint16_t)zp;
     int32_t i, j;
     for (i = 0; i < run_pad; i += 4, dst += 2 * TG_CONV_BATCH) {
-        int32_t v[4];
-        for (j = 0; j < 4; ++j) {
-            v[j] = (i + j >= lo && i + j < hi) ? (int32_t)src[i + j] + off : 0;
+        if (i >= lo && i + 4 <= hi) {
+            const uint32_t v = tg_ld32(src + i);
+            dst[0] = tg_sxtb16(v);
+            dst[1] = tg_sxtb16_ror8(v);
+        } else if (i + 4 <= lo || i >= hi) {
+            dst[0] = zp2;
+            dst[1] = zp2;
+        } else {
+            int32_t v[4];
+            for (j = 0; j < 4; ++j) {
+                v[j] = (i + j >= lo && i + j < hi) ? (int32_t)src[i + j] : zp;
+            }
+            dst[0] = (uint32_t)(uint16_t)v[0] | ((uint32_t)(uint16_t)v[2] << 16);
+            dst[1] = (uint32_t)(uint16_t)v[1] | ((uint32_t)(uint16_t)v[3] << 16);
         }
-        dst[0] = (uint32_t)(uint16_t)v[0] | ((uint32_t)(uint16_t)v[2] << 16);
-        dst[1] = (uint32_t)(uint16_t)v[1] | ((uint32_t)(uint16_t)v[3] << 16);
     }
 }
 
@@ -372,7 +380,7 @@ TG_INLINE void tg_conv_gather_slot(const tg_conv_params_t *p, const int8_t *in, 
                         hi = p->in_c;
                     }
                 }
-                tg_conv_gather_clipped(src, dst, p->run_pad, lo, hi, p->in_offset);
+                tg_conv_gather_clipped(src, dst, p->run_pad, lo, hi, -p->in_offset);
             }
         }
     }
@@ -396,35 +404,61 @@ TG_INLINE void tg_dot_part_q15(const uint32_t *x, const int8_t *w, int32_t n, in
     }
 }
 
-/* Four accumulators += four windows (interleaved) . one channel's weights (n bytes, n % 4 == 0). */
+/* Four accumulators += four windows (interleaved) . one channel's weights (n bytes, n % 4 == 0).
+ * Per four weight bytes (TG_Q15_STEP): LDR + 2 SXTB16 for the weights, two 4-register LDMs bring
+ * the four windows' eight lane words, eight SMLADs: 13 instructions per 16 MACs. The loop is
+ * written out in assembly, four steps per trip (54 instructions per 64 MACs with its CMP/BNE):
+ * LDM's register list must ascend, so its registers are fixed (r8-r11; local register variables
+ * are honoured for asm operands), and GCC, left to unroll it, shuffled the accumulators between
+ * steps. A window of 4, 8 or 12 mod 16 bytes takes one to three steps first. */
+#if TG_DSP_ASM
+#define TG_Q15_STEP                                                                          \
+    "ldr %[we], [%[wp]], #4\n\t"                                                          \
+    "sxtb16 %[wo], %[we], ror #8\n\t"                                                     \
+    "sxtb16 %[we], %[we]\n\t"                                                             \
+    "ldmia %[xp]!, {%[t0], %[t1], %[t2], %[t3]}\n\t"                                      \
+    "smlad %[a0], %[t0], %[we], %[a0]\n\t"                                                \
+    "smlad %[a0], %[t1], %[wo], %[a0]\n\t"                                                \
+    "smlad %[a1], %[t2], %[we], %[a1]\n\t"                                                \
+    "smlad %[a1], %[t3], %[wo], %[a1]\n\t"                                                \
+    "ldmia %[xp]!, {%[t0], %[t1], %[t2], %[t3]}\n\t"                                      \
+    "smlad %[a2], %[t0], %[we], %[a2]\n\t"                                                \
+    "smlad %[a2], %[t1], %[wo], %[a2]\n\t"                                                \
+    "smlad %[a3], %[t2], %[we], %[a3]\n\t"                                                \
+    "smlad %[a3], %[t3], %[wo], %[a3]\n\t"
+#endif
+
 TG_INLINE void tg_dot_4x1_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t *acc)
 {
 #if TG_DSP_ASM
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], i;
-    TG_UNROLL16
-    for (i = 0; i < n; i += 4, x += 2 * TG_CONV_BATCH) {
-        const uint32_t wv = tg_ld32(w + i);
-        const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
-        /* One block, so that GCC neither splits the LDRDs nor hoists loads (and spills); the
-         * post-indexed LDRDs step x to the next four bytes' lanes at no cost. */
-        const uint32_t *xp = x;
-        uint32_t t0, t1;
-        __asm__("ldrd %[t0], %[t1], [%[xp]], #8\n\t"
-                "smlad %[a0], %[t0], %[we], %[a0]\n\t"
-                "smlad %[a0], %[t1], %[wo], %[a0]\n\t"
-                "ldrd %[t0], %[t1], [%[xp]], #8\n\t"
-                "smlad %[a1], %[t0], %[we], %[a1]\n\t"
-                "smlad %[a1], %[t1], %[wo], %[a1]\n\t"
-                "ldrd %[t0], %[t1], [%[xp]], #8\n\t"
-                "smlad %[a2], %[t0], %[we], %[a2]\n\t"
-                "smlad %[a2], %[t1], %[wo], %[a2]\n\t"
-                "ldrd %[t0], %[t1], [%[xp]], #8\n\t"
-                "smlad %[a3], %[t0], %[we], %[a3]\n\t"
-                "smlad %[a3], %[t1], %[wo], %[a3]"
-                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                  [t0] "=&r"(t0), [t1] "=&r"(t1), [xp] "+r"(xp)
-                : [we] "r"(we), [wo] "r"(wo), "m"(*(const uint32_t(*)[2 * TG_CONV_BATCH])x));
-        x = xp - 2 * TG_CONV_BATCH; /* the loop's own step adds it back: GCC folds the pair */
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *wp = w;
+    const uint32_t *xp = x;
+    uint32_t we, wo;
+    register uint32_t t0 __asm__("r8");
+    register uint32_t t1 __asm__("r9");
+    register uint32_t t2 __asm__("r10");
+    register uint32_t t3 __asm__("r11");
+    int32_t k;
+    TG_UNROLL4
+    for (k = 0; k < (n / 4) % 4; ++k) {
+        __asm__(TG_Q15_STEP
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),
+                  [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [we] "=&r"(we),
+                  [wo] "=&r"(wo), [xp] "+r"(xp), [wp] "+r"(wp)
+                :
+                : "memory");
+    }
+    if (n >= 16) {
+        const int8_t *const wend = w + n;
+        __asm__("1:\n\t" TG_Q15_STEP TG_Q15_STEP TG_Q15_STEP TG_Q15_STEP
+                "cmp %[wp], %[wend]\n\t"
+                "bne 1b"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),
+                  [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [we] "=&r"(we),
+                  [wo] "=&r"(wo), [xp] "+r"(xp), [wp] "+r"(wp)
+                : [wend] "r"(wend)
+                : "cc", "memory");
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -435,29 +469,30 @@ TG_INLINE void tg_dot_4x1_q15(const uint32_t *x, const int8_t *w, int32_t n, int
 #endif
 }
 
-/* Outputs [q, q + cnt) (raster order, cnt <= 4 and constant at the call), all channels. */
+/* Outputs [q, q + cnt) (raster order, cnt <= 4 and constant at the call), all channels. Every
+ * window is gathered raw (padding as the zero point), so every accumulator starts from the
+ * folded bias. */
 TG_INLINE void tg_conv_batch(const tg_conv_params_t *p, const int8_t *in, int8_t *out, int32_t q,
                              int32_t cnt, uint32_t *buf, const int32_t *range)
 {
     const int32_t window = TG_CONV_WSTRIDE(p), C = p->out_c;
-    int full[TG_CONV_BATCH] = {0, 0, 0, 0}, all_full = 1, k;
     const int8_t *w = p->weights;
     int8_t *o = out + q * C;
-    int32_t oc;
-    TG_UNROLL4
+    int32_t oc, k;
+    TG_UNROLL1 /* one copy of the (unrolled) window gather, not four: code size */
     for (k = 0; k < cnt; ++k) {
         const int32_t oy = (q + k) / p->out_w, ox = (q + k) % p->out_w;
-        full[k] = oy >= range[0] && oy < range[1] && ox >= range[2] && ox < range[3];
-        all_full &= full[k];
+        const int full = oy >= range[0] && oy < range[1] && ox >= range[2] && ox < range[3];
         tg_conv_gather_slot(p, in, oy * p->stride_h - p->pad_top, ox * p->stride_w - p->pad_left,
-                            full[k], buf + 2 * k);
+                            full, buf + 2 * k);
     }
     for (oc = 0; oc < C; ++oc, w += window) {
         const tg_rq_ch_t rq = tg_rq_channel(p->rq_fast, p->rq, p->mult, p->shift, oc);
+        const int32_t b = p->bias_folded[oc];
         int32_t acc[TG_CONV_BATCH];
         TG_UNROLL4
         for (k = 0; k < TG_CONV_BATCH; ++k) {
-            acc[k] = (all_full || (k < cnt && full[k]) ? p->bias_folded : p->bias)[oc];
+            acc[k] = b;
         }
         if (cnt == TG_CONV_BATCH) {
             tg_dot_4x1_q15(buf, w, window, acc);
@@ -472,11 +507,16 @@ TG_INLINE void tg_conv_batch(const tg_conv_params_t *p, const int8_t *in, int8_t
     }
 }
 
-TG_INLINE void tg_conv_batches(const tg_conv_params_t *p, const int8_t *in, int8_t *out)
+/* The DSP route's scratch: four windows of TG_CONV_WSTRIDE bytes as int16 lanes (8 bytes per
+ * window byte). tinygen/ops/conv.py sizes the arena's scratch with the same formula. */
+#define TG_CONV_SCRATCH_BYTES(p) (8 * TG_CONV_WSTRIDE(p))
+
+TG_INLINE void tg_conv_batches(const tg_conv_params_t *p, const int8_t *in, int8_t *out,
+                               void *scratch)
 {
     const int32_t total = p->out_h * p->out_w;
-    uint32_t buf[2 * TG_IM2COL_MAX]; /* four windows of window / 2 words */
-    int32_t range[4], q;             /* outputs with whole windows: rows, columns [lo, hi) */
+    uint32_t *buf = (uint32_t *)scratch; /* four windows of window / 2 words, word aligned */
+    int32_t range[4], q;                 /* outputs with whole windows: rows, columns [lo, hi) */
     tg_conv_full_range(p->in_h, p->out_h, p->k_h, p->stride_h, p->dil_h, p->pad_top, &range[0],
                        &range[1]);
     tg_conv_full_range(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left, &range[2],
@@ -490,18 +530,19 @@ TG_INLINE void tg_conv_batches(const tg_conv_params_t *p, const int8_t *in, int8
 }
 #endif
 
-/* Whether a layer takes tg_conv_batches (DSP builds): windows above the tiny-window route and
- * small enough for the stack buffer. */
-#define TG_CONV_USE_Q15(p)                                                                  \
-    (TG_DSP && (p)->k_h * (p)->k_w * (p)->in_c > 4 && TG_CONV_WSTRIDE(p) <= TG_IM2COL_MAX)
+/* Whether a layer takes tg_conv_batches (DSP builds): decided offline (p->q15, with the scratch
+ * it needs planned into the arena; tinygen/ops/conv.py, conv_q15). */
+#define TG_CONV_USE_Q15(p) (TG_DSP && (p)->q15)
 
 /* Conv1D: one row, no height loop. */
-TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out)
+TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out,
+                                void *scratch)
 {
     int32_t lo, hi, ox;
+    (void)scratch;
 #if TG_DSP
     if (TG_CONV_USE_Q15(p)) {
-        tg_conv_batches(p, in, out);
+        tg_conv_batches(p, in, out, scratch);
         return;
     }
 #endif
@@ -516,9 +557,11 @@ TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int
     tg_conv_span(p, in + (lo * p->stride_w - p->pad_left) * p->in_c, out + lo * p->out_c, hi - lo);
 }
 
-TG_INLINE void tg_conv2d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out)
+TG_INLINE void tg_conv2d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out,
+                                void *scratch)
 {
     int32_t oy_lo, oy_hi, ox_lo, ox_hi, oy, ox;
+    (void)scratch;
     tg_conv_full_range(p->in_h, p->out_h, p->k_h, p->stride_h, p->dil_h, p->pad_top, &oy_lo,
                        &oy_hi);
     tg_conv_full_range(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left, &ox_lo,
@@ -527,7 +570,7 @@ TG_INLINE void tg_conv2d_inline(const tg_conv_params_t *p, const int8_t *in, int
     /* Row route when a quarter or more of the outputs touch padding (e.g. a 10x4 kernel on a
      * 49x10 input); otherwise the span route below measured faster. Constants per layer. */
     if (TG_CONV_USE_Q15(p)) {
-        tg_conv_batches(p, in, out);
+        tg_conv_batches(p, in, out, scratch);
         return;
     }
 #endif

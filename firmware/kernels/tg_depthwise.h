@@ -1,10 +1,11 @@
 /* Depthwise convolution, int8, per-channel weights, any depth multiplier.
  * Arithmetic matches TFLite-Micro's reference integer DepthwiseConvPerChannel exactly.
  *
- * Depth multiplier 1 without dilation (nearly every real model) takes the channel-plane route
- * (tg_dw_planes, below): each channel's input band is copied into an int16 plane padded with the
+ * Every layer without width dilation takes the channel-plane route (tg_dw_planes, below): each
+ * input channel's band of rows is copied into an int16 plane (arena scratch) padded with the
  * zero point, so two neighbouring taps are one word for SMLAD and borders need no special case.
- * Other layers take the per-position route: weights keep TFLite's layout [k_h][k_w][out_c], and
+ * (One input channel never gets here: tinygen lowers it as a convolution.) Layers with width
+ * dilation take the per-position route: weights keep TFLite's layout [k_h][k_w][out_c], and
  * with depth multiplier 1 the DSP path handles four channels per word (SXTB16 + SMLABB/SMLATT);
  * windows that touch padding add the input offset and start from the raw bias, whole windows
  * start from the folded bias (bias + in_offset * sum(w)). Integer sums are exact.
@@ -20,7 +21,7 @@
 #pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
 #endif
 
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8 && !defined(TG_GENERIC)
 #define TG_UNROLL_TAPS _Pragma("GCC unroll 25")
 #else
 #define TG_UNROLL_TAPS
@@ -44,6 +45,8 @@ typedef struct {
     int32_t pad_top, pad_left;
     int32_t in_offset, out_offset, act_min, act_max;
     int32_t rq_fast;            /* 1: tg_rq_fast's preconditions hold (checked offline) */
+    int32_t plane_w, band;      /* channel-plane route: plane row length, output rows per band
+                                   (band 0: the per-position route, no scratch) */
     const int8_t *weights;      /* [k_h][k_w][out_c], as TFLite stores it */
     const int32_t *bias;
     const int32_t *bias_folded; /* bias + in_offset * sum(weights of oc) */
@@ -52,7 +55,7 @@ typedef struct {
     const int32_t *rq;          /* rq_fast: per channel {mult, 2^(e-1) + (out_offset << e), e}, e = -shift */
 } tg_depthwise_params_t;
 
-int tg_depthwise_s8(const tg_depthwise_params_t *p, const int8_t *in, int8_t *out);
+int tg_depthwise_s8(const tg_depthwise_params_t *p, const int8_t *in, int8_t *out, void *scratch);
 
 TG_INLINE int8_t tg_dw_out(const tg_depthwise_params_t *p, int32_t acc, int32_t oc)
 {
@@ -176,31 +179,27 @@ TG_INLINE void tg_dw_point_full(const tg_depthwise_params_t *p, const int8_t *in
 #endif
 }
 
-/* ---- The channel-plane route (depth multiplier 1, no dilation) ----------------------------
+/* ---- The channel-plane route (any depth multiplier, dilation in height only) ---------------
  * Depthwise sums run over taps of one channel, which NHWC keeps C bytes apart. This route copies
- * one channel of a band of input rows into a small int16 plane on the stack, padded all round
- * with the input's zero point, so that
+ * one input channel of a band of input rows into an int16 plane in the scratch (planned into the
+ * arena, sized offline: tinygen/ops/conv.py, dw_planes), padded all round with the input's zero
+ * point, so that
  *   - two horizontally neighbouring taps are one 32-bit word: one SMLAD per two MACs, against
  *     kernel weights packed per channel as int16 pairs (built once per channel, kept in
  *     registers); two output positions per pass share the channel's weights and requantisation;
  *   - padding needs no special case: a zero-point tap adds (zp + in_offset) * w = 0, exactly
  *     what TFLite-Micro's skipped tap adds, so every output uses the folded bias and raw bytes;
- *   - an odd kernel width's last pair is [w, 0]: the extra column it reads adds 0.
+ *   - an odd kernel width's last pair is [w, 0]: the extra column it reads adds 0;
+ *   - with depth multiplier M, the M output channels of an input channel share its plane.
  * The portable build runs the same route with plain multiplies. */
-#ifndef TG_DW_PLANE_MAX
-#define TG_DW_PLANE_MAX 2048 /* int16 values of the stack plane (4 KB) */
-#endif
 #define TG_DW_PAIRS_MAX 32   /* int16 weight pairs of one channel (e.g. 7x7 = 7 rows x 4 pairs) */
 
-/* Plane row length: the widest window span plus the odd-width column, even so rows stay aligned. */
-#define TG_DW_PLANE_W(p) ((((p)->out_w - 1) * (p)->stride_w + (p)->k_w + 2) & ~1)
+/* Plane row length (p->plane_w, computed offline): the widest window span plus the odd-width
+ * column, even so rows stay aligned. p->band: output rows per band (the plane holds them). */
+#define TG_DW_PLANE_W(p) ((p)->plane_w)
 #define TG_DW_KPAIRS(p) (((p)->k_w + 1) / 2)
-/* Output rows per band: as many as the plane holds. */
-#define TG_DW_BAND(p) ((TG_DW_PLANE_MAX / TG_DW_PLANE_W(p) - (p)->k_h) / (p)->stride_h + 1)
-#define TG_DW_USE_PLANES(p)                                                                  \
-    ((p)->depth_mult == 1 && (p)->dil_h == 1 && (p)->dil_w == 1 &&                           \
-     (p)->k_h * TG_DW_KPAIRS(p) <= TG_DW_PAIRS_MAX &&                                        \
-     TG_DW_PLANE_W(p) * (p)->k_h <= TG_DW_PLANE_MAX)
+#define TG_DW_BAND(p) ((p)->band)
+#define TG_DW_USE_PLANES(p) ((p)->band > 0)
 
 /* acc + x[0] * w.lo + x[1] * w.hi: one SMLAD on the DSP path (an unaligned word load, which
  * ARMv7E-M allows; x is 2-byte aligned). */
@@ -236,7 +235,7 @@ TG_INLINE void tg_dw_block(const tg_depthwise_params_t *p, const int16_t *x, int
     TG_UNROLL_TAPS
     for (j = 0; j < p->k_h * kp; ++j) {
         const uint32_t wj = wpk[j];
-        const int16_t *xt = x + (j / kp) * pw + 2 * (j % kp);
+        const int16_t *xt = x + (j / kp) * p->dil_h * pw + 2 * (j % kp);
         TG_UNROLL4
         for (i = 0; i < br * bs; ++i) {
             acc[i] = tg_dw_pair(xt + (i / bs) * sy + (i % bs) * sx, wj, acc[i]);
@@ -301,26 +300,28 @@ TG_INLINE void tg_dw_plane_rows(const tg_depthwise_params_t *p, const int16_t *p
     }
 }
 
-TG_INLINE void tg_dw_planes(const tg_depthwise_params_t *p, const int8_t *in, int8_t *out)
+TG_INLINE void tg_dw_planes(const tg_depthwise_params_t *p, const int8_t *in, int8_t *out,
+                            void *scratch)
 {
-    /* uint32_t storage: the plane is word aligned and filled a word at a time */
-    uint32_t store[TG_DW_PLANE_MAX / 2];
-    int16_t *plane = (int16_t *)(void *)store;
-    const int32_t pw = TG_DW_PLANE_W(p), C = p->in_c;
+    /* uint32_t storage: the plane is word aligned (the arena's scratch is) and filled a word at
+     * a time */
+    uint32_t *store = (uint32_t *)scratch;
+    int16_t *plane = (int16_t *)scratch;
+    const int32_t pw = TG_DW_PLANE_W(p), C = p->in_c, M = p->depth_mult;
     const int32_t band = TG_DW_BAND(p) < p->out_h ? TG_DW_BAND(p) : p->out_h;
     const int32_t zp = -p->in_offset;
     const uint32_t fill = ((uint32_t)(uint16_t)zp << 16) | (uint16_t)zp;
-    int32_t oy0, c, r, i;
+    int32_t oy0, c, m, r, i;
     for (oy0 = 0; oy0 < p->out_h; oy0 += band) {
         const int32_t rows = p->out_h - oy0 < band ? p->out_h - oy0 : band;
-        const int32_t rows_in = (rows - 1) * p->stride_h + p->k_h;
+        const int32_t rows_in = (rows - 1) * p->stride_h + (p->k_h - 1) * p->dil_h + 1;
         const int32_t iy_first = oy0 * p->stride_h - p->pad_top;
         /* input rows [r_lo, r_hi) of the band exist; columns [pad_left, pad_left + cols) */
         const int32_t r_lo = iy_first < 0 ? -iy_first : 0;
         const int32_t r_hi = p->in_h - iy_first < rows_in ? p->in_h - iy_first : rows_in;
         const int32_t cols = p->in_w < pw - p->pad_left ? p->in_w : pw - p->pad_left;
         /* padding is the same for every channel: fill once per band, then copy interiors */
-        for (i = 0; i < rows_in * pw / 2; ++i) {
+        for (i = 0; i < (rows_in * pw + 1) / 2; ++i) {
             store[i] = fill;
         }
         for (c = 0; c < C; ++c) {
@@ -332,16 +333,19 @@ TG_INLINE void tg_dw_planes(const tg_depthwise_params_t *p, const int8_t *in, in
                     dst[i] = *src;
                 }
             }
-            tg_dw_plane_rows(p, plane, out, c, oy0, rows);
+            for (m = 0; m < M; ++m) {
+                tg_dw_plane_rows(p, plane, out, c * M + m, oy0, rows);
+            }
         }
     }
 }
 
-TG_INLINE void tg_depthwise_inline(const tg_depthwise_params_t *p, const int8_t *in, int8_t *out)
+TG_INLINE void tg_depthwise_inline(const tg_depthwise_params_t *p, const int8_t *in, int8_t *out,
+                                    void *scratch)
 {
     int32_t oy, ox;
     if (TG_DW_USE_PLANES(p)) {
-        tg_dw_planes(p, in, out);
+        tg_dw_planes(p, in, out, scratch);
         return;
     }
     for (oy = 0; oy < p->out_h; ++oy) {

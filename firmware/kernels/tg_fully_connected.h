@@ -21,15 +21,12 @@
 #define TG_FC_NOINLINE
 #endif
 
-/* Largest input (bytes) the DSP path expands to int16 lanes on the stack (2 KB at most). */
-#ifndef TG_FC_Q15_MAX
-#define TG_FC_Q15_MAX 1024
-#endif
-
 typedef struct {
     int32_t batches, in_depth, out_depth;
     int32_t out_offset, act_min, act_max;
     int32_t rq_fast;            /* 1: tg_rq_fast's preconditions hold (checked offline) */
+    int32_t q15;                /* DSP builds: expand the input to int16 lanes once into the
+                                   scratch (2 * (in_depth & ~3) bytes, planned offline) */
     const int8_t *weights;      /* [out_depth][in_depth] */
     const int32_t *bias_folded; /* bias - in_zp * sum(weights of o): no padding, always folded */
     const int32_t *mult;        /* [out_depth] (per-tensor models repeat one value) */
@@ -37,7 +34,8 @@ typedef struct {
     const int32_t *rq;          /* rq_fast: per channel {mult, 2^(e-1) + (out_offset << e), e}, e = -shift */
 } tg_fc_params_t;
 
-int tg_fully_connected_s8(const tg_fc_params_t *p, const int8_t *in, int8_t *out);
+int tg_fully_connected_s8(const tg_fc_params_t *p, const int8_t *in, int8_t *out,
+                          void *scratch);
 
 TG_INLINE int8_t tg_fc_out(const tg_fc_params_t *p, int32_t acc, int32_t o)
 {
@@ -48,16 +46,18 @@ TG_INLINE int8_t tg_fc_out(const tg_fc_params_t *p, int32_t acc, int32_t o)
     return tg_rq_s8(acc, p->mult[o], p->shift[o], p->out_offset, p->act_min, p->act_max);
 }
 
-TG_INLINE void tg_fully_connected_inline(const tg_fc_params_t *p, const int8_t *in, int8_t *out)
+TG_INLINE void tg_fully_connected_inline(const tg_fc_params_t *p, const int8_t *in, int8_t *out,
+                                         void *scratch)
 {
     const int32_t n = p->in_depth;
     int32_t b, o, r;
+    (void)scratch;
     for (b = 0; b < p->batches; ++b, in += n) {
         const int8_t *w = p->weights;
 #if TG_DSP
-        if (n <= TG_FC_Q15_MAX && p->out_depth >= 8) {
-            /* The input expanded to int16 lanes once (stack), reused by every output row. */
-            uint32_t xq[TG_FC_Q15_MAX / 2];
+        if (p->q15) {
+            /* The input expanded to int16 lanes once (scratch), reused by every output row. */
+            uint32_t *xq = (uint32_t *)scratch;
             tg_expand_q15(in, xq, n & ~3);
             for (o = 0; o + 4 <= p->out_depth; o += 4, w += 4 * n) {
                 int32_t a0 = p->bias_folded[o], a1 = p->bias_folded[o + 1];

@@ -17,6 +17,13 @@
 
 #include "tg_runtime.h"
 
+#if defined(TG_GENERIC)
+/* The shared kernels (`--optimize size`): let the compiler keep a helper out of line and share
+ * it, rather than force a copy into every caller. */
+#undef TG_INLINE
+#define TG_INLINE static inline
+#endif
+
 #if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP)
 #define TG_DSP 1
 #define TG_DSP_ASM 1 /* the real instructions */
@@ -28,12 +35,21 @@
 #define TG_DSP_ASM 0
 #endif
 
-/* Full unrolling of short loops whose trip count is a per-layer constant. */
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+/* Full unrolling of short loops whose trip count is a per-layer constant. A translation unit
+ * that defines TG_GENERIC (the shared kernels of `--optimize size`, tg_conv.c, ...) gets none:
+ * there the counts are run-time values and unrolling would only add code. */
+#if defined(TG_GENERIC)
+#define TG_UNROLL4
+#define TG_UNROLL8
+#define TG_UNROLL16
+#define TG_UNROLL1
+#elif defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 8
+#define TG_UNROLL1 _Pragma("GCC unroll 1")
 #define TG_UNROLL4 _Pragma("GCC unroll 4")
 #define TG_UNROLL8 _Pragma("GCC unroll 8")
 #define TG_UNROLL16 _Pragma("GCC unroll 16")
 #else
+#define TG_UNROLL1
 #define TG_UNROLL8
 #define TG_UNROLL16
 #define TG_UNROLL4
@@ -43,6 +59,13 @@
 #define TG_HOT __attribute__((hot))
 #else
 #define TG_HOT
+#endif
+
+/* The shared kernels (`--optimize size`) are compiled for size, whatever the build's -O level. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TG_GENERIC_FN __attribute__((optimize("Os")))
+#else
+#define TG_GENERIC_FN
 #endif
 
 #if TG_DSP

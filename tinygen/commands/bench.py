@@ -75,6 +75,8 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
         "network_instructions": counts.network,
         "inference_instructions": counts.inference,
         "instructions_per_mac": (counts.network / macs) if macs else None,
+        "network_stack_bytes": counts.network_stack,
+        "front_end_stack_bytes": counts.front_end_stack,
         "elf": str(elf),
     }
 
@@ -123,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
     per_mac = f"  ({r['instructions_per_mac']:.2f} instructions/MAC)" if r["instructions_per_mac"] else ""
     rows.append(("network", f"{r['network_instructions']:,} instructions{per_mac}"))
     rows.append(("one inference", f"{r['inference_instructions']:,} instructions"))
+    if r["network_stack_bytes"] is not None:
+        fe = r["front_end_stack_bytes"]
+        rows.append(("stack", f"{r['network_stack_bytes']:,} B network" +
+                     ("" if fe is None else f", {fe:,} B front end") + " (high-water mark, painted)"))
     w = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k.ljust(w)}  {v}")

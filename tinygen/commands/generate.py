@@ -12,13 +12,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", type=Path, help="int8 .tflite file")
     p.add_argument("--out", type=Path, default=Path("gen"), help="output folder (default: gen/)")
     p.add_argument("--name", default="model", help="C prefix: <name>_invoke, <NAME>_ARENA_BYTES")
+    p.add_argument("--optimize", choices=("speed", "size"), default="speed",
+                   help="speed (default): a specialised kernel per conv/depthwise/FC layer; "
+                   "size: one shared kernel per op kind (less code, more instructions)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..codegen import generate
 
-    gen = generate(args.model, args.out, name=args.name)
+    gen = generate(args.model, args.out, name=args.name, optimize=args.optimize)
     print(f"wrote {len(gen.files)} files to {gen.out_dir}/: "
           f"{', '.join(p.name for p in gen.files)}")
     print(f"arena {gen.arena_bytes:,} B, weights {gen.weight_bytes:,} B, {gen.macs:,} MACs; "

@@ -164,9 +164,9 @@ def _quant(index: int, name: str, dtype: str, shape: tuple[int, ...], q) -> Quan
     if len(zps) != len(scales) or not all(lo <= z <= hi for z in zps):
         raise ModelError(f"{label} ({dtype}) has zero points {list(zps[:4])} outside [{lo}, {hi}] "
                          f"or not one per scale; re-convert the model")
-    # a 1-D bias keeps its filter's quantized dimension (3 for depthwise): one scale per element
-    along_axis = 0 <= axis < len(shape) and shape[axis] == len(scales)
-    if len(scales) > 1 and not (along_axis or (len(shape) == 1 and shape[0] == len(scales))):
+    if len(shape) == 1 and len(scales) == shape[0]:
+        axis = 0    # a per-channel bias: converters may keep the filter's axis (person_detect: 3)
+    if len(scales) > 1 and not (0 <= axis < len(shape) and shape[axis] == len(scales)):
         raise ModelError(f"{label} has {len(scales)} scales for shape {shape} (axis {axis}); "
                          "the file is corrupt")
     return Quant(scale=scales, zero_point=zps, axis=axis)

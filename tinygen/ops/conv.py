@@ -52,7 +52,8 @@ def lower(op: Op, graph: Graph) -> Lowered:
     a: ConvAttrs = op.attrs
     geo = _geometry(op, x, w, y, a)
     out_c = geo["out_c"]
-    if op.type == OpType.CONV_2D:
+    as_conv = op.type == OpType.CONV_2D
+    if as_conv:
         if w.shape[0] != out_c or w.shape[3] != geo["in_c"]:
             raise unsupported(op, f"filter {w.shape} does not match input channels {geo['in_c']} "
                               f"and output channels {out_c} (grouped convolution)",
@@ -67,11 +68,17 @@ def lower(op: Op, graph: Graph) -> Lowered:
                               f"{geo['in_c']} x depth multiplier {a.depth_multiplier}")
         geo["depth_mult"] = mult
         weights_by_channel = np.ascontiguousarray(w.data.reshape(-1, out_c).T)  # [OC][KH*KW]
+        # One input channel: every output channel reads the same window, so this is an ordinary
+        # convolution with filter [OC][KH][KW][1] (CMSIS-NN treats it so too) and takes the conv
+        # kernels' fast routes (micro_speech's 10x8 x 8 first layer, person_detect's stem).
+        as_conv = geo["in_c"] == 1
+        if as_conv:
+            weights = weights_by_channel
 
     mults, shifts = channel_multipliers(op, x, w, y, out_c)
-    window = int(np.prod(w.shape[1:])) if op.type == OpType.CONV_2D else geo["k_h"] * geo["k_w"]
+    window = geo["k_h"] * geo["k_w"] * (geo["in_c"] if as_conv else 1)
     bias = bias_values(op, ins[2], out_c)
-    if op.type == OpType.DEPTHWISE_CONV_2D:
+    if not as_conv:
         # Kernel reads TFLite's own order [KH][KW][OC] (channels side by side, as in NHWC input).
         folded = folded_bias(op, bias, weights_by_channel, x.zero_point)
         weights = w.data.reshape(-1, out_c)
@@ -89,8 +96,10 @@ def lower(op: Op, graph: Graph) -> Lowered:
     macs = geo["out_h"] * geo["out_w"] * out_c * geo["k_h"] * geo["k_w"] * (
         geo["in_c"] if op.type == OpType.CONV_2D else 1)
 
-    if op.type == OpType.DEPTHWISE_CONV_2D:
-        return Lowered("depthwise", ("tg_depthwise", "tg_simd"), params, consts, macs)
+    if not as_conv:
+        params["plane_w"], params["band"], params["scratch_bytes"] = dw_planes(geo)
+        return Lowered("depthwise", ("tg_depthwise", "tg_simd"), params, consts, macs,
+                       scratch_bytes=params["scratch_bytes"])
     one_d = _as_1d(geo)
     if one_d is not None:
         k_h, k_w, dil_w = 1, one_d["k"], one_d["dil"]
@@ -98,11 +107,14 @@ def lower(op: Op, graph: Graph) -> Lowered:
         k_h, k_w, dil_w = geo["k_h"], geo["k_w"], geo["dil_w"]
     padded, run_pad = _pad_runs(weights, k_h, k_w, geo["in_c"], dil_w)
     params["run_pad"] = run_pad
+    params["q15"], params["scratch_bytes"] = conv_q15(k_h, k_w, geo["in_c"], dil_w, run_pad)
     consts = (ConstArray("weights", "int8_t", padded.ravel()),) + consts[1:]
     if one_d is not None:
         return Lowered("conv1d", ("tg_conv", "tg_simd"), dict(params, **one_d), consts, macs,
+                       scratch_bytes=params["scratch_bytes"],
                        notes=("1-D kernel",))
-    return Lowered("conv2d", ("tg_conv", "tg_simd"), params, consts, macs)
+    return Lowered("conv2d", ("tg_conv", "tg_simd"), params, consts, macs,
+                   scratch_bytes=params["scratch_bytes"])
 
 
 def _pad_runs(weights: np.ndarray, k_h: int, k_w: int, in_c: int, dil_w: int
@@ -117,6 +129,50 @@ def _pad_runs(weights: np.ndarray, k_h: int, k_w: int, in_c: int, dil_w: int
     if run_pad != run:
         w = np.concatenate([w, np.zeros((*w.shape[:3], run_pad - run), dtype=w.dtype)], axis=3)
     return np.ascontiguousarray(w.reshape(weights.shape[0], -1)), run_pad
+
+
+# Largest window (weight bytes of one channel, runs padded) the DSP batch route expands: its
+# scratch is 8 bytes per window byte (four windows as int16 lanes), so 9 KB at most (3x3x128);
+# larger windows take the in-register route, which needs none.
+CONV_Q15_MAX_WINDOW = 1152
+
+
+def conv_q15(k_h: int, k_w: int, in_c: int, dil_w: int, run_pad: int) -> tuple[int, int]:
+    """(q15, scratch bytes): whether tg_conv.h's DSP batch route runs this layer
+    (TG_CONV_USE_Q15) and the scratch it needs (TG_CONV_SCRATCH_BYTES). Windows of 4 taps or
+    fewer take the tiny-window route. Portable builds ignore the route and its scratch."""
+    window = k_h * (1 if dil_w == 1 else k_w) * run_pad       # TG_CONV_WSTRIDE
+    if k_h * k_w * in_c <= 4 or window > CONV_Q15_MAX_WINDOW:
+        return 0, 0
+    return 1, 8 * window
+
+
+# The depthwise channel plane: at most this many bytes of scratch when the whole plane does not
+# fit (then it is refilled band by band); a band of one output row above DW_PLANE_LIMIT takes
+# the per-position route instead.
+DW_PLANE_BUDGET = 4096
+DW_PLANE_LIMIT = 16384
+DW_PAIRS_MAX = 32                                              # TG_DW_PAIRS_MAX
+
+
+def dw_planes(g: dict) -> tuple[int, int, int]:
+    """(plane_w, band, scratch bytes) of tg_depthwise.h's channel-plane route: int16 rows of
+    plane_w values, `band` output rows per fill (as many as DW_PLANE_BUDGET holds, at least 1);
+    band 0 is the per-position route (width dilation, or a kernel too large)."""
+    pairs = g["k_h"] * ((g["k_w"] + 1) // 2)
+    if g["dil_w"] != 1 or pairs > DW_PAIRS_MAX:
+        return 0, 0, 0
+    plane_w = ((g["out_w"] - 1) * g["stride_w"] + g["k_w"] + 2) & ~1
+
+    def plane_bytes(rows: int) -> int:
+        return 2 * plane_w * ((rows - 1) * g["stride_h"] + (g["k_h"] - 1) * g["dil_h"] + 1)
+
+    if plane_bytes(1) > DW_PLANE_LIMIT:
+        return 0, 0, 0
+    band = g["out_h"]
+    while band > 1 and plane_bytes(band) > DW_PLANE_BUDGET:
+        band -= 1
+    return plane_w, band, -(-plane_bytes(band) // 4) * 4
 
 
 def _as_1d(g: dict) -> dict | None:

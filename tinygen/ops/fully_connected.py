@@ -41,10 +41,24 @@ def lower(op: Op, graph: Graph) -> Lowered:
     params = dict(batches=batches, in_depth=in_depth, out_depth=out_depth,
                   out_offset=y.zero_point, act_min=act_min, act_max=act_max,
                   rq_fast=int(rq_fast_ok(mults, shifts, bias, folded, in_depth)))
+    params["q15"], params["scratch_bytes"] = fc_q15(in_depth, out_depth)
     consts = (ConstArray("weights", "int8_t", weights.ravel()),
               ConstArray("bias_folded", "int32_t", folded),
               ConstArray("mult", "int32_t", np.array(mults, dtype=np.int64)),
               ConstArray("shift", "int32_t", np.array(shifts, dtype=np.int64))
               ) + rq_consts(params["rq_fast"], mults, shifts, y.zero_point)
     return Lowered("fully_connected", ("tg_fully_connected", "tg_simd"), params, consts,
-                   macs=batches * in_depth * out_depth)
+                   macs=batches * in_depth * out_depth, scratch_bytes=params["scratch_bytes"])
+
+
+# Largest input the DSP path expands to int16 lanes (scratch: 2 bytes per input byte).
+FC_Q15_MAX = 1024
+
+
+def fc_q15(in_depth: int, out_depth: int) -> tuple[int, int]:
+    """(q15, scratch bytes) of tg_fully_connected.h's DSP route: worth expanding the input once
+    when at least 8 output rows reuse it."""
+    n4 = in_depth & ~3
+    if in_depth > FC_Q15_MAX or out_depth < 8 or not n4:
+        return 0, 0
+    return 1, 2 * n4

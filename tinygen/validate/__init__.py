@@ -193,7 +193,8 @@ def run_port(board: str, port: str, model_path, features_path=None, samples: int
                                   report_path=report_path, progress=progress)
 
 
-def build_twin_firmware(board: str, model_path, out_dir, features_path=None) -> Path:
+def build_twin_firmware(board: str, model_path, out_dir, features_path=None,
+                        optimize: str = "speed") -> Path:
     """An ELF for the board's twin: through the boards work (tinygen.project + tinygen.builder)
     when present, else straight with the cross compiler (generated model + protocol + BSP)."""
     from ..emulate import twin_for_board
@@ -205,7 +206,8 @@ def build_twin_firmware(board: str, model_path, out_dir, features_path=None) -> 
         builder = project = None
     if builder is not None and project is not None and os.environ.get("TINYGEN_DIRECT_BUILD") != "1":
         try:
-            return _build_with_project(board, model_path, out_dir, features_path, project, builder)
+            return _build_with_project(board, model_path, out_dir, features_path, project, builder,
+                                       optimize)
         except TinygenError:
             raise
         except Exception as exc:  # the boards work is young: say so, then build directly
@@ -216,7 +218,7 @@ def build_twin_firmware(board: str, model_path, out_dir, features_path=None) -> 
     from .firmware import build_twin_elf
 
     twin = twin_for_board(board)
-    gen = generate(model_path, out_dir / "gen", name="model")
+    gen = generate(model_path, out_dir / "gen", name="model", optimize=optimize)
     srcs = list(gen.sources)
     has_fe = False
     if features_path is not None:
@@ -232,12 +234,13 @@ def build_twin_firmware(board: str, model_path, out_dir, features_path=None) -> 
                           include_dirs=[out_dir / "gen", out_dir / "features"])
 
 
-def _build_with_project(board, model_path, out_dir, features_path, project, builder) -> Path:
+def _build_with_project(board, model_path, out_dir, features_path, project, builder,
+                        optimize: str = "speed") -> Path:
     from ..boards import get_board
     from ..codegen import generate
 
     b = get_board(board)
-    gen = generate(model_path, out_dir / "gen", name="model")
+    gen = generate(model_path, out_dir / "gen", name="model", optimize=optimize)
     fe = None
     if features_path is not None:
         from .reference import load_front_end

@@ -6,6 +6,11 @@ no plugin ABI to match against the installed QEMU, no header Debian does not shi
 very same ELF the QEMU twin runs, and a Python code hook sees every executed instruction, so the
 count is exact and repeatable. Its CPU models come from QEMU's TCG, like the twin's.
 
+Stack: at each region's start the free stack below the stack pointer (down to the end of .bss,
+`_ebss`, at most STACK_PAINT_MAX bytes) is painted with a pattern; at its end the deepest
+overwritten word gives the region's high-water mark, measured from the stack pointer at the
+call of tg_mark_begin: every frame of the inference (invoke, kernels, library calls) counts.
+
 How: the ELF boots from its reset vector as on the twin; the UART is a memory-mapped model fed
 with one INFER_RAW (or INFER_FEATURES) frame; the counter runs from the call of
 tg_mark_begin(id) to the call of tg_mark_end(id) (id 1 = front end, 2 = network; see
@@ -23,6 +28,8 @@ from ..errors import EmulatorError, ToolchainMissing
 
 MARK_FRONT_END = 1
 MARK_NETWORK = 2
+STACK_PAINT = 0x5A7C_9E31          # unlikely as data: not 0, not -1, not a small int or address
+STACK_PAINT_MAX = 256 << 10
 
 
 # -- a small ELF32 reader (program headers and the symbol table) ------------------------------
@@ -54,7 +61,7 @@ def read_elf(path: Path | str) -> Elf:
             strtab = sections[sh[6]]
             for j in range(sh[5] // 16):
                 name_off, value, size, info, _, _ = struct.unpack_from("<IIIBBH", data, sh[4] + j * 16)
-                if info & 0xF in (1, 2):  # object, function
+                if info & 0xF in (0, 1, 2) and name_off:  # linker symbols (_ebss), objects, functions
                     end = data.index(b"\0", strtab[4] + name_off)
                     name = data[strtab[4] + name_off:end].decode()
                     syms[name] = value
@@ -122,6 +129,13 @@ class Counts:
     network: int
     total_run: int
     functions: Optional[dict[str, int]] = None    # per function, inside the network region
+    network_stack: Optional[int] = None           # bytes: the network region's stack high-water mark
+    front_end_stack: Optional[int] = None
+
+    @property
+    def stack(self) -> int:
+        """The deeper of the two regions: the stack one inference needs."""
+        return max(self.network_stack or 0, self.front_end_stack or 0)
 
     @property
     def inference(self) -> int:
@@ -196,7 +210,8 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
 
     begin = elf.symbols["tg_mark_begin"] & ~1
     end = elf.symbols["tg_mark_end"] & ~1
-    state = {"n": 0, "open": {}, "done": {}}
+    state = {"n": 0, "open": {}, "done": {}, "stack": {}, "paint": {}}
+    stack_floor = elf.symbols.get("_ebss", 0)
     hist: dict[int, int] = {}
     it_sites = _it_candidates(elf)
     in_block: set[int] = set()
@@ -223,11 +238,14 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
 
     def _markers(address):
         if address == begin:
-            state["open"][mu.reg_read(A.UC_ARM_REG_R0)] = state["n"]
+            mark = mu.reg_read(A.UC_ARM_REG_R0)
+            state["open"][mark] = state["n"]
+            state["paint"][mark] = _paint_stack(mu, mu.reg_read(A.UC_ARM_REG_SP), stack_floor)
         elif address == end:
             mark = mu.reg_read(A.UC_ARM_REG_R0)
             if mark in state["open"]:
                 state["done"][mark] = state["n"] - state["open"].pop(mark)
+                state["stack"][mark] = _stack_depth(mu, *state["paint"].pop(mark))
             if mark == MARK_NETWORK:
                 mu.emu_stop()
         if state["n"] >= max_instructions:
@@ -243,7 +261,31 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
         raise EmulatorError(f"the network's end marker was not reached within {state['n']} instructions "
                             f"(device replied {bytes(port.tx[:16]).hex()}...)")
     return Counts(state["done"].get(MARK_FRONT_END), state["done"][MARK_NETWORK], state["n"],
-                  by_function(elf, hist) if per_function else None)
+                  by_function(elf, hist) if per_function else None,
+                  state["stack"].get(MARK_NETWORK), state["stack"].get(MARK_FRONT_END))
+
+
+def _paint_stack(mu, sp: int, floor: int) -> tuple[int, int]:
+    """Fill the free stack [lo, sp) with STACK_PAINT; return (lo, sp)."""
+    lo = max(floor, sp - STACK_PAINT_MAX, 0x20000000 if sp >= 0x20000000 else 0)
+    lo = (lo + 3) & ~3
+    if sp > lo:
+        mu.mem_write(lo, struct.pack("<I", STACK_PAINT) * ((sp - lo) // 4))
+    return lo, sp
+
+
+def _stack_depth(mu, lo: int, sp: int) -> int:
+    """Bytes below `sp` written since painting: up to the deepest word that lost the pattern."""
+    if sp <= lo:
+        return 0
+    words = struct.unpack(f"<{(sp - lo) // 4}I", bytes(mu.mem_read(lo, sp - lo)))
+    for i, w in enumerate(words):
+        if w != STACK_PAINT:
+            if i == 0:
+                raise EmulatorError(f"the stack reached the end of the painted area ({sp - lo} "
+                                    "bytes below the stack pointer): it may have overflowed")
+            return sp - (lo + 4 * i)
+    return 0
 
 
 # -- the same count from QEMU itself (a cross-check, and the way for the RISC-V twin) ----------

@@ -45,20 +45,20 @@ static const tg_conv_params_t model_op1_params = {
     .pad_top = 0, .pad_left = 1,
     .in_offset = 16, .out_offset = -128,
     .act_min = -128, .act_max = 127, .rq_fast = 1,
-    .run_pad = 4,
+    .run_pad = 4, .q15 = 0,
     .weights = model_op1_weights, .bias = model_op1_bias, .bias_folded = model_op1_bias_folded,
     .mult = model_op1_mult, .shift = model_op1_shift,
     .rq = model_op1_rq,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
-static TG_NOINLINE void model_op1_run(const int8_t *in, int8_t *out)
+static TG_NOINLINE void model_op1_run(const int8_t *in, int8_t *out, void *scratch)
 {
-    tg_conv1d_inline(&model_op1_params, in, out);
+    tg_conv1d_inline(&model_op1_params, in, out, scratch);
 }
 
 /* op 2: MAX_POOL_2D 1x1x128x8 -> 1x1x32x8
- *   out t11 @ (arena + 256): functional_8_1/max_pooling1d_3_1/MaxPool1d
+ *   out t11 @ (arena + 0): functional_8_1/max_pooling1d_3_1/MaxPool1d
  */
 static const tg_pool_params_t model_op2_params = {
     .batches = 1, .in_h = 1, .in_w = 128, .channels = 8,
@@ -72,7 +72,7 @@ static const tg_pool_params_t model_op2_params = {
 };
 
 /* op 3: CONV_2D 1x1x32x8 -> 1x1x32x8 (1-D kernel)
- *   out t12 @ (arena + 0): functional_8_1/conv1d_15_1/Relu;functional_8_1/conv1d_15_1/BiasAdd;fun...
+ *   out t12 @ (arena + 1024): functional_8_1/conv1d_15_1/Relu;functional_8_1/conv1d_15_1/BiasAdd;...
  */
 static const int8_t model_op3_weights[192] = {
     2, 30, -120, 127, -91, 7, -17, 44, -86, 17, 82, 64, 74, -120, -105, -106,
@@ -113,20 +113,20 @@ static const tg_conv_params_t model_op3_params = {
     .pad_top = 0, .pad_left = 1,
     .in_offset = 128, .out_offset = -128,
     .act_min = -128, .act_max = 127, .rq_fast = 1,
-    .run_pad = 24,
+    .run_pad = 24, .q15 = 1,
     .weights = model_op3_weights, .bias = model_op3_bias, .bias_folded = model_op3_bias_folded,
     .mult = model_op3_mult, .shift = model_op3_shift,
     .rq = model_op3_rq,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
-static TG_NOINLINE void model_op3_run(const int8_t *in, int8_t *out)
+static TG_NOINLINE void model_op3_run(const int8_t *in, int8_t *out, void *scratch)
 {
-    tg_conv1d_inline(&model_op3_params, in, out);
+    tg_conv1d_inline(&model_op3_params, in, out, scratch);
 }
 
 /* op 4: MAX_POOL_2D 1x1x32x8 -> 1x1x16x8
- *   out t13 @ (arena + 0): functional_8_1/max_pooling1d_4_1/MaxPool1d
+ *   out t13 @ (arena + 896): functional_8_1/max_pooling1d_4_1/MaxPool1d
  */
 static const tg_pool_params_t model_op4_params = {
     .batches = 1, .in_h = 1, .in_w = 32, .channels = 8,
@@ -140,11 +140,11 @@ static const tg_pool_params_t model_op4_params = {
 };
 
 /* op 5: RESHAPE 1x1x16x8 -> 1x128
- *   out t14 @ (arena + 0): functional_8_1/flatten_1_1/Reshape
+ *   out t14 @ (arena + 896): functional_8_1/flatten_1_1/Reshape
  */
 
 /* op 6: FULLY_CONNECTED 1x128 -> 1x4
- *   out t15 @ (arena + 1276): functional_8_1/dense_9_1/MatMul;functional_8_1/dense_9_1/BiasAdd
+ *   out t15 @ (arena + 0): functional_8_1/dense_9_1/MatMul;functional_8_1/dense_9_1/BiasAdd
  */
 static const int8_t model_op6_weights[512] = {
     7, -40, 14, 1, 45, 55, 3, 8, -28, -13, 87, -36, -36, -43, 19, 46,
@@ -195,20 +195,20 @@ static const int32_t model_op6_rq[12] = {
 static const tg_fc_params_t model_op6_params = {
     .batches = 1, .in_depth = 128, .out_depth = 4,
     .out_offset = 11, .act_min = -128, .act_max = 127,
-    .rq_fast = 1,
+    .rq_fast = 1, .q15 = 0,
     .weights = model_op6_weights, .bias_folded = model_op6_bias_folded,
     .mult = model_op6_mult, .shift = model_op6_shift,
     .rq = model_op6_rq,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
-static TG_FC_NOINLINE void model_op6_run(const int8_t *in, int8_t *out)
+static TG_FC_NOINLINE void model_op6_run(const int8_t *in, int8_t *out, void *scratch)
 {
-    tg_fully_connected_inline(&model_op6_params, in, out);
+    tg_fully_connected_inline(&model_op6_params, in, out, scratch);
 }
 
 /* op 7: SOFTMAX 1x4 -> 1x4
- *   out t16 @ (arena + 1276): StatefulPartitionedCall_1:0
+ *   out t16 @ (arena + 0): StatefulPartitionedCall_1:0
  */
 static const tg_softmax_params_t model_op7_params = {
     .rows = 1, .depth = 4,
@@ -251,21 +251,21 @@ int model_invoke_ptrs(const void *const *inputs, void *const *outputs)
         return TG_ERROR;
     }
     /* op 0: RESHAPE aliases its input (no copy) */
-    model_op1_run((arena + 0), (arena + 256));
-    if (tg_maxpool_s8(&model_op2_params, (arena + 256), (arena + 256)) != TG_OK) {
+    model_op1_run((arena + 0), (arena + 256), ((int8_t *)0));
+    if (tg_maxpool_s8(&model_op2_params, (arena + 256), (arena + 0)) != TG_OK) {
         return TG_ERROR;
     }
-    model_op3_run((arena + 256), (arena + 0));
-    if (tg_maxpool_s8(&model_op4_params, (arena + 0), (arena + 0)) != TG_OK) {
+    model_op3_run((arena + 0), (arena + 1024), (arena + 256));
+    if (tg_maxpool_s8(&model_op4_params, (arena + 1024), (arena + 896)) != TG_OK) {
         return TG_ERROR;
     }
     /* op 5: RESHAPE aliases its input (no copy) */
-    model_op6_run((arena + 0), (arena + 1276));
-    if (tg_softmax_s8(&model_op7_params, (arena + 1276), (arena + 1276)) != TG_OK) {
+    model_op6_run((arena + 896), (arena + 0), ((int8_t *)0));
+    if (tg_softmax_s8(&model_op7_params, (arena + 0), (arena + 0)) != TG_OK) {
         return TG_ERROR;
     }
-    if ((int8_t *)outputs[0] != arena + 1276) {
-        tg_copy_bytes_fast((int8_t *)outputs[0], arena + 1276, 4u);
+    if ((int8_t *)outputs[0] != arena + 0) {
+        tg_copy_bytes_fast((int8_t *)outputs[0], arena + 0, 4u);
     }
     return TG_OK;
 }
