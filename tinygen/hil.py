@@ -108,7 +108,7 @@ class Case:
     message: str
 
 
-def _compare(expected: list[np.ndarray], got: list[np.ndarray], what: str) -> str:
+def compare_outputs(expected: list[np.ndarray], got: list[np.ndarray], what: str) -> str:
     """'' when every byte matches, else where the first difference is."""
     for k, (e, g) in enumerate(zip(expected, got)):
         diff = np.flatnonzero(np.ascontiguousarray(e).view(np.uint8) !=
@@ -131,11 +131,11 @@ def check_golden(device: Device, golden: Golden) -> list[Case]:
     for i, v in enumerate(golden.vectors):
         if v.samples is not None:
             r = device.infer_raw(v.samples)
-            why = _compare([v.features], [r.features], "the front end's features") or \
-                _compare(v.outputs, r.outputs, "output")
+            why = compare_outputs([v.features], [r.features], "the front end's features") or \
+                compare_outputs(v.outputs, r.outputs, "output")
             name = f"golden_raw_{i}"
         else:
-            why = _compare(v.outputs, device.infer(v.inputs).outputs, "output")
+            why = compare_outputs(v.outputs, device.infer(v.inputs).outputs, "output")
             name = f"golden_{i}"
         cases.append(Case(name, not why, why or "bit-exact"))
     return cases
