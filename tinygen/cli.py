@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bit-exact on the device.",
     )
     parser.add_argument("--version", action="version", version=f"tinygen {__version__}")
+    parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    if args.func is None:
         parser.print_help()
         return 1
     previous = procs.install_signal_handlers()
