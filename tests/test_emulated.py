@@ -28,7 +28,8 @@ from tinygen.validate.device import Device  # noqa: E402
 from tinygen.validate.protocol import DeviceReset  # noqa: E402
 
 FIX = Path(__file__).resolve().parent / "fixtures"
-ANCHORS = Path("/work/shared/anchors")
+ANCHORS = Path(__file__).resolve().parents[1].parent / "shared" / "anchors"   # CI: shared/ beside the checkout
+CORPUS = ANCHORS.parent / "corpus" / "tflm" / "examples"
 TWINS = {t.id: t for t in list_twins()}
 
 pytestmark = [pytest.mark.emulated, pytest.mark.cross]
@@ -182,6 +183,24 @@ def test_anchor_models_bit_exact_on_m7(anchor, tmp_path):
     _skip_unless(TWINS["mps2-an500"])
     elf = build_twin_firmware("stm32h7", path, tmp_path)
     rep = run_emulated("stm32h7", elf, path, samples=6)
+    assert rep.ok and rep.differing_bytes == 0, rep.table()
+
+
+# TFLite-Micro's own example models (../shared/corpus): what users bring. person_detect (300 KB of
+# weights, 9 KB input frames) joins with TINYGEN_CORPUS_FULL=1.
+CORPUS_MODELS = ["micro_speech_quantized.tflite"] + \
+    (["person_detect.tflite"] if os.environ.get("TINYGEN_CORPUS_FULL") == "1" else [])
+
+
+@pytest.mark.parametrize("name", CORPUS_MODELS)
+def test_corpus_models_bit_exact_on_m7(name, tmp_path):
+    pytest.importorskip("tflite_micro")
+    path = CORPUS / name
+    if not path.is_file():
+        pytest.skip("shared/corpus not present")
+    _skip_unless(TWINS["mps2-an500"])
+    elf = build_twin_firmware("stm32h7", path, tmp_path)
+    rep = run_emulated("stm32h7", elf, path, samples=4)
     assert rep.ok and rep.differing_bytes == 0, rep.table()
 
 
