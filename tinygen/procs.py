@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -45,18 +46,31 @@ def spawn(cmd: Sequence[str], **popen_args) -> subprocess.Popen:
 
 
 def stop(proc: subprocess.Popen, grace: float = 2.0) -> Optional[int]:
-    """Stop the process group of `proc` (TERM, then KILL after `grace` s); returns its status."""
-    if proc.poll() is None:
+    """Stop the process group of `proc` (TERM, then KILL after `grace` s); returns its status.
+
+    The group is signalled only while its leader is unreaped: until then no new process can be
+    given its number, so the signal cannot reach anyone else's group."""
+    if proc.returncode is None:
         _signal_group(proc, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc, signal.SIGKILL)
-            proc.wait(timeout=10)
-    else:
-        _signal_group(proc, signal.SIGKILL)   # the leader is gone; its children may not be
+        _exited(proc, grace)
+        _signal_group(proc, signal.SIGKILL)   # what is left of the group, the leader included
+        proc.wait(timeout=10)
     _LIVE.discard(proc)
     return proc.returncode
+
+
+def _exited(proc: subprocess.Popen, timeout: float) -> bool:
+    """Wait up to `timeout` s for the leader to exit, without reaping it (WNOWAIT)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return True
+        except ChildProcessError:       # already reaped elsewhere
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
@@ -68,10 +82,10 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 
 def stop_all() -> None:
     """Stop every registered child: signal all groups first, then wait for each."""
-    live = list(_LIVE)
+    live = [p for p in _LIVE if p.returncode is None]
     for proc in live:
         _signal_group(proc, signal.SIGTERM)
-    for proc in live:
+    for proc in list(_LIVE):
         stop(proc, grace=1.0)
 
 
@@ -101,7 +115,7 @@ def run(cmd: Sequence[str], timeout: float, *, cwd=None, env=None) -> Completed:
         out, _ = proc.communicate(timeout=10)
         code = None
     finally:
-        stop(proc)   # reaps the leader, and any children it left behind
+        stop(proc)   # interrupted (a signal, an error): the whole group goes
     return Completed(list(cmd), code, out.decode("utf-8", "replace"))
 
 
