@@ -8,7 +8,8 @@ Frame (both directions, little-endian):
 crc16 is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over cmd, len and payload. A reply's cmd
 is the request's | 0x80; errors come back as ERROR; at reset the device sends one BOOT frame.
 
-Commands (protocol version 2: typed, multi-tensor I/O):
+Commands (protocol version 2: typed, multi-tensor I/O; every inference starts from the model's
+initial state, as TFLite-Micro does after reset()):
 
     INFO       ()                        -> info block (below)
     INFER      inputs, packed            -> u32 net_cycles, outputs, packed
@@ -99,6 +100,7 @@ DTYPES: dict[str, WireType] = {
     "uint8": WireType(3, "u1", "uint8_t"),
     "int16": WireType(7, "<i2", "int16_t"),
     "int32": WireType(2, "<i4", "int32_t"),
+    "int64": WireType(4, "<i8", "int64_t"),
     "float32": WireType(0, "<f4", "float"),
 }
 _BY_CODE = {t.code: name for name, t in DTYPES.items()}

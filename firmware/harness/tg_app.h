@@ -11,6 +11,7 @@ enum tg_dtype {
     TG_DTYPE_FLOAT32 = 0,
     TG_DTYPE_INT32 = 2,
     TG_DTYPE_UINT8 = 3,
+    TG_DTYPE_INT64 = 4,
     TG_DTYPE_INT16 = 7,
     TG_DTYPE_INT8 = 9
 };
@@ -26,7 +27,9 @@ typedef struct {
 
 /* Run the model on n_inputs input buffers, writing n_outputs output buffers (each aligned to
  * TG_TENSOR_ALIGN, in model order). Returns 0 on success. */
-typedef int (*tg_invoke_fn)(void *const *inputs, void *const *outputs);
+typedef int (*tg_invoke_fn)(const void *const *inputs, void *const *outputs);
+/* Restore the model's recurrent state to its start; NULL for a model without state. */
+typedef void (*tg_reset_fn)(void);
 /* Raw int16 samples -> the int8 input of a single-input model; NULL if the firmware has none. */
 typedef int (*tg_features_fn)(const int16_t *samples, int8_t *features);
 
@@ -41,6 +44,7 @@ typedef struct {
     const tg_tensor_t *inputs;
     const tg_tensor_t *outputs;
     tg_invoke_fn invoke;
+    tg_reset_fn reset;              /* called before every inference: each one is independent */
     uint32_t raw_samples;           /* samples per window of the FFT front end; 0 if none */
     tg_features_fn features;
 } tg_app_t;

@@ -146,7 +146,7 @@ static uint32_t total_bytes(const tg_tensor_t *t, uint8_t n, int aligned)
 
 /* Packed tensors at buf[0..] -> aligned offsets in the same buffer, last first: each moves up, and
  * only over bytes already moved. ptrs[k] gets tensor k's new place. */
-static void spread(uint8_t *buf, const tg_tensor_t *t, uint8_t n, void **ptrs)
+static void spread(uint8_t *buf, const tg_tensor_t *t, uint8_t n, const void **ptrs)
 {
     uint32_t packed = total_bytes(t, n, 0);
     uint32_t aligned = total_bytes(t, n, 1);
@@ -284,9 +284,17 @@ static void do_info(const tg_app_t *app)
     send_frame(TG_REPLY(TG_CMD_INFO), p, n);
 }
 
+/* Every inference starts from the model's initial state, as the host's reference does. */
+static void reset_state(const tg_app_t *app)
+{
+    if (app->reset != NULL) {
+        app->reset();
+    }
+}
+
 static void do_infer(const tg_app_t *app, uint32_t len)
 {
-    void *in[TG_MAX_TENSORS];
+    const void *in[TG_MAX_TENSORS];
     void *out[TG_MAX_TENSORS];
     uint32_t t0, t1, n;
     int status;
@@ -301,6 +309,7 @@ static void do_infer(const tg_app_t *app, uint32_t len)
     }
     spread(rx_buf.bytes, app->inputs, app->n_inputs, in);
     place(tx_buf.bytes + 8, app->outputs, app->n_outputs, out);
+    reset_state(app);
     tg_mark_begin(2u);
     t0 = bsp_cycles();
     status = app->invoke(in, out);
@@ -317,7 +326,8 @@ static void do_infer(const tg_app_t *app, uint32_t len)
 
 static void do_infer_raw(const tg_app_t *app, uint32_t len)
 {
-    void *in[1];
+    const void *in[1];
+    int8_t *features_out = (int8_t *)(tx_buf.bytes + 8);
     void *out[TG_MAX_TENSORS];
     uint32_t i, t0, t1, t2, t3, n, features, base;
     int status;
@@ -341,11 +351,12 @@ static void do_infer_raw(const tg_app_t *app, uint32_t len)
         uint16_t u = (uint16_t)(rx_buf.bytes[2u * i] | ((uint16_t)rx_buf.bytes[2u * i + 1u] << 8));
         samples[i] = (int16_t)(u >= 0x8000u ? (int32_t)u - 0x10000 : (int32_t)u);
     }
-    in[0] = tx_buf.bytes + 8;
+    in[0] = features_out;
     place(tx_buf.bytes + base, app->outputs, app->n_outputs, out);
+    reset_state(app);
     tg_mark_begin(1u);
     t0 = bsp_cycles();
-    status = app->features(samples, (int8_t *)in[0]);
+    status = app->features(samples, features_out);
     t1 = bsp_cycles();
     tg_mark_end(1u);
     if (status != 0) {

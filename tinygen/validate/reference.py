@@ -117,8 +117,8 @@ class Reference:
 
 
 def random_inputs(tensors: Sequence[TensorInfo], rng: np.random.Generator) -> list[np.ndarray]:
-    """One random array per tensor: integers over their whole range (int32 over a quantized
-    range of +-2^15), floats around the values a quantized input maps to."""
+    """One random array per tensor: integers over their whole range (int32 and int64 over
+    +-2^15), floats around the values a quantized input maps to."""
     out = []
     for t in tensors:
         if t.dtype == "float32":
@@ -126,8 +126,8 @@ def random_inputs(tensors: Sequence[TensorInfo], rng: np.random.Generator) -> li
             out.append(rng.uniform(-span, span, t.count).astype(np.float32))
             continue
         info = np.iinfo(t.numpy)
-        lo, hi = (max(info.min, -1 << 15), min(info.max, 1 << 15)) if t.dtype == "int32" \
-            else (info.min, info.max)
+        lo, hi = (max(info.min, -1 << 15), min(info.max, 1 << 15)) \
+            if t.dtype in ("int32", "int64") else (info.min, info.max)
         out.append(rng.integers(lo, hi, t.count, endpoint=True).astype(t.numpy))
     return out
 
