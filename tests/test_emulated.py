@@ -235,6 +235,23 @@ def test_cli_refuses_twin_firmware_of_another_board(twin_builds, tmp_path):
     assert r.returncode == 2 and len(errors) == 1 and "built for stm32h7" in errors[0]
 
 
+def test_cli_validate_emulate_from_a_project(twin_builds, tmp_path):
+    """`tinygen validate --emulate --project DIR`: the project's twin build, (re)built by pio."""
+    pytest.importorskip("tflite_micro")
+    _skip_unless(TWINS["mps2-an500"])
+    import json
+
+    project = twin_builds("stm32h7", "validate_fc_b.tflite").parents[3]
+    r = subprocess.run([sys.executable, "-m", "tinygen", "validate", "--board", "stm32h7",
+                        "--emulate", "--project", str(project), "--model",
+                        str(FIX / "validate_fc_b.tflite"), "--samples", "5", "--json",
+                        "--report", str(tmp_path / "r.json")], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    doc = json.loads(r.stdout)
+    assert doc["status"] == "ok" and doc["bit_exact"] == 5 and doc["device"]["twin"] == "mps2-an500"
+
+
 def test_instruction_counts_are_deterministic(twin_builds):
     pytest.importorskip("unicorn")
     _skip_unless(TWINS["mps2-an500"])
