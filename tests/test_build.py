@@ -17,7 +17,6 @@ from tinygen.boards import get_board
 from tinygen.cli import main as cli_main
 from tinygen.errors import BuildError, RegistryUnreachable, ToolchainMissing
 from tinygen.project import write_project
-from tinygen.resources import firmware_dir
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "boards_tiny_model"))
 from fixture import fixture_gen  # noqa: E402
