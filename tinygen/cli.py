@@ -18,8 +18,8 @@ from . import __version__, procs
 from .errors import TinygenError
 
 # Order is the order shown in `tinygen --help`: the pipeline's order.
-COMMANDS = ("train", "quantize", "generate", "analyze", "boards", "build", "flash", "devices",
-            "validate", "bench")
+COMMANDS = ("train", "quantize", "generate", "analyze", "ops", "boards", "build", "flash",
+            "devices", "validate", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

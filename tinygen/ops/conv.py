@@ -9,12 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import ConvAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import (activation_bounds, bias_values, channel_multipliers, check_out_size,
                      expected_out_size, folded_bias, need_batch_one, need_const,
                      need_int8_activation, padding_before)
 
-OP_TYPES = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D)
+SUPPORT = {
+    OpType.CONV_2D: OpSupport(("int8",), "any stride and dilation, SAME/VALID, per-channel "
+                              "weights, fused RELU/RELU6; dedicated 1D and pointwise kernels"),
+    OpType.DEPTHWISE_CONV_2D: OpSupport(("int8",), "any depth multiplier, stride and dilation"),
+}
 
 
 def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:

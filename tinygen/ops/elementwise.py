@@ -14,10 +14,13 @@ import numpy as np
 
 from ..ir import ActivationAttrs, Graph, Op, OpType, Tensor
 from ..quant import multiply_by_quantized_multiplier, quantize_multiplier
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import activation_bounds, need_int8_activation
 
-OP_TYPES = (OpType.ADD, OpType.MUL)
+SUPPORT = {
+    OpType.ADD: OpSupport(("int8",), "broadcasting (up to 4 collapsed axes), constant operand"),
+    OpType.MUL: OpSupport(("int8",), "broadcasting (up to 4 collapsed axes), constant operand"),
+}
 
 LEFT_SHIFT = 20
 ADD_TABLE_MIN_ELEMENTS = 256   # from here on, 2 KB of flash buys ~2x fewer instructions per element

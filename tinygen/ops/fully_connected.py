@@ -4,12 +4,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import FullyConnectedAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, OpSupport, unsupported
 from .conv import rq_consts, rq_fast_ok
 from .common import (activation_bounds, bias_values, channel_multipliers, folded_bias,
                      need_const, need_int8_activation)
 
-OP_TYPES = (OpType.FULLY_CONNECTED,)
+SUPPORT = {
+    OpType.FULLY_CONNECTED: OpSupport(("int8",), "per-tensor or per-channel weights, optional "
+                                      "bias, keep_num_dims"),
+}
 
 
 def lower(op: Op, graph: Graph) -> Lowered:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from ..ir import Graph, MeanAttrs, Op, OpType
 from ..quant import quantize_multiplier
-from .base import Lowered, unsupported
+from .base import Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.MEAN,)
+SUPPORT = {
+    OpType.MEAN: OpSupport(("int8",), "over adjacent axes, keep_dims either way"),
+}
 
 
 def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:

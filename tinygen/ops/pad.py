@@ -4,10 +4,13 @@ outside them, so the kernel copies whole contiguous rows (at most 4 loops)."""
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpType
-from .base import Lowered, unsupported
+from .base import Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.PAD, OpType.PADV2)
+SUPPORT = {
+    OpType.PAD: OpSupport(("int8",), "constant mode, up to 4 axes"),
+    OpType.PADV2: OpSupport(("int8",), "constant mode with a given value, up to 4 axes"),
+}
 
 
 def pad_loops(op: Op, shape: tuple, pads: list[tuple[int, int]]) -> dict:

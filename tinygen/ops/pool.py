@@ -12,11 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType, PoolAttrs
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import (activation_bounds, check_out_size, expected_out_size, need_int8_activation,
                      padding_before)
 
-OP_TYPES = (OpType.MAX_POOL_2D, OpType.AVERAGE_POOL_2D)
+SUPPORT = {
+    OpType.MAX_POOL_2D: OpSupport(("int8",), "any window and stride, SAME/VALID"),
+    OpType.AVERAGE_POOL_2D: OpSupport(("int8",), "any window and stride, SAME/VALID"),
+}
 
 MAX_RECIP_TABLE = 1024   # entries; beyond that the kernel divides (huge SAME windows only)
 

@@ -12,10 +12,12 @@ import numpy as np
 
 from ..ir import Graph, Op, OpType
 from ..quant import multiply_by_quantized_multiplier, quantize_multiplier
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.QUANTIZE,)
+SUPPORT = {
+    OpType.QUANTIZE: OpSupport(("int8",), "int8 -> int8 requantization (256-entry table)"),
+}
 
 
 def lower(op: Op, graph: Graph) -> Lowered:

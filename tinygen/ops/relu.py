@@ -13,10 +13,13 @@ import numpy as np
 
 from ..ir import Graph, Op, OpType
 from ..quant import multiply_by_quantized_multiplier, quantize_multiplier, tflite_round
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.RELU, OpType.RELU6)
+SUPPORT = {
+    OpType.RELU: OpSupport(("int8",), "256-entry table"),
+    OpType.RELU6: OpSupport(("int8",), "256-entry table"),
+}
 
 
 def relu_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> np.ndarray:

@@ -3,11 +3,28 @@
 No code is emitted and no memory is planned for the output (planner: alias)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..ir import Graph, Op, OpType
-from .base import Lowered, unsupported
+from .base import Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.RESHAPE, OpType.SQUEEZE, OpType.EXPAND_DIMS)
+def _fold(op: Op, ins, outs):
+    """A constant input (a shape vector, a weight) reshaped: same bytes, the output's shape."""
+    if not ins or ins[0] is None or not ins[0].is_const or len(outs) != 1:
+        return None
+    x, y = ins[0], outs[0]
+    if x.size != y.size or x.dtype != y.dtype or x.quant != y.quant:
+        return None
+    return [np.asarray(x.data).reshape(y.shape)]
+
+
+_NOTE = "no code, no copy: the output aliases the input"
+SUPPORT = {
+    OpType.RESHAPE: OpSupport(("int8",), _NOTE, fold=_fold),
+    OpType.SQUEEZE: OpSupport(("int8",), _NOTE, fold=_fold),
+    OpType.EXPAND_DIMS: OpSupport(("int8",), _NOTE, fold=_fold),
+}
 
 
 def lower(op: Op, graph: Graph) -> Lowered:

@@ -9,10 +9,12 @@ from __future__ import annotations
 from ..ir import Graph, Op, OpType, SoftmaxAttrs
 from ..quant import quantize_multiplier
 from . import gemmlowp
-from .base import Lowered, unsupported
+from .base import Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.SOFTMAX,)
+SUPPORT = {
+    OpType.SOFTMAX: OpSupport(("int8",), "last axis, any beta; gemmlowp path as TFLite-Micro"),
+}
 
 SCALED_DIFF_INTEGER_BITS = 5
 
