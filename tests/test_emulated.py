@@ -186,22 +186,24 @@ def test_anchor_models_bit_exact_on_m7(anchor, tmp_path):
     assert rep.ok and rep.differing_bytes == 0, rep.table()
 
 
-# TFLite-Micro's own example models (../shared/corpus): what users bring. person_detect (300 KB of
-# weights, 9 KB input frames) joins with TINYGEN_CORPUS_FULL=1.
-CORPUS_MODELS = ["micro_speech_quantized.tflite"] + \
-    (["person_detect.tflite"] if os.environ.get("TINYGEN_CORPUS_FULL") == "1" else [])
+# TFLite-Micro's own example models (../shared/corpus): what users bring. hello_world has a -1
+# batch; simple_add_model two 16 KB inputs (two tensors in one INFER frame); person_detect (300 KB
+# of weights, 9 KB input frames) joins with TINYGEN_CORPUS_FULL=1.
+CORPUS_MODELS = [("micro_speech_quantized.tflite", 4), ("hello_world_int8.tflite", 4),
+                 ("simple_add_model.tflite", 2)] + \
+    ([("person_detect.tflite", 2)] if os.environ.get("TINYGEN_CORPUS_FULL") == "1" else [])
 
 
-@pytest.mark.parametrize("name", CORPUS_MODELS)
-def test_corpus_models_bit_exact_on_m7(name, tmp_path):
+@pytest.mark.parametrize("name,samples", CORPUS_MODELS)
+def test_corpus_models_bit_exact_on_m7(name, samples, tmp_path):
     pytest.importorskip("tflite_micro")
     path = CORPUS / name
     if not path.is_file():
         pytest.skip("shared/corpus not present")
     _skip_unless(TWINS["mps2-an500"])
     elf = build_twin_firmware("stm32h7", path, tmp_path)
-    rep = run_emulated("stm32h7", elf, path, samples=4)
-    assert rep.ok and rep.differing_bytes == 0, rep.table()
+    rep = run_emulated("stm32h7", elf, path, samples=samples)
+    assert rep.ok and rep.differing_bytes == 0 and rep.bit_exact == samples, rep.table()
 
 
 def test_firmware_from_another_model_on_twin(twin_builds):

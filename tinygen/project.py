@@ -31,7 +31,7 @@ from .errors import BuildError, TinygenError
 from .flash import upload_command_line
 from .render import environment
 from .resources import firmware_dir, templates_dir
-from .wire import DTYPES, frame_buffer_bytes
+from .wire import DTYPES, frame_buffer_bytes, wire_type
 
 LIB_NAME = "tinygen_model"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -59,7 +59,6 @@ class HarnessTensor:
 
     code: int                   # wire dtype code (TFLite TensorType)
     size: int                   # bytes per element
-    ctype: str
     count: int
     scale: float
     zero_point: int
@@ -70,12 +69,12 @@ class HarnessTensor:
 
 
 def model_io(gen) -> tuple[tuple[HarnessTensor, ...], tuple[HarnessTensor, ...]]:
-    """The model's inputs and outputs. Today's generated C has one int8 input and output."""
-    def one(nbytes, scale, zero_point) -> HarnessTensor:
-        t = DTYPES["int8"]
-        return HarnessTensor(t.code, t.size, t.ctype, int(nbytes), float(scale), int(zero_point))
-    return ((one(gen.input_bytes, gen.input_scale, gen.input_zero_point),),
-            (one(gen.output_bytes, gen.output_scale, gen.output_zero_point),))
+    """The model's inputs and outputs (codegen.IOTensor), as the protocol carries them."""
+    def one(io) -> HarnessTensor:
+        t = wire_type(io.dtype)
+        return HarnessTensor(t.code, t.size, io.count,
+                             0.0 if io.scale is None else float(io.scale), io.zero_point)
+    return tuple(map(one, gen.inputs)), tuple(map(one, gen.outputs))
 
 
 def raw_window(front_end) -> int:

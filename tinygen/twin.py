@@ -30,6 +30,10 @@ from .transport import Transport
 
 READY_TIMEOUT = 30.0     # per attempt: QEMU listening, connected, the guest's first byte
 ATTEMPTS = 2             # one retry, on a fresh port
+# Seconds per byte through the emulated UART, for reply deadlines: the mps2 UART takes one byte
+# per round of QEMU's main loop; measured 0.4 ms a byte host -> guest (a 32 KB INFER frame in
+# 13.5 s) with the 2-core machine at load 11. Twice that, for margin.
+BYTE_TIME = 1e-3
 _ELF_MACHINES = {"arm": 40, "riscv": 243}
 _DEBIAN_QEMU = {"qemu-system-arm": "qemu-system-arm", "qemu-system-riscv32": "qemu-system-misc"}
 

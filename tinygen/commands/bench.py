@@ -44,11 +44,8 @@ def bench_frame(compiled, front_end, rng) -> bytes:
             rng.normal(0, 300, front_end.window)
         return encode_frame(CMD_INFER_RAW,
                             np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes())
-    tensors = []
-    for t in (compiled.graph.tensor(i) for i in compiled.graph.inputs):
-        q = t.quant
-        tensors.append(TensorInfo(t.dtype, t.size, q.scale[0] if q else 0.0,
-                                  q.zero_point[0] if q else 0))
+    tensors = [TensorInfo(io.dtype, io.count, io.scale or 0.0, io.zero_point)
+               for io in compiled.inputs]
     return encode_frame(CMD_INFER, pack(random_inputs(tensors, rng), tensors))
 
 

@@ -24,10 +24,15 @@ from .protocol import Client, InferReply, RawReply
 
 class Device:
     def __init__(self, transport: Transport, board: Board, emulated: bool, timeout: float = 5.0):
+        from ..twin import BYTE_TIME
+
         self.transport = transport
         self.board = board
         self.emulated = emulated
-        self.client = Client(transport, timeout=timeout)
+        # A reply's deadline grows with the bytes on the line: a UART's 10 bits a byte (twice
+        # over), or the twin's emulated UART, which moves a byte per round of QEMU's main loop.
+        byte_time = BYTE_TIME if emulated else 20.0 / board.baud
+        self.client = Client(transport, timeout=timeout, byte_time=byte_time)
         self._info: Optional[DeviceInfo] = None
 
     @property

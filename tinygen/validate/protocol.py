@@ -41,9 +41,11 @@ class DeviceReset(DeviceError):
 class Client:
     """Request/reply over a tinygen.transport.Transport. Every call has a deadline."""
 
-    def __init__(self, transport, timeout: float = 5.0, quiet: float = 0.5):
+    def __init__(self, transport, timeout: float = 5.0, quiet: float = 0.5,
+                 byte_time: float = 0.0):
         self.t = transport
         self.timeout = timeout
+        self.byte_time = byte_time      # seconds per byte on the line: big frames take longer
         self.quiet = quiet              # a partial candidate that stays incomplete this long is dropped
         self.info: Optional[DeviceInfo] = None
         self.boots_seen = 0
@@ -65,6 +67,7 @@ class Client:
                 timeout: Optional[float] = None) -> Frame:
         """Send one frame and wait for its reply; raises DeviceTimeout, ProtocolError, DeviceReset."""
         timeout = self.timeout if timeout is None else timeout
+        timeout += (len(payload) + max(sizes or {0})) * self.byte_time
         name = command_name(cmd)
         dec = FrameDecoder(self._plausible_for(cmd, sizes))
         self.t.write(encode_frame(cmd, payload))
