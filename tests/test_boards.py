@@ -210,3 +210,23 @@ def test_bad_twin_files_fail_with_one_line(tmp_path, old, new, needle):
         get_twin("mps2-an500", tmp_path)
     msg = str(exc.value)
     assert "\n" not in msg and needle in msg and "mps2-an500.toml" in msg
+
+
+def test_a_twin_may_stand_in_for_a_core_with_the_same_instruction_set(tmp_path):
+    """Issue 14's RP2040 (Cortex-M0+) on QEMU's microbit (Cortex-M0): data only."""
+    twins = tmp_path / "twins"
+    twins.mkdir()
+    m0 = (boards_dir() / "twins" / "mps2-an386.toml").read_text()
+    m0 = m0.replace("cortex-m4", "cortex-m0").replace('"-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"',
+                                                      '"-mfloat-abi=soft"')
+    (twins / "m0twin.toml").write_text(m0)
+    board = _base().replace("cortex-m4", "cortex-m0plus").replace(
+        '"-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"', '"-mfloat-abi=soft"').replace(
+        'fpu = "fpv4-sp-d16"', 'fpu = "none"').replace('twin = "mps2-an386"', 'twin = "m0twin"')
+    p = tmp_path / "myboard.toml"
+    p.write_text(board)
+    with pytest.raises(BoardError, match="stands_in_for"):
+        load_board_file(p)
+    (twins / "m0twin.toml").write_text(m0 + 'stands_in_for = ["cortex-m0plus"]\n')
+    b = load_board_file(p)
+    assert b.core == "cortex-m0plus" and b.twin.core == "cortex-m0"

@@ -59,6 +59,9 @@ class Twin:
     ram_bytes: int
     bsp: tuple[str, ...]           # firmware/bsp/<dir>, in build order
     counter: str                   # instruction counter for `tinygen bench`: unicorn or qemu
+    # Other cores with the same instruction set it may stand in for (a Cortex-M0 machine for a
+    # Cortex-M0+ board); such a board's twin build uses the twin's flags.
+    stands_in_for: tuple[str, ...] = ()
     path: Optional[Path] = field(default=None, compare=False)
 
     @property
@@ -309,7 +312,9 @@ def parse_twin(data: dict, path: Path) -> Twin:
                 clock_hz=f.int("clock_hz", 1_000_000, 2_000_000_000),
                 flash_bytes=f.int("flash_bytes", 16 << 10, 64 << 20),
                 ram_bytes=f.int("ram_bytes", 8 << 10, 64 << 20),
-                bsp=_check_bsp(f, need_ldscript=True), counter=counter, path=path)
+                bsp=_check_bsp(f, need_ldscript=True), counter=counter,
+                stands_in_for=f.strings("stands_in_for", _ARG_RE, "core names", default=[]),
+                path=path)
     f.done()
     return twin
 
@@ -382,9 +387,11 @@ def _parse_twin_ref(f: _Fields, arch: str, core: str, cflags: tuple) -> Optional
     twin = get_twin(tid, f.path.parent)
     if twin.arch != arch:
         raise f.fail(f"twin {tid} is {twin.arch}, the board is {arch}")
-    if arch == "arm" and (twin.core != core or twin.cflags != cflags):
+    same = twin.core == core and twin.cflags == cflags
+    if arch == "arm" and not same and core not in twin.stands_in_for:
         raise f.fail(f"twin {tid} has a {twin.core} ({' '.join(twin.cflags)}), the board a "
-                     f"{core} ({' '.join(cflags)}): a twin needs the same core and flags")
+                     f"{core} ({' '.join(cflags)}): a twin needs the same core and flags (or "
+                     f"the board's core in its stands_in_for)")
     return twin
 
 
