@@ -106,7 +106,8 @@ def measure(name: str, work: Path, samples: int, optimize: str = "speed") -> dic
 
     from tinygen.codegen import compile_model
     from tinygen.commands.bench import measure as count
-    from tinygen.validate import build_twin_firmware, run_emulated
+    from tinygen.builder import build_twin_firmware
+    from tinygen.validate import run_emulated
 
     model, feats = model_file(name)
     compiled = compile_model(model)

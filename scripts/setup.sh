@@ -8,8 +8,9 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # chromium: headless, checks that the training report (run/report.html) renders (tests).
+# openocd: flashing the real boards offline (tinygen flash, pio run -t upload).
 DEBIAN_PACKAGES=(gcc make gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf
-                 qemu-system-arm qemu-system-misc chromium)
+                 qemu-system-arm qemu-system-misc chromium openocd)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -1,4 +1,5 @@
-"""Board files: every one validates, the IDs are real, bad files fail with one line, fit check."""
+"""Board and twin files: every one validates, the IDs are real, bad files fail with one line, fit
+check, and nothing else in the package holds board or twin facts."""
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tinygen.boards import (TWIN_MACHINES, board_ids, check_fit, get_board, list_boards,
-                            load_board_file)
+from tinygen.boards import (board_ids, check_fit, get_board, get_twin, list_boards, list_twins,
+                            load_board_file, twin_ids)
 from tinygen.errors import BoardError, ModelTooLarge
 from tinygen.resources import boards_dir, firmware_dir
 
@@ -52,42 +53,63 @@ def test_official_ids_are_real():
 
 
 def test_twins_and_buildability():
-    twins = {b.id: b.twin.machine if b.twin else None for b in list_boards()}
+    twins = {b.id: b.twin.id if b.twin else None for b in list_boards()}
     assert twins == {"stm32h7": "mps2-an500", "stm32f4": "mps2-an386", "stm32l4": "mps2-an386",
                      "nrf52840": "mps2-an386", "esp32": None, "esp32s3": None,
-                     "esp32c3": "virt"}
+                     "esp32c3": "riscv32-virt"}
+    assert get_board("esp32c3").twin.machine == "virt"        # the QEMU -M value
     built = {b.id for b in list_boards() if b.buildable}
     assert built == {"stm32h7", "stm32f4", "stm32l4", "nrf52840"}
     c3 = get_board("esp32c3")
     assert "-march=rv32imc" in c3.cflags and "-mabi=ilp32" in c3.cflags
 
 
-def test_dev_platform_board_manifests_match_board_files():
-    pio_boards = firmware_dir() / "platformio" / "boards"
+def test_twin_files_validate_and_match_their_boards():
+    assert set(twin_ids()) == {"mps2-an500", "mps2-an386", "netduinoplus2", "riscv32-virt"}
+    for t in list_twins():
+        assert (firmware_dir() / "bsp" / t.ldscript_dir / "link.ld").is_file(), t.id
+        assert t.counter == ("unicorn" if t.arch == "arm" else "qemu")
     for b in list_boards():
         if b.buildable:
-            m = json.loads((pio_boards / f"{b.offline_pio_board}.json").read_text())
-            assert m["build"]["tinygen_cflags"] == list(b.cflags), b.id
-            assert m["build"]["cpu"] == b.core
-            assert m["build"]["f_cpu"] == f"{b.clock_hz}L"
-            assert m["upload"]["maximum_size"] == b.flash_bytes
-            assert m["upload"]["maximum_ram_size"] == b.ram_bytes
-            bsp = firmware_dir() / "bsp" / b.family
-            assert (bsp / "link.ld").is_file() and list(bsp.glob("*.c")), b.id
-    for t in TWIN_MACHINES.values():
-        m = json.loads((pio_boards / f"{t.pio_board}.json").read_text())
-        assert m["build"]["arch"] == t.arch and m["build"]["cpu"] == t.core
-        assert m["upload"]["maximum_size"] == t.flash_bytes
-    # every twin used by a board has the same flags as the board (same core)
+            assert (firmware_dir() / "bsp" / b.ldscript_dir / "link.ld").is_file(), b.id
+        if b.twin and b.arch == "arm":      # same core, same flags: the twin runs the same code
+            assert b.twin.cflags == b.cflags and b.twin.core == b.core, b.id
+
+
+def test_serial_bridges_and_upload_tools():
+    h7 = get_board("stm32h7")
+    assert (0x0483, 0x374B) in h7.serial.usb and (0x0483, 0x374E) in h7.serial.usb
+    assert h7.upload.tools == ("openocd", "pyocd") and h7.upload.pyocd == "stm32h743xx"
+    assert get_board("nrf52840").upload.openocd == ("board/nordic_nrf52_dk.cfg",)
     for b in list_boards():
-        if b.twin and b.arch == "arm":
-            m = json.loads((pio_boards / f"{b.twin.pio_board}.json").read_text())
-            assert m["build"]["tinygen_cflags"] == list(b.cflags), b.id
+        assert b.serial.usb, b.id
+        assert (b.upload.esptool is not None) == (b.pio_platform == "espressif32"), b.id
+    esp = get_board("esp32").upload.esptool
+    assert (esp.chip, esp.bootloader, esp.partitions, esp.app) == ("esp32", 0x1000, 0x8000, 0x10000)
+    assert get_board("esp32s3").upload.esptool.bootloader == 0x0
+
+
+def test_no_other_board_or_twin_table_in_the_package():
+    """One home for these facts: no module names a QEMU machine or a board's chip."""
+    package = Path(__file__).resolve().parent.parent / "tinygen"
+    facts = {t.machine for t in list_twins()} | {t.id for t in list_twins()}
+    facts |= {b.pio_board for b in list_boards()} | {b.mcu for b in list_boards()}
+    facts.discard("virt")               # also an ordinary word
+    # the instruction counter's memory map of the netduinoplus2 (issue 12 owns that module)
+    allowed = {("validate/instructions.py", "netduinoplus2")}
+    for path in package.rglob("*.py"):
+        text = path.read_text()
+        rel = str(path.relative_to(package))
+        for fact in facts:
+            assert fact not in text or (rel, fact) in allowed, f"{rel} names {fact}"
+        assert "#include" not in text and "int main(" not in text, f"C in {rel}"
 
 
 def _write(tmp_path: Path, text: str, name: str = "myboard") -> Path:
     p = tmp_path / f"{name}.toml"
     p.write_text(text)
+    if not (tmp_path / "twins").exists():          # the board's twin lives beside it
+        (tmp_path / "twins").symlink_to(boards_dir() / "twins")
     return p
 
 
@@ -101,11 +123,17 @@ def _base() -> str:
     ('ram_bytes = 131072', '', "missing field 'ram_bytes'"),
     ('"-mfloat-abi=hard"]', '"-mfloat-abi=hard", "; rm -rf /"]', "cflags"),
     ('"-mfpu=fpv4-sp-d16", ', '', "-mfpu"),
-    ('machine = "mps2-an386"', 'machine = "mps2-an500"', "cortex-m7"),
-    ('machine = "mps2-an386"', 'machine = "pdp11"', "twin.machine"),
+    ('twin = "mps2-an386"', 'twin = "mps2-an500"', "cortex-m7"),
+    ('twin = "mps2-an386"', 'twin = "pdp11"', "twin 'pdp11'"),
+    ('usb = ["0483:374b"]', 'usb = ["0483-374b"]', "serial.usb"),
+    ('tool = "openocd"', 'tool = "pyocd"', "no [upload.pyocd] table"),
+    ('config = ["board/st_nucleo_f4.cfg"]', 'config = ["-c shutdown"]', "upload.openocd.config"),
+    ('bsp = ["cortex_m", "stm32f4"]', 'bsp = ["cortex_m", "../etc"]', "bsp"),
+    ('bsp = ["cortex_m", "stm32f4"]', 'bsp = ["cortex_m", "stm32f4", "stm32h7"]', "link.ld"),
     ('board = "nucleo_f446re"', 'board = "nucleo f446re; x"', "platformio.board"),
-    ('baud = 115200', 'baud = 115200\ncolour = "red"', "unknown field 'colour'"),
-    ('tx = "PA2"', 'tx = "*/ x(); /*"', "uart.tx"),
+    ('baud = 115200', 'baud = 115200\ncolour = "red"', "unknown field 'serial.colour'"),
+    ('tx = "PA2"', 'tx = "*/ x(); /*"', "serial.tx"),
+    ('[upload.openocd]', '[upload.openocd]\nspeed = 4000', "unknown field 'upload.openocd.speed'"),
 ])
 def test_bad_board_files_fail_with_one_line(tmp_path, old, new, needle):
     text = _base()
@@ -156,10 +184,49 @@ def test_boards_command(capsys):
     out = capsys.readouterr().out
     for bid in EXPECTED:
         assert bid in out
-    assert "mps2-an500" in out and "Xtensa" in out
+    assert "mps2-an500" in out and "Xtensa" in out and "openocd, pyocd" in out
     assert main(["boards", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert {d["id"] for d in doc} == EXPECTED
     h7 = next(d for d in doc if d["id"] == "stm32h7")
     assert h7["platformio"] == {"platform": "ststm32", "board": "nucleo_h743zi", "framework": ""}
-    assert h7["uart"]["peripheral"] == "USART3" and h7["twin"]["machine"] == "mps2-an500"
+    assert h7["serial"]["peripheral"] == "USART3" and h7["twin"]["machine"] == "mps2-an500"
+    assert h7["serial"]["usb"][0] == "0483:374b" and h7["upload"]["tools"] == ["openocd", "pyocd"]
+
+
+@pytest.mark.parametrize("old,new,needle", [
+    ('counter = "unicorn"', 'counter = "stopwatch"', "counter"),
+    ('qemu = "qemu-system-arm"', 'qemu = "qemu-system-arm; rm -rf /"', "qemu"),
+    ('args = ["-semihosting-config", "enable=on,target=native"]', 'args = ["-s -S"]', "args"),
+    ('bsp = ["qemu_arm", "qemu_mps2"]', 'bsp = ["qemu_arm"]', "link.ld"),
+    ('clock_hz = 25000000', '', "missing field 'clock_hz'"),
+])
+def test_bad_twin_files_fail_with_one_line(tmp_path, old, new, needle):
+    text = (boards_dir() / "twins" / "mps2-an500.toml").read_text()
+    assert old in text
+    (tmp_path / "twins").mkdir()
+    (tmp_path / "twins" / "mps2-an500.toml").write_text(text.replace(old, new, 1))
+    with pytest.raises(BoardError) as exc:
+        get_twin("mps2-an500", tmp_path)
+    msg = str(exc.value)
+    assert "\n" not in msg and needle in msg and "mps2-an500.toml" in msg
+
+
+def test_a_twin_may_stand_in_for_a_core_with_the_same_instruction_set(tmp_path):
+    """Issue 14's RP2040 (Cortex-M0+) on QEMU's microbit (Cortex-M0): data only."""
+    twins = tmp_path / "twins"
+    twins.mkdir()
+    m0 = (boards_dir() / "twins" / "mps2-an386.toml").read_text()
+    m0 = m0.replace("cortex-m4", "cortex-m0").replace('"-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"',
+                                                      '"-mfloat-abi=soft"')
+    (twins / "m0twin.toml").write_text(m0)
+    board = _base().replace("cortex-m4", "cortex-m0plus").replace(
+        '"-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"', '"-mfloat-abi=soft"').replace(
+        'fpu = "fpv4-sp-d16"', 'fpu = "none"').replace('twin = "mps2-an386"', 'twin = "m0twin"')
+    p = tmp_path / "myboard.toml"
+    p.write_text(board)
+    with pytest.raises(BoardError, match="stands_in_for"):
+        load_board_file(p)
+    (twins / "m0twin.toml").write_text(m0 + 'stands_in_for = ["cortex-m0plus"]\n')
+    b = load_board_file(p)
+    assert b.core == "cortex-m0plus" and b.twin.core == "cortex-m0"

@@ -1,4 +1,5 @@
-"""`pio run` offline on generated projects; sizes equal the toolchain's `size`; refusals."""
+"""`pio run` offline on generated projects; sizes equal the toolchain's `size`; a project copied
+elsewhere builds without tinygen; refusals before anything long."""
 from __future__ import annotations
 
 import json
@@ -29,18 +30,6 @@ needs_pio = pytest.mark.skipif(
     reason="needs arm-none-eabi-gcc, platformio and scons")
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tinygen-cache")
-    old = os.environ.get("TINYGEN_CACHE")
-    os.environ["TINYGEN_CACHE"] = str(d)
-    yield d
-    if old is None:
-        os.environ.pop("TINYGEN_CACHE", None)
-    else:
-        os.environ["TINYGEN_CACHE"] = old
-
-
 def berkeley(tool: str, elf: Path) -> tuple[int, int, int]:
     out = subprocess.run([tool, "-B", "-d", str(elf)], capture_output=True, text=True,
                          timeout=30, check=True).stdout.splitlines()[1].split()
@@ -50,18 +39,18 @@ def berkeley(tool: str, elf: Path) -> tuple[int, int, int]:
 @pytest.mark.cross
 @needs_pio
 @pytest.mark.parametrize("board_id", ["stm32h7", "stm32f4", "nrf52840"])
-def test_offline_build_sizes_match_size_tool(cache, tmp_path, board_id):
+def test_offline_build_sizes_match_size_tool(tmp_path, board_id):
     board = get_board(board_id)
     p = write_project(board, tmp_path / board_id, fixture_gen())
-    res = builder.build_project(p.dir, p.envs["offline"], timeout=180)
+    res = builder.build(p, p.envs["offline"], timeout=180)
     assert res.elf.is_file() and res.elf == p.elf(p.envs["offline"])
     text, data, bss = berkeley("arm-none-eabi-size", res.elf)
     assert (res.text, res.data, res.bss) == (text, data, bss)
-    # pio run's own "Flash: ... used N bytes" / "RAM: ..." lines agree with size
-    assert res.pio_flash == text + data and res.pio_ram == data + bss
+    # pio run's own "Flash: ... used N bytes" / "RAM: ..." lines agree (checked in build())
+    assert "Flash:" in res.log.read_text() and "RAM:" in res.log.read_text()
     assert res.flash_limit == board.flash_bytes and res.ram_limit == board.ram_bytes
     assert res.bss >= board.stack_bytes          # the reserved stack is counted in RAM
-    assert res.bin is not None and res.bin.stat().st_size == text + data
+    assert res.bin.stat().st_size == text + data
     head = subprocess.run(["arm-none-eabi-readelf", "-h", str(res.elf)], capture_output=True,
                           text=True, timeout=30).stdout
     assert "ARM" in head
@@ -70,10 +59,10 @@ def test_offline_build_sizes_match_size_tool(cache, tmp_path, board_id):
 @pytest.mark.cross
 @needs_pio
 @pytest.mark.skipif(shutil.which("riscv64-unknown-elf-gcc") is None, reason="no RISC-V gcc")
-def test_esp32c3_twin_builds_for_rv32imc(cache, tmp_path):
+def test_esp32c3_twin_builds_for_rv32imc(tmp_path):
     p = write_project(get_board("esp32c3"), tmp_path / "c3", fixture_gen())
     assert p.envs["offline"] is None and p.envs["twin"] == "esp32c3_twin"
-    res = builder.build_project(p.dir, "esp32c3_twin", timeout=180)
+    res = builder.build(p, "esp32c3_twin", timeout=180)
     assert berkeley("riscv64-unknown-elf-size", res.elf) == (res.text, res.data, res.bss)
     head = subprocess.run(["riscv64-unknown-elf-readelf", "-h", str(res.elf)],
                           capture_output=True, text=True, timeout=30).stdout
@@ -82,34 +71,47 @@ def test_esp32c3_twin_builds_for_rv32imc(cache, tmp_path):
 
 @pytest.mark.cross
 @needs_pio
-def test_generated_project_rebuilds_with_plain_pio(cache, tmp_path):
-    """The project is a normal PlatformIO project: `pio run` in it works without tinygen."""
-    p = write_project(get_board("stm32l4"), tmp_path / "l4", fixture_gen())
-    builder.ensure_offline_setup(("arm",))
+def test_copied_project_builds_offline_without_tinygen(tmp_path, monkeypatch):
+    """Copy a generated (and built) project to a new folder, remove the original and tinygen's
+    cache, hide tinygen from Python, and build both offline environments with plain `pio`."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TINYGEN_CACHE", str(cache))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLATFORMIO_")}
-    r = subprocess.run([sys.executable, "-m", "platformio", "run"], cwd=p.dir, env=env,
-                       capture_output=True, text=True, timeout=180)
-    assert r.returncode == 0, r.stdout[-2000:]
-    assert p.elf("stm32l4_offline").is_file()
+    p = write_project(get_board("stm32l4"), tmp_path / "l4", fixture_gen())
+    builder.build(p, "stm32l4_offline", timeout=180)       # leaves .pio/ and pio-core state
+    assert not cache.exists()                              # tinygen keeps nothing outside it
+    moved = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(p.dir, moved, symlinks=True)
+    shutil.rmtree(p.dir)
+    stub = tmp_path / "no-tinygen" / "tinygen"                # `pip uninstall tinygen`
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('tinygen is not installed')\n")
+    env["PYTHONPATH"] = str(stub.parent)
+    env.update(PLATFORMIO_SETTING_ENABLE_TELEMETRY="No")
+    for target in ("stm32l4_offline", "stm32l4_twin"):
+        r = subprocess.run([sys.executable, "-m", "platformio", "run", "-e", target], cwd=moved,
+                           env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        assert (moved / ".pio" / "build" / target / "firmware.elf").is_file()
+    r = subprocess.run([sys.executable, "-c", "import tinygen"], cwd=moved, env=env,
+                       capture_output=True)
+    assert r.returncode != 0                                   # the stub really hides tinygen
 
 
-def test_oversized_model_is_refused_before_building(cache, tmp_path, monkeypatch, capsys):
+def test_oversized_model_is_refused_before_building(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("tflite_micro")
     import tinygen.codegen as codegen
 
-    def fake_generate(model_path, out_dir, name="model"):
-        return fixture_gen(weight_bytes=600_000, arena_bytes=4_000)
-
-    monkeypatch.setattr(codegen, "generate", fake_generate)
-    model = tmp_path / "big.tflite"
-    model.write_bytes(b"not read: generate is faked")
+    monkeypatch.setattr(codegen, "generate", lambda model_path, out_dir, name="model":
+                        fixture_gen(weight_bytes=600_000, arena_bytes=4_000))
     called = []
 
     def fake_build(*a, **k):
         called.append(a)
         raise BuildError("reached the build step")
 
-    monkeypatch.setattr(builder, "build_project", fake_build)
-    monkeypatch.setattr(builder, "ensure_offline_setup", lambda *a, **k: None)
+    monkeypatch.setattr(builder, "build", fake_build)
+    model = FIXTURES / "validate_fc_a.tflite"
     out = tmp_path / "out"
     rc = cli_main(["build", "--board", "stm32f4", "--model", str(model), "--out", str(out)])
     err = capsys.readouterr().err
@@ -122,15 +124,25 @@ def test_oversized_model_is_refused_before_building(cache, tmp_path, monkeypatch
     assert rc == 2 and called and "reached the build step" in capsys.readouterr().err
 
 
+def test_emulate_needs_the_twin_build(tmp_path, capsys):
+    rc = cli_main(["build", "--board", "stm32h7", "--model", str(FIXTURES / "validate_fc_a.tflite"),
+                   "--env", "official", "--emulate", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--emulate validates the twin build" in err and err.count("\n") == 1
+    rc = cli_main(["build", "--board", "esp32", "--model", str(FIXTURES / "validate_fc_a.tflite"),
+                   "--emulate", "--out", str(tmp_path)])
+    assert rc == 2 and "esp32 has no emulated twin" in capsys.readouterr().err
+
+
 @needs_pio
-def test_official_env_fails_fast_without_registry(cache, tmp_path, monkeypatch):
+def test_official_env_fails_fast_without_registry(tmp_path, monkeypatch):
     p = write_project(get_board("stm32h7"), tmp_path / "h7", fixture_gen())
     with pytest.raises(RegistryUnreachable, match="offline"):
-        builder.build_project(p.dir, "nucleo_h743zi")       # never implicitly
+        builder.build(p, "nucleo_h743zi")       # never implicitly
     monkeypatch.setattr(builder, "REGISTRY_HOST", "registry.invalid")
     t0 = time.monotonic()
     with pytest.raises(RegistryUnreachable) as exc:
-        builder.build_project(p.dir, "nucleo_h743zi", allow_registry=True)
+        builder.build(p, "nucleo_h743zi", allow_registry=True)
     assert time.monotonic() - t0 < 10 and "\n" not in str(exc.value)
 
 
@@ -140,7 +152,7 @@ def test_missing_toolchain_is_one_line(monkeypatch):
                         lambda name, *a, **k: None if name.startswith("arm-none-eabi-")
                         else real(name, *a, **k))
     with pytest.raises(ToolchainMissing) as exc:
-        builder.ensure_offline_setup(("arm",))
+        builder.check_offline(["arm"])
     assert "apt-get install" in str(exc.value) and "\n" not in str(exc.value)
 
 
@@ -151,17 +163,15 @@ def test_missing_platformio_is_one_line(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "platformio" else real(name, *a))
     with pytest.raises(ToolchainMissing, match="pip install"):
-        builder.ensure_offline_setup(("arm",))
+        builder.check_offline(["arm"])
 
 
 @pytest.mark.cross
 @needs_pio
-def test_cli_build_real_model_json(cache, tmp_path, capsys):
-    pytest.importorskip("tinygen.codegen")
+def test_cli_build_real_model_json(tmp_path, capsys):
+    pytest.importorskip("tflite_micro")
     model = FIXTURES / "validate_cnn_fe.tflite"
     feats = FIXTURES / "validate_cnn_fe.features.json"
-    if not model.is_file() or not feats.is_file():
-        pytest.skip("fixture model missing")
     out = tmp_path / "build"
     rc = cli_main(["build", "--board", "stm32h7", "--model", str(model), "--features", str(feats),
                    "--out", str(out), "--json"])
@@ -175,18 +185,16 @@ def test_cli_build_real_model_json(cache, tmp_path, capsys):
     assert Path(off["elf"]).is_file()
     assert berkeley("arm-none-eabi-size", Path(off["elf"])) == (off["text"], off["data"], off["bss"])
     assert off["flash"] > doc["weight_bytes"] > 0 and doc["macs"] > 0
-    # front end included in the library
+    # front end included in the library; golden vectors (4 inputs + 4 raw windows) for pio test
     assert (out / "lib" / "tinygen_model" / "src" / "tg_features_config.h").is_file()
+    assert doc["golden_vectors"] == 8 and (out / "test" / "test_golden" / "golden.json").is_file()
+    assert doc["latency"]["network_instructions"] > 0
 
 
-def test_cli_esp32_says_not_built_here(cache, tmp_path, capsys, monkeypatch):
-    import tinygen.codegen as codegen
-
-    monkeypatch.setattr(codegen, "generate", lambda m, o, name="model": fixture_gen())
-    model = tmp_path / "m.tflite"
-    model.write_bytes(b"x")
-    rc = cli_main(["build", "--board", "esp32s3", "--model", str(model), "--out",
-                   str(tmp_path / "o")])
+def test_cli_esp32_says_not_built_here(tmp_path, capsys):
+    pytest.importorskip("tflite_micro")
+    rc = cli_main(["build", "--board", "esp32s3", "--model", str(FIXTURES / "validate_fc_a.tflite"),
+                   "--out", str(tmp_path / "o")])
     out = capsys.readouterr().out
     assert rc == 0
     assert "NOT BUILT HERE" in out and "Xtensa" in out and "host gcc" in out

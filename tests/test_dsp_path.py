@@ -44,7 +44,8 @@ def _need_twin():
 
 def _dsp_exact(model: Path, work: Path, samples: int = 8) -> Path:
     """Build the twin firmware for `model`, validate `samples` inputs on QEMU; return the ELF."""
-    from tinygen.validate import build_twin_firmware, run_emulated
+    from tinygen.builder import build_twin_firmware
+    from tinygen.validate import run_emulated
 
     elf = build_twin_firmware(BOARD, model, work)
     rep = run_emulated(BOARD, elf, model, samples=samples)

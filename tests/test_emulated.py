@@ -1,49 +1,58 @@
 """Hardware-in-the-loop on the QEMU twins over socket://: 0 differing bytes against the reference.
 
-Fixture firmware (hand-written model) on every twin; generated models (tinygen.codegen) with and
-without the FFT front end on the Cortex-M7 and Cortex-M4 twins; faults on a twin; instruction
-counts. QEMU is started and stopped by tinygen (tinygen.emulate)."""
+Fixture firmware (hand-written models, one with three typed inputs and outputs) on every twin;
+generated models, built through the generated PlatformIO project, with and without the FFT front
+end, on the Cortex-M7, Cortex-M4 and RISC-V twins; refusals (another model, another board);
+faults; `pio test` with the project's golden vectors; instruction counts; start-up under load.
+QEMU is started and always stopped by tinygen (tinygen.twin, tinygen.procs)."""
 from __future__ import annotations
 
 import os
-import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import validate_fixture as vf  # noqa: E402
 
-from tinygen.emulate import TWINS, QemuTwin, twin_for_board  # noqa: E402
+from tinygen.boards import get_board, get_twin, list_twins  # noqa: E402
+from tinygen.builder import build_twin_firmware  # noqa: E402
 from tinygen.errors import EmulatorError, FirmwareMismatch  # noqa: E402
-from tinygen.validate import run_emulated, validate_transport  # noqa: E402
+from tinygen.twin import QemuTwin  # noqa: E402
+from tinygen.validate import run_emulated, validate  # noqa: E402
+from tinygen.validate.device import Device  # noqa: E402
 from tinygen.validate.protocol import DeviceReset  # noqa: E402
 
 FIX = Path(__file__).resolve().parent / "fixtures"
-ANCHORS = Path("/work/shared/anchors")
+ANCHORS = Path(__file__).resolve().parents[1].parent / "shared" / "anchors"   # CI: shared/ beside the checkout
+CORPUS = ANCHORS.parent / "corpus" / "tflm" / "examples"
+TWINS = {t.id: t for t in list_twins()}
 
 pytestmark = [pytest.mark.emulated, pytest.mark.cross]
 
 
-def _have(*tools):
-    return all(shutil.which(t) for t in tools)
+def _cc(twin) -> str:
+    return "arm-none-eabi-gcc" if twin.arch == "arm" else "riscv64-unknown-elf-gcc"
 
 
 def _skip_unless(twin):
-    if not _have(twin.qemu, twin.cc):
-        pytest.skip(f"{twin.qemu} or {twin.cc} not installed")
+    if not vf.have(twin.qemu, _cc(twin)):
+        pytest.skip(f"{twin.qemu} or {_cc(twin)} not installed")
+
+
+def _device(q: QemuTwin, board_id: str = vf.BOARD) -> Device:
+    return Device(q.transport, get_board(board_id), emulated=True, timeout=5)
 
 
 @pytest.fixture(scope="module")
 def fixture_elves(tmp_path_factory):
     d = tmp_path_factory.mktemp("twins")
-    out = {}
-    for name, twin in TWINS.items():
-        if _have(twin.qemu, twin.cc):
-            out[name] = vf.build_twin_fixture(twin, d / name)
-    return out
+    return {name: vf.build_twin_fixture(twin, d / name)
+            for name, twin in TWINS.items() if vf.have(twin.qemu, _cc(twin))}
 
 
 @pytest.mark.parametrize("name", sorted(TWINS))
@@ -51,13 +60,34 @@ def test_fixture_firmware_on_every_twin(fixture_elves, name):
     twin = TWINS[name]
     _skip_unless(twin)
     with QemuTwin(twin, fixture_elves[name]) as q:
+        dev = Device(q.transport, _board_with_twin(twin), emulated=True, timeout=5)
+        assert dev.info.twin == twin.id and dev.info.cpu_hz == twin.clock_hz
         for mode in ("raw", "features"):
-            rep = validate_transport(q.transport, name, vf.FixtureReference(), samples=10,
-                                     expect_boot=(mode == "raw"), mode=mode, timeout=5,
-                                     emulated=True)
+            rep = validate(dev, vf.FixtureReference(), samples=10, mode=mode)
             assert rep.ok and rep.differing_bytes == 0, rep.table()
         proc = q.proc
     assert proc.poll() is not None, "QEMU left running"
+
+
+def _board_with_twin(twin):
+    """stm32h7's board facts with this twin (the fixture says it was built for stm32h7)."""
+    from dataclasses import replace
+
+    return replace(get_board(vf.BOARD), twin=twin)
+
+
+@pytest.mark.parametrize("name", ["mps2-an500", "riscv32-virt"])
+def test_typed_multi_io_fixture_on_twin(tmp_path, name):
+    """int8[5] + float32[3] + int16[4] in, int32 + uint8 + float32 out: tensors spread to aligned
+    places on the device (a misaligned float load would fault the Cortex-M7's VLDR)."""
+    twin = TWINS[name]
+    _skip_unless(twin)
+    elf = vf.build_twin_fixture(twin, tmp_path, multi_io=True)
+    with QemuTwin(twin, elf) as q:
+        dev = Device(q.transport, _board_with_twin(twin), emulated=True, timeout=5)
+        rep = validate(dev, vf.MultiReference(), samples=10)
+        assert rep.ok and rep.differing_bytes == 0, rep.table()
+        assert [o.dtype for o in rep.samples[0].got] == [np.int32, np.uint8, np.float32]
 
 
 def test_reset_mid_run_on_twin_keeps_partial_results(tmp_path):
@@ -66,8 +96,7 @@ def test_reset_mid_run_on_twin_keeps_partial_results(tmp_path):
     elf = vf.build_twin_fixture(twin, tmp_path, reset_after=4)
     with QemuTwin(twin, elf) as q:
         with pytest.raises(DeviceReset) as exc:
-            validate_transport(q.transport, "stm32h7", vf.FixtureReference(), samples=10,
-                               expect_boot=True, mode="features", timeout=5)
+            validate(_device(q), vf.FixtureReference(), samples=10, mode="features")
     assert len(exc.value.report.samples) == 3 and exc.value.report.bit_exact == 3
 
 
@@ -78,12 +107,36 @@ def test_emulator_failure_is_one_line_and_bounded(tmp_path):
     bogus.write_bytes(b"not an elf")
     start = time.monotonic()
     with pytest.raises(EmulatorError) as exc:
-        with QemuTwin(twin, bogus, startup_timeout=5):
+        with QemuTwin(twin, bogus):
             pass
     assert time.monotonic() - start < 6 and "\n" not in str(exc.value)
+    # an ELF for another architecture is refused before QEMU starts
+    with pytest.raises(EmulatorError, match="not built for riscv"):
+        QemuTwin(TWINS["riscv32-virt"], _fixture_for(tmp_path, "mps2-an500")).start()
 
 
-# ---- generated models ----------------------------------------------------------------------
+def _fixture_for(tmp_path, name):
+    return vf.build_twin_fixture(TWINS[name], tmp_path / name)
+
+
+def test_twin_starts_under_load(tmp_path):
+    """Two CPU hogs beside QEMU: start-up waits on the guest's first bytes, not a fixed sleep."""
+    twin = TWINS["mps2-an500"]
+    _skip_unless(twin)
+    elf = _fixture_for(tmp_path, "mps2-an500")
+    hogs = [subprocess.Popen(["yes"], stdout=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        for _ in range(3):
+            with QemuTwin(twin, elf) as q:
+                rep = validate(_device(q), vf.FixtureReference(), samples=4, mode="features")
+                assert rep.ok
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait(timeout=10)
+
+
+# ---- generated models, through the generated PlatformIO project ----------------------------------
 MODELS = [
     ("validate_fc_a.tflite", None),                                  # int8 features -> network
     ("validate_fc_b.tflite", None),
@@ -91,19 +144,30 @@ MODELS = [
 ]
 
 
-def _model_path(name):
-    return FIX / name
+@pytest.fixture(scope="module")
+def twin_builds(tmp_path_factory):
+    """Twin ELFs built once per (board, model) through tinygen.project + tinygen.builder."""
+    d = tmp_path_factory.mktemp("builds")
+    cache: dict = {}
+
+    def get(board, model, features=None):
+        key = (board, model)
+        if key not in cache:
+            feats = FIX / features if features else None
+            cache[key] = build_twin_firmware(board, FIX / model, d / f"{board}-{model}", feats)
+        return cache[key]
+    return get
 
 
-@pytest.mark.parametrize("board", ["stm32h7", "stm32f4"])       # Cortex-M7 and Cortex-M4 twins
-@pytest.mark.parametrize("model,features", MODELS)
-def test_generated_model_bit_exact(board, model, features, tmp_path, monkeypatch):
+@pytest.mark.parametrize("board,model,features", [
+    ("stm32h7", *MODELS[0]), ("stm32h7", *MODELS[1]), ("stm32h7", *MODELS[2]),
+    ("stm32f4", *MODELS[2]),                                          # Cortex-M7 and Cortex-M4
+])
+def test_generated_model_bit_exact(twin_builds, board, model, features):
     pytest.importorskip("tflite_micro")
-    twin = twin_for_board(board)
-    _skip_unless(twin)
-    monkeypatch.setenv("TINYGEN_DIRECT_BUILD", "1")   # the PlatformIO path is tested once below
+    _skip_unless(get_board(board).twin)
     feats = FIX / features if features else None
-    rep = run_emulated(board, None, FIX / model, feats, samples=12, work_dir=tmp_path)
+    rep = run_emulated(board, twin_builds(board, model, features), FIX / model, feats, samples=12)
     assert rep.ok, rep.table()
     assert rep.differing_bytes == 0 and rep.bit_exact == 12
     if features:
@@ -111,56 +175,99 @@ def test_generated_model_bit_exact(board, model, features, tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("anchor", ["cnn_fft_flatten.tflite", "cnn_raw_stride.tflite"])
-def test_anchor_models_bit_exact_on_m7(anchor, tmp_path, monkeypatch):
+def test_anchor_models_bit_exact_on_m7(anchor, tmp_path):
     pytest.importorskip("tflite_micro")
     path = ANCHORS / anchor
     if not path.is_file():
         pytest.skip("anchor models not present")
     _skip_unless(TWINS["mps2-an500"])
-    monkeypatch.setenv("TINYGEN_DIRECT_BUILD", "1")
-    rep = run_emulated("stm32h7", None, path, samples=6, work_dir=tmp_path)
+    elf = build_twin_firmware("stm32h7", path, tmp_path)
+    rep = run_emulated("stm32h7", elf, path, samples=6)
     assert rep.ok and rep.differing_bytes == 0, rep.table()
 
 
-def test_platformio_twin_project(tmp_path, monkeypatch):
-    """The product path: tinygen.project + tinygen.builder build the twin env, then validate."""
+# TFLite-Micro's own example models (../shared/corpus): what users bring. hello_world has a -1
+# batch; simple_add_model two 16 KB inputs (two tensors in one INFER frame); person_detect (300 KB
+# of weights, 9 KB input frames) joins with TINYGEN_CORPUS_FULL=1.
+CORPUS_MODELS = [("micro_speech_quantized.tflite", 4), ("hello_world_int8.tflite", 4),
+                 ("simple_add_model.tflite", 2)] + \
+    ([("person_detect.tflite", 2)] if os.environ.get("TINYGEN_CORPUS_FULL") == "1" else [])
+
+
+@pytest.mark.parametrize("name,samples", CORPUS_MODELS)
+def test_corpus_models_bit_exact_on_m7(name, samples, tmp_path):
     pytest.importorskip("tflite_micro")
-    if shutil.which("pio") is None and shutil.which("platformio") is None:
-        pytest.skip("PlatformIO not installed")
-    monkeypatch.delenv("TINYGEN_DIRECT_BUILD", raising=False)
-    rep = run_emulated("stm32h7", None, FIX / "validate_cnn_fe.tflite",
-                       FIX / "validate_cnn_fe.features.json", samples=8, work_dir=tmp_path)
-    assert rep.ok and rep.differing_bytes == 0, rep.table()
+    path = CORPUS / name
+    if not path.is_file():
+        pytest.skip("shared/corpus not present")
+    _skip_unless(TWINS["mps2-an500"])
+    elf = build_twin_firmware("stm32h7", path, tmp_path)
+    rep = run_emulated("stm32h7", elf, path, samples=samples)
+    assert rep.ok and rep.differing_bytes == 0 and rep.bit_exact == samples, rep.table()
 
 
-def test_firmware_from_another_model_on_twin(tmp_path, monkeypatch):
+def test_firmware_from_another_model_on_twin(twin_builds):
     pytest.importorskip("tflite_micro")
-    _skip_unless(TWINS["mps2-an386"])
-    monkeypatch.setenv("TINYGEN_DIRECT_BUILD", "1")
-    from tinygen.validate import build_twin_firmware
-
-    elf = build_twin_firmware("stm32f4", FIX / "validate_fc_a.tflite", tmp_path)
+    _skip_unless(TWINS["mps2-an500"])
+    elf = twin_builds("stm32h7", "validate_fc_a.tflite")
     with pytest.raises(FirmwareMismatch, match="not validate_fc_b.tflite") as exc:
-        run_emulated("stm32f4", elf, FIX / "validate_fc_b.tflite", samples=3)
+        run_emulated("stm32h7", elf, FIX / "validate_fc_b.tflite", samples=3)
     assert "\n" not in str(exc.value)
 
 
-def test_instruction_counts_are_deterministic(tmp_path, monkeypatch):
+def test_firmware_for_another_board_on_twin(twin_builds):
+    """A stm32h7 twin ELF is not stm32f4 firmware, though QEMU runs it."""
+    pytest.importorskip("tflite_micro")
+    _skip_unless(TWINS["mps2-an386"])
+    elf = twin_builds("stm32h7", "validate_fc_a.tflite")
+    with pytest.raises(FirmwareMismatch, match="built for stm32h7, not stm32f4") as exc:
+        run_emulated("stm32f4", elf, FIX / "validate_fc_a.tflite", samples=3)
+    assert exc.value.report.samples == []
+
+
+def test_cli_refuses_twin_firmware_of_another_board(twin_builds, tmp_path):
+    pytest.importorskip("tflite_micro")
+    _skip_unless(TWINS["mps2-an386"])
+    elf = twin_builds("stm32h7", "validate_fc_a.tflite")
+    r = subprocess.run([sys.executable, "-m", "tinygen", "validate", "--board", "stm32f4",
+                        "--emulate", "--elf", str(elf), "--model", str(FIX / "validate_fc_a.tflite"),
+                        "--report", str(tmp_path / "r.json")], capture_output=True, text=True,
+                       timeout=120)
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("tinygen: error:")]
+    assert r.returncode == 2 and len(errors) == 1 and "built for stm32h7" in errors[0]
+
+
+def test_cli_validate_emulate_from_a_project(twin_builds, tmp_path):
+    """`tinygen validate --emulate --project DIR`: the project's twin build, (re)built by pio."""
+    pytest.importorskip("tflite_micro")
+    _skip_unless(TWINS["mps2-an500"])
+    import json
+
+    project = twin_builds("stm32h7", "validate_fc_b.tflite").parents[3]
+    r = subprocess.run([sys.executable, "-m", "tinygen", "validate", "--board", "stm32h7",
+                        "--emulate", "--project", str(project), "--model",
+                        str(FIX / "validate_fc_b.tflite"), "--samples", "5", "--json",
+                        "--report", str(tmp_path / "r.json")], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    doc = json.loads(r.stdout)
+    assert doc["status"] == "ok" and doc["bit_exact"] == 5 and doc["device"]["twin"] == "mps2-an500"
+
+
+def test_instruction_counts_are_deterministic(twin_builds):
     pytest.importorskip("unicorn")
     _skip_unless(TWINS["mps2-an500"])
-    monkeypatch.setenv("TINYGEN_DIRECT_BUILD", "1")
     from tinygen.commands.bench import measure
 
-    a = measure("stm32h7", FIX / "validate_cnn_fe.tflite", FIX / "validate_cnn_fe.features.json",
-                out=tmp_path)
-    b = measure("stm32h7", FIX / "validate_cnn_fe.tflite", FIX / "validate_cnn_fe.features.json",
-                elf=Path(a["elf"]))
+    model, feats = FIX / "validate_cnn_fe.tflite", FIX / "validate_cnn_fe.features.json"
+    elf = twin_builds("stm32h7", "validate_cnn_fe.tflite", "validate_cnn_fe.features.json")
+    a = measure("stm32h7", model, feats, elf=elf)
+    b = measure("stm32h7", model, feats, elf=elf)
     assert a["front_end_instructions"] == b["front_end_instructions"] > 1000
     assert a["network_instructions"] == b["network_instructions"] > 0
-    assert "not cycles" in a["unit"]
+    assert "not cycles" in a["unit"] and a["counter"] == "unicorn"
     # unicorn and QEMU's own single-step trace count the same instructions
-    c = measure("stm32h7", FIX / "validate_cnn_fe.tflite", FIX / "validate_cnn_fe.features.json",
-                elf=Path(a["elf"]), counter="qemu")
+    c = measure("stm32h7", model, feats, elf=elf, counter="qemu")
     assert (c["front_end_instructions"], c["network_instructions"]) == \
         (a["front_end_instructions"], a["network_instructions"])
 
@@ -186,21 +293,22 @@ def default_run(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.tf
 @pytest.mark.parametrize("board", ["stm32h7", "stm32f4"])
-def test_default_model_full_path_bit_exact(default_run, board, tmp_path, monkeypatch):
+def test_default_model_full_path_bit_exact(default_run, board, tmp_path):
     pytest.importorskip("tflite_micro")
-    _skip_unless(twin_for_board(board))
-    monkeypatch.setenv("TINYGEN_DIRECT_BUILD", "1")
-    rep = run_emulated(board, None, default_run / "student_int8.tflite",
-                       default_run / "features.json", samples=16, work_dir=tmp_path)
+    _skip_unless(get_board(board).twin)
+    model, feats = default_run / "student_int8.tflite", default_run / "features.json"
+    elf = build_twin_firmware(board, model, tmp_path, feats)
+    rep = run_emulated(board, elf, model, feats, samples=16)
     assert rep.ok and rep.differing_bytes == 0, rep.table()
     assert rep.samples[0].mode == "raw" and rep.accuracy() is not None
     assert rep.confusion() is not None
 
 
-def test_generated_model_on_the_esp32c3_riscv_twin(tmp_path, monkeypatch):
+def test_generated_model_on_the_esp32c3_riscv_twin(tmp_path):
     pytest.importorskip("tflite_micro")
-    _skip_unless(twin_for_board("esp32c3"))
-    monkeypatch.setenv("TINYGEN_DIRECT_BUILD", "1")
-    rep = run_emulated("esp32c3", None, FIX / "validate_cnn_fe.tflite",
-                       FIX / "validate_cnn_fe.features.json", samples=8, work_dir=tmp_path)
+    _skip_unless(TWINS["riscv32-virt"])
+    model, feats = FIX / "validate_cnn_fe.tflite", FIX / "validate_cnn_fe.features.json"
+    elf = build_twin_firmware("esp32c3", model, tmp_path, feats)
+    rep = run_emulated("esp32c3", elf, model, feats, samples=8)
     assert rep.ok and rep.differing_bytes == 0, rep.table()
+    assert get_twin("riscv32-virt").machine == "virt"

@@ -1,4 +1,5 @@
-"""Generated PlatformIO projects: layout, environments, escaping, portability of their C."""
+"""Generated PlatformIO projects: layout, environments, relative paths only, board manifests made
+from the board files, escaping, portability of their C."""
 from __future__ import annotations
 
 import configparser
@@ -12,15 +13,11 @@ import pytest
 from tinygen.boards import get_board, list_boards
 from tinygen.builder import host_compile_check
 from tinygen.errors import TinygenError
+from tinygen.flash import upload_command_line
 from tinygen.project import write_project
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "boards_tiny_model"))
 from fixture import fixture_gen  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("TINYGEN_CACHE", str(tmp_path_factory.getbasetemp() / "tg-cache"))
 
 
 def _ini(project) -> configparser.ConfigParser:
@@ -39,24 +36,36 @@ def test_project_layout_and_envs(tmp_path, board_id):
     assert official["board"] == board.pio_board
     if board.pio_framework:
         assert official["framework"] == board.pio_framework
+    assert ini["platformio"]["core_dir"] == "pio-core"
+    assert ini["env"]["custom_tinygen_board"] == board.id and ini["env"]["test_framework"] == "custom"
     default = ini["platformio"]["default_envs"]
     if p.envs["offline"] or p.envs["twin"]:
         assert default != p.envs["official"], "the registry env must not be the default"
     if board.buildable:
         off = ini[f"env:{board.id}_offline"]
-        assert off["platform"].startswith("symlink://")
+        assert off["platform"] == "symlink://${PROJECT_DIR}/platforms/tinygen"
         assert off["board"] == f"tinygen_{board.id}"
-        assert "toolchain-gccarmnoneeabi @ symlink://" in off["platform_packages"]
-        assert f"+<bsp/{board.family}/>" in off["build_src_filter"]
+        assert "platform_packages" not in off          # Debian's compilers, from PATH
+        assert f"+<bsp/{board.ldscript_dir}/>" in off["build_src_filter"]
+        assert off["upload_command"] == upload_command_line(board)
         assert default == f"{board.id}_offline"
+        manifest = json.loads((p.dir / "boards" / f"tinygen_{board.id}.json").read_text())
+        assert manifest["build"]["tinygen_cflags"] == list(board.cflags)
+        assert manifest["build"]["f_cpu"] == f"{board.clock_hz}L"
+        assert manifest["upload"] == {"maximum_size": board.flash_bytes,
+                                      "maximum_ram_size": board.ram_bytes}
     else:
         assert p.envs["offline"] is None
     if board.twin:
         tw = ini[f"env:{board.id}_twin"]
-        assert tw["board"] == board.twin.pio_board
+        assert tw["board"] == board.twin.pio_board and tw["custom_tinygen_twin"] == board.twin.id
         assert "TG_TWIN" in tw["build_flags"]
+        assert f"TG_BSP_CPU_HZ={board.twin.clock_hz}u" in tw["build_flags"]
         ld = tw["board_build.ldscript"].replace("$PROJECT_DIR", str(p.dir))
         assert Path(ld).is_file()
+        manifest = json.loads((p.dir / "boards" / f"{board.twin.pio_board}.json").read_text())
+        assert manifest["build"]["arch"] == board.twin.arch
+        assert manifest["upload"]["maximum_size"] == board.twin.flash_bytes
     else:
         assert p.envs["twin"] is None
     lib = json.loads((p.dir / "lib" / "tinygen_model" / "library.json").read_text())
@@ -64,9 +73,24 @@ def test_project_layout_and_envs(tmp_path, board_id):
     assert (p.dir / "lib" / "tinygen_model" / "src" / "model.c").is_file()
     main = (p.dir / "src" / "main.c").read_text()
     assert "tg_protocol_run(&tg_app)" in main and "do not edit" in main
+    assert f'.board = "{board.id}"' in main
     assert (p.dir / "include" / "tg_bsp.h").is_file()
-    if board.family == "esp_idf":
+    assert (p.dir / "platforms" / "tinygen" / "builder" / "main.py").is_file()
+    assert (p.dir / "pio-core" / "packages" / "tool-scons" / "scons.py").is_file()
+    if board.pio_framework == "espidf":
         assert (p.dir / "CMakeLists.txt").is_file() and (p.dir / "src" / "CMakeLists.txt").is_file()
+
+
+def test_nothing_points_outside_the_project(tmp_path):
+    """Every path a project names is relative to it: no tinygen install, cache or home."""
+    p = write_project(get_board("stm32h7"), tmp_path / "h7", fixture_gen())
+    outside = [str(Path(__file__).resolve().parent.parent), str(Path.home()), str(tmp_path)]
+    for f in p.dir.rglob("*"):
+        if f.is_file():
+            text = f.read_text(errors="replace")
+            for path in outside:
+                assert path not in text, f"{f.relative_to(p.dir)} names {path}"
+    assert not any(f.is_symlink() for f in p.dir.rglob("*"))
 
 
 def test_rewrite_is_stable_and_idempotent(tmp_path):
@@ -93,11 +117,11 @@ def test_esp_projects_compile_on_host(tmp_path, board_id):
 
 
 def test_front_end_goes_into_the_library_and_stale_files_go(tmp_path):
-    feats = Path(__file__).parent / "fixtures" / "validate_cnn_fe.features.json"
-    if not feats.is_file():
-        pytest.skip("front-end fixture missing")
+    from tinygen.features import FrontEnd
+
+    fe = FrontEnd.from_json(Path(__file__).parent / "fixtures" / "validate_cnn_fe.features.json")
     b = get_board("stm32f4")
-    p = write_project(b, tmp_path / "p", fixture_gen(), front_end=feats)
+    p = write_project(b, tmp_path / "p", fixture_gen(input_bytes=fe.n_features), front_end=fe)
     lib = p.dir / "lib" / "tinygen_model" / "src"
     assert (lib / "tg_features_config.h").is_file() and p.front_end
     main = (p.dir / "src" / "main.c").read_text()

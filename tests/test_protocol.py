@@ -1,5 +1,7 @@
-"""The validation protocol: framing and CRC in Python, and the C side compiled for the host and
-driven through a real pty (pyserial on /dev/pts/N) or a TCP socket (socket://)."""
+"""The validation protocol: framing, CRC and the INFO block in Python, and the C side compiled for
+the host and driven through a real pty (pyserial on /dev/pts/N) or a TCP socket (socket://):
+single int8 I/O with a front end, and three typed inputs/outputs of odd sizes (spread and
+gathered around alignment)."""
 from __future__ import annotations
 
 import shutil
@@ -15,11 +17,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import validate_fixture as vf  # noqa: E402
 
+from tinygen import wire as P  # noqa: E402
 from tinygen.errors import DeviceTimeout, FirmwareMismatch, ProtocolError  # noqa: E402
-from tinygen.validate import protocol as P  # noqa: E402
-from tinygen.validate import validate_transport  # noqa: E402
-from tinygen.validate.protocol import Client, DeviceReset, FrameDecoder  # noqa: E402
-from tinygen.validate.transport import Transport  # noqa: E402
+from tinygen.transport import Transport  # noqa: E402
+from tinygen.validate import validate  # noqa: E402
+from tinygen.validate.protocol import Client, DeviceReset  # noqa: E402
+from tinygen.wire import FrameDecoder, TensorInfo  # noqa: E402
 
 FIRMWARE = Path(__file__).resolve().parent.parent / "firmware"
 
@@ -67,14 +70,44 @@ def test_bad_crc_is_rejected():
     assert dec.bad_crc == 1
 
 
+def _info(version=P.PROTOCOL_VERSION, tensors=(TensorInfo("int8", 16, 0.5, -3),
+                                                TensorInfo("float32", 3, 0.0, 0))) -> bytes:
+    head = struct.pack(P.INFO_HEAD, version, P.FLAG_FRONT_END | P.FLAG_TWIN, bytes(range(32)),
+                       64, 64, 4096, 25_000_000, 1, len(tensors) - 1, 0)
+    return head + b"".join(t.pack() for t in tensors) + b"\x07stm32h7\x0amps2-an500\x03-O2"
+
+
 def test_info_parse_round_trip():
-    body = struct.pack(P.INFO_FORMAT, 1, 1, bytes(range(32)), 16, 4, 64, 64, 4096, 25_000_000,
-                       0.5, -3, 0.25, 1) + b"\x07stm32h7" + b"\x03-O2"
-    info = P.parse_info(body)
-    assert info.board == "stm32h7" and info.build_flags == "-O2"
-    assert info.model_sha256 == bytes(range(32)).hex() and info.has_front_end
-    with pytest.raises(ProtocolError):
-        P.parse_info(body[:20])
+    info = P.parse_info(_info())
+    assert (info.board, info.twin, info.build_flags) == ("stm32h7", "mps2-an500", "-O2")
+    assert info.model_sha256 == bytes(range(32)).hex() and info.has_front_end and info.twin_build
+    assert info.inputs == (TensorInfo("int8", 16, 0.5, -3),)
+    assert info.outputs == (TensorInfo("float32", 3, 0.0, 0),)
+    assert (info.input_bytes, info.output_bytes) == (16, 12)
+    with pytest.raises(ProtocolError, match="truncated"):
+        P.parse_info(_info()[:60])
+    with pytest.raises(ProtocolError, match="protocol version 1, this tinygen speaks 2"):
+        P.parse_info(_info(version=1))
+    bad = bytearray(_info())
+    bad[P.INFO_HEAD_BYTES] = 42                     # no such TFLite type code
+    with pytest.raises(ProtocolError, match="unknown tensor type code 42"):
+        P.parse_info(bytes(bad))
+
+
+def test_tensors_pack_and_split_in_model_order():
+    tensors = MultiRef.inputs
+    arrays = [np.arange(-2, 3, dtype=np.int8), np.array([0.5, -1.25, 3e9], np.float32),
+              np.array([-32768, -1, 0, 32767], np.int16)]
+    data = P.pack(arrays, tensors)
+    assert len(data) == 5 + 12 + 8 and data[5:9] == np.float32(0.5).tobytes()
+    assert all((a == b).all() for a, b in zip(P.split(data, tensors), arrays))
+    with pytest.raises(ProtocolError, match="input 1 takes 3 float32 values, got 3 float64"):
+        P.pack([arrays[0], arrays[1].astype(np.float64), arrays[2]], tensors)
+    # the firmware's frame buffer holds the tensors spread to 8-byte boundaries
+    assert P.frame_buffer_bytes([5, 12, 8], [8, 3, 8]) == 4096
+    assert P.frame_buffer_bytes([5001, 3], [9]) == 5024     # 5008 + 8 spread, in 16-byte steps
+    with pytest.raises(ProtocolError, match="65,535 bytes a frame"):
+        P.frame_buffer_bytes([70_000], [4])
 
 
 def test_silent_line_times_out_within_bound():
@@ -101,7 +134,11 @@ def host_fw(tmp_path_factory):
         "reset": vf.build_host_fixture(d / "reset", reset_after=3),
         "mute": vf.build_host_fixture(d / "mute", mute=True),
         "other": vf.build_host_fixture(d / "other", sha=bytes(32)),
+        "multi": vf.build_host_fixture(d / "multi", multi_io=True),
     }
+
+
+MultiRef = vf.MultiReference
 
 
 @pytest.mark.host
@@ -124,33 +161,51 @@ def test_protocol_c_builds_strict(cross, tmp_path):
 @pytest.mark.host
 @pytest.mark.parametrize("kind", ["pty", "socket"])
 def test_host_firmware_bit_exact(host_fw, kind):
-    with vf.HostDevice(host_fw["ok"], kind) as dev:
-        rep = validate_transport(dev.transport, "host", vf.FixtureReference(), samples=8,
-                                 expect_boot=True, timeout=2)
+    with vf.HostDevice(host_fw["ok"], kind) as line:
+        dev = line.device()
+        rep = validate(dev, vf.FixtureReference(), samples=8)
         assert rep.ok and rep.bit_exact == 8 and rep.differing_bytes == 0
-        c = Client(dev.transport, timeout=2)
+        assert rep.samples[0].mode == "raw"
         x = np.arange(-8, 8, dtype=np.int8)
-        assert c.infer_features(x.tobytes()).output == vf.network(x).tobytes()
-        assert c.echo(b"\xa5\x00\xa5") == b"\xa5\x00\xa5"
+        assert dev.infer([x]).outputs[0].tobytes() == vf.network(x).tobytes()
+        assert dev.client.echo(b"\xa5\x00\xa5") == b"\xa5\x00\xa5"
+
+
+@pytest.mark.host
+@pytest.mark.parametrize("kind", ["pty", "socket"])
+def test_typed_multi_io_bit_exact(host_fw, kind):
+    """Three inputs (int8[5], float32[3], int16[4]) and outputs (int32, uint8, float32): packed
+    on the wire, spread to aligned places on the device, packed back."""
+    with vf.HostDevice(host_fw["multi"], kind) as line:
+        dev = line.device()
+        assert [t.dtype for t in dev.info.inputs] == ["int8", "float32", "int16"]
+        assert [t.dtype for t in dev.info.outputs] == ["int32", "uint8", "float32"]
+        assert not dev.info.has_front_end and dev.info.outputs[1].zero_point == 128
+        rep = validate(dev, MultiRef(), samples=12)
+        assert rep.ok and rep.bit_exact == 12 and rep.differing_bytes == 0, rep.table()
+        x = [np.array([127, -128, 1, 2, 3], np.int8), np.array([1.5, -2.25, 7.0], np.float32),
+             np.array([-32768, 32767, 10, -10], np.int16)]
+        got = dev.infer(x).outputs
+        assert [g.tobytes() for g in got] == [e.tobytes() for e in vf.multi(*x)]
+        assert got[0].dtype == np.int32 and got[2].dtype == np.float32
 
 
 @pytest.mark.host
 def test_device_error_replies(host_fw):
-    with vf.HostDevice(host_fw["ok"], "pty") as dev:
-        c = Client(dev.transport, timeout=2)
-        c.connect(expect_boot=True)
+    with vf.HostDevice(host_fw["ok"], "pty") as line:
+        c = line.device().client
         with pytest.raises(ProtocolError, match="expected a payload of 16 bytes"):
-            c.request(P.CMD_INFER_FEATURES, bytes(3))
+            c.request(P.CMD_INFER, bytes(3))
         with pytest.raises(ProtocolError, match="does not know this command"):
             c.request(0x33, b"")
         with pytest.raises(ProtocolError, match="exceeds the device's 4096-byte buffer"):
-            dev.transport.write(bytes([P.START, 0x02, 0xFF, 0xFF]))
+            line.transport.write(bytes([P.START, 0x02, 0xFF, 0xFF]))
             c.request(P.CMD_ECHO, b"x", timeout=1)
         c.sync()  # the echo of "x" is still on the line: clear it
         # a frame with a bad CRC: the device says so
         bad = bytearray(P.encode_frame(P.CMD_ECHO, b"hello"))
         bad[-1] ^= 0xFF
-        dev.transport.write(bytes(bad))
+        line.transport.write(bytes(bad))
         with pytest.raises(ProtocolError, match="bad CRC"):
             c.request(P.CMD_ECHO, b"again!", timeout=1)
         c.sync()
@@ -158,51 +213,56 @@ def test_device_error_replies(host_fw):
 
 
 @pytest.mark.host
+def test_raw_request_to_firmware_without_front_end(host_fw):
+    with vf.HostDevice(host_fw["multi"], "pty") as line:
+        c = line.device().client
+        with pytest.raises(ProtocolError, match="has no FFT front end"):
+            c.request(P.CMD_INFER_RAW, bytes(128))
+
+
+@pytest.mark.host
 def test_truncated_frame_then_recovery(host_fw):
-    with vf.HostDevice(host_fw["ok"], "pty") as dev:
-        c = Client(dev.transport, timeout=1)
-        c.connect(expect_boot=True)
+    with vf.HostDevice(host_fw["ok"], "pty") as line:
+        dev = line.device(timeout=1)
         # half a frame: the device waits for the rest; our next request completes it (badly)
-        dev.transport.write(P.encode_frame(P.CMD_INFER_FEATURES, bytes(16))[:9])
+        line.transport.write(P.encode_frame(P.CMD_INFER, bytes(16))[:9])
         start = time.monotonic()
         with pytest.raises((ProtocolError, DeviceTimeout)):
-            c.infer_features(bytes(16))
+            dev.infer([np.zeros(16, np.int8)])
         assert time.monotonic() - start < 3.5
-        c.sync()
-        assert c.infer_features(bytes(16)).output == vf.network(np.zeros(16)).tobytes()
+        dev.client.sync()
+        assert dev.infer([np.zeros(16, np.int8)]).outputs[0].tobytes() == \
+            vf.network(np.zeros(16)).tobytes()
 
 
 @pytest.mark.host
 def test_garbage_on_the_line_is_skipped(host_fw):
     rng = np.random.default_rng(7)
-    with vf.HostDevice(host_fw["ok"], "socket") as dev:
-        c = Client(dev.transport, timeout=2)
-        c.connect(expect_boot=True)
+    with vf.HostDevice(host_fw["ok"], "socket") as line:
+        dev = line.device()
         for i in range(5):
             noise = bytes(b for b in rng.bytes(200) if b != P.START)  # no start byte: pure noise
-            dev.transport.write(noise)
+            line.transport.write(noise)
             x = rng.integers(-128, 128, 16).astype(np.int8)
-            assert c.infer_features(x.tobytes()).output == vf.network(x).tobytes()
+            assert dev.infer([x]).outputs[0].tobytes() == vf.network(x).tobytes()
 
 
 @pytest.mark.host
 def test_device_that_never_answers(host_fw):
-    with vf.HostDevice(host_fw["mute"], "pty") as dev:
+    with vf.HostDevice(host_fw["mute"], "pty") as line:
         start = time.monotonic()
         with pytest.raises(DeviceTimeout) as exc:
-            validate_transport(dev.transport, "host", vf.FixtureReference(), samples=3, timeout=0.5)
+            line.device(timeout=0.5)
         assert time.monotonic() - start < 6
         assert "\n" not in str(exc.value)
-        assert exc.value.report.samples == []
 
 
 @pytest.mark.host
 def test_device_reset_mid_run_keeps_partial_results(host_fw, tmp_path):
-    with vf.HostDevice(host_fw["reset"], "socket") as dev:
+    with vf.HostDevice(host_fw["reset"], "socket") as line:
         with pytest.raises(DeviceReset, match="reset while answering") as exc:
-            validate_transport(dev.transport, "host", vf.FixtureReference(), samples=6,
-                               expect_boot=True, timeout=2, mode="features",
-                               report_path=tmp_path / "r.json")
+            validate(line.device(), vf.FixtureReference(), samples=6, mode="features",
+                     report_path=tmp_path / "r.json")
     rep = exc.value.report
     assert len(rep.samples) == 2 and rep.bit_exact == 2 and not rep.complete
     assert "stopped after 2 of 6 samples" in str(exc.value)
@@ -212,7 +272,22 @@ def test_device_reset_mid_run_keeps_partial_results(host_fw, tmp_path):
 
 @pytest.mark.host
 def test_firmware_from_another_model(host_fw):
-    with vf.HostDevice(host_fw["other"], "pty") as dev:
+    with vf.HostDevice(host_fw["other"], "pty") as line:
         with pytest.raises(FirmwareMismatch, match="built from model sha256 000000000000"):
-            validate_transport(dev.transport, "host", vf.FixtureReference(), samples=2, timeout=2,
-                               expect_boot=True)
+            validate(line.device(), vf.FixtureReference(), samples=2)
+
+
+@pytest.mark.host
+def test_firmware_for_another_board_or_kind(host_fw):
+    """INFO names the board (and twin) the firmware was built for; validate refuses others."""
+    from tinygen.boards import get_board
+
+    with vf.HostDevice(host_fw["ok"], "pty") as line:
+        with pytest.raises(FirmwareMismatch, match="built for stm32h7, not stm32f4; pass "
+                           "--board stm32h7") as exc:
+            validate(line.device(get_board("stm32f4")), vf.FixtureReference(), samples=2)
+        assert exc.value.report.samples == [] and "\n" not in str(exc.value)
+        dev = line.device()
+        dev.emulated = True                          # the twin expects a twin build
+        with pytest.raises(FirmwareMismatch, match="build for the real board"):
+            dev.check(vf.FixtureReference())

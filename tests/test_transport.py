@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 import validate_fixture as vf  # noqa: E402
 
 from tinygen.errors import DeviceError, DeviceTimeout, ProtocolError  # noqa: E402
-from tinygen.validate import protocol as P  # noqa: E402
+from tinygen import wire as P  # noqa: E402
+from tinygen.transport import Transport  # noqa: E402
 from tinygen.validate.protocol import Client  # noqa: E402
-from tinygen.validate.transport import Transport  # noqa: E402
 
 
 class FakeDevice:
@@ -156,23 +156,17 @@ FIX = Path(__file__).resolve().parent / "fixtures"
 
 
 def _host_model_firmware(tmp_path, model, features=None):
-    import shutil as _sh
-    if _sh.which("gcc") is None:
-        pytest.skip("no host gcc")
+    """The generated project's own harness (src/main.c from templates/project) and model, built
+    for the host with a stdin/stdout BSP."""
+    from tinygen.boards import get_board
     from tinygen.codegen import generate
-    from tinygen.validate import harness_main_source
-    from tinygen.validate.firmware import build_host
+    from tinygen.project import write_project
+    from tinygen.validate.reference import load_front_end
 
     gen = generate(model, tmp_path / "gen", name="model")
-    srcs = list(gen.sources)
-    if features:
-        from tinygen.features import emit_c
-        from tinygen.validate.reference import load_front_end
-        srcs += [p for p in emit_c(load_front_end(features), tmp_path / "fe") if p.suffix == ".c"]
-    main = tmp_path / "main.c"
-    main.write_text(harness_main_source("host", features is not None))
-    return build_host([main, *srcs, FIX / "validate_host_bsp.c"], tmp_path / "fw",
-                      include_dirs=[tmp_path / "gen", tmp_path / "fe"])
+    project = write_project(get_board("stm32h7"), tmp_path / "project", gen,
+                            front_end=load_front_end(features))
+    return vf.build_host_project(project.dir, tmp_path / "fw")
 
 
 @pytest.mark.host

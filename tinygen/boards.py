@@ -1,28 +1,38 @@
-"""Boards: one TOML data file per board in boards/, validated on load.
+"""Boards and their emulated twins: the one registry of deployment facts.
 
-A board file says what the chip is (core, clock, usable flash and RAM, FPU/DSP, compiler flags), how
-the firmware talks to the host (UART on the debug probe's virtual COM port, baud), which PlatformIO
-IDs a user with PlatformIO's registry would use (the "official" environment), whether tinygen can
-build it here, and its emulated twin (a QEMU machine with the same CPU core), if one exists.
+`boards/<id>.toml` says everything about a board: the chip (core, clock, usable flash and RAM, FPU,
+DSP, compiler flags), its board-support folders (`firmware/bsp/<dir>`), the serial line to the host
+(UART, baud, the USB VID:PID of the probe's serial bridge), how to flash it (OpenOCD, pyOCD or
+esptool), the IDs a PlatformIO user with the registry would pick, and its emulated twin.
+`boards/twins/<id>.toml` says what a twin is: a QEMU machine with the same CPU core, its arguments,
+memories, BSP folders and instruction counter. Several boards may share one twin.
 
-Every error is one line naming the file and the field (`BoardError`). `check_fit` refuses a model
-that cannot fit before anything is built (`ModelTooLarge`, with the numbers).
+Everything else asks this module; nothing else holds a table of board or twin facts. Every error
+is one line naming the file and the field (`BoardError`). `check_fit` refuses a model that cannot
+fit before anything is built (`ModelTooLarge`, with the numbers).
 """
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from .errors import BoardError, ModelTooLarge
-from .resources import boards_dir
+from .resources import boards_dir, firmware_dir
 
 ARCHES = ("arm", "riscv", "xtensa")
+UPLOAD_TOOLS = ("openocd", "pyocd", "esptool")
+COUNTERS = ("unicorn", "qemu")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_TWIN_ID_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,31}$")
 _PIO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _FLAG_RE = re.compile(r"^-m[a-z0-9\-]+(=[A-Za-z0-9_.+\-]+)?$")
+_ARG_RE = re.compile(r"^[A-Za-z0-9_.,=+\-]{1,64}$")
 _PIN_RE = re.compile(r"^[A-Za-z0-9_.]{1,16}$")
+_USB_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{4}$")
+_CFG_RE = re.compile(r"^[a-z0-9_\-]+/[A-Za-z0-9_.\-]+\.cfg$")
 
 # Flash a firmware needs beyond the model's weights (runtime kernels, FFT, protocol, startup, libc
 # helpers). Measured: the fixture firmware is ~3-6 KB; real models with every kernel stay well
@@ -34,37 +44,72 @@ STATIC_RAM_ESTIMATE_BYTES = 9 * 1024
 
 
 @dataclass(frozen=True)
-class TwinMachine:
-    """A QEMU machine usable as an emulated twin; its properties come from QEMU, not the board."""
+class Twin:
+    """A QEMU machine with the same CPU core as a board (boards/twins/<id>.toml)."""
 
-    machine: str
-    qemu: str
+    id: str
+    machine: str                   # qemu -M value
+    qemu: str                      # emulator binary
+    args: tuple[str, ...]          # extra QEMU arguments (semihosting, -bios none)
     arch: str
     core: str
+    cflags: tuple[str, ...]
+    clock_hz: int                  # what the twin's BSP reports (QEMU does not model time)
     flash_bytes: int
     ram_bytes: int
-    pio_board: str          # board id in tinygen's local dev-platform (firmware/platformio/boards)
-    bsp_dirs: tuple[str, ...]  # firmware/bsp/<dir> candidates, first existing wins
+    bsp: tuple[str, ...]           # firmware/bsp/<dir>, in build order
+    counter: str                   # instruction counter for `tinygen bench`: unicorn or qemu
+    # Other cores with the same instruction set it may stand in for (a Cortex-M0 machine for a
+    # Cortex-M0+ board); such a board's twin build uses the twin's flags.
+    stands_in_for: tuple[str, ...] = ()
+    path: Optional[Path] = field(default=None, compare=False)
 
     @property
-    def slug(self) -> str:
-        return self.machine.replace("-", "_")
+    def name(self) -> str:
+        return self.id
+
+    @property
+    def pio_board(self) -> str:
+        """Board id of its manifest in a generated project (boards/<pio_board>.json)."""
+        return "tinygen_twin_" + self.id.replace("-", "_")
+
+    @property
+    def ldscript_dir(self) -> str:
+        return _ldscript_dir(self.bsp)
 
 
-TWIN_MACHINES: dict[str, TwinMachine] = {
-    "mps2-an500": TwinMachine("mps2-an500", "qemu-system-arm", "arm", "cortex-m7",
-                              4 << 20, 4 << 20, "tinygen_mps2_an500",
-                              ("qemu_mps2_an500", "qemu_mps2-an500", "qemu_mps2")),
-    "mps2-an386": TwinMachine("mps2-an386", "qemu-system-arm", "arm", "cortex-m4",
-                              4 << 20, 4 << 20, "tinygen_mps2_an386",
-                              ("qemu_mps2_an386", "qemu_mps2-an386", "qemu_mps2")),
-    "netduinoplus2": TwinMachine("netduinoplus2", "qemu-system-arm", "arm", "cortex-m4",
-                                 1 << 20, 128 << 10, "tinygen_netduinoplus2",
-                                 ("qemu_netduinoplus2",)),
-    "virt": TwinMachine("virt", "qemu-system-riscv32", "riscv", "rv32imc",
-                        4 << 20, 4 << 20, "tinygen_riscv_virt",
-                        ("qemu_riscv_virt", "qemu_virt", "qemu_riscv")),
-}
+@dataclass(frozen=True)
+class Serial:
+    baud: int
+    peripheral: str
+    tx: str
+    rx: str
+    bridge: str                    # what the host sees: "ST-LINK/V2-1 virtual COM port", ...
+    usb: tuple[tuple[int, int], ...]   # (VID, PID) of the bridge
+
+
+@dataclass(frozen=True)
+class Esptool:
+    chip: str
+    baud: int
+    bootloader: int                # flash offsets of the ESP-IDF images
+    partitions: int
+    app: int
+
+
+@dataclass(frozen=True)
+class Upload:
+    tool: str                      # the default tool
+    openocd: tuple[str, ...] = ()  # OpenOCD config scripts (-f), from its scripts folder
+    pyocd: str = ""                # pyOCD target name (built into pyOCD)
+    esptool: Optional[Esptool] = None
+
+    @property
+    def tools(self) -> tuple[str, ...]:
+        """Tools this board can be flashed with, the default first."""
+        have = {"openocd": bool(self.openocd), "pyocd": bool(self.pyocd),
+                "esptool": self.esptool is not None}
+        return (self.tool,) + tuple(t for t in UPLOAD_TOOLS if have[t] and t != self.tool)
 
 
 @dataclass(frozen=True)
@@ -72,7 +117,6 @@ class Board:
     id: str
     name: str
     mcu: str
-    family: str
     arch: str
     core: str
     clock_hz: int
@@ -83,20 +127,25 @@ class Board:
     fpu: str
     dsp: bool
     cflags: tuple[str, ...]
-    baud: int
+    bsp: tuple[str, ...]
     buildable: bool
-    uart: dict[str, str]
+    serial: Serial
+    upload: Upload
     pio_platform: str
     pio_board: str
     pio_framework: str
-    twin: Optional[TwinMachine]
+    twin: Optional[Twin]
     build_note: str = ""
     path: Optional[Path] = field(default=None, compare=False)
 
     @property
-    def offline_pio_board(self) -> Optional[str]:
-        """Board id in tinygen's local dev-platform for the real board (None if not buildable)."""
-        return f"tinygen_{self.id}" if self.buildable else None
+    def baud(self) -> int:
+        return self.serial.baud
+
+    @property
+    def offline_pio_board(self) -> str:
+        """Board id of the real board's manifest in a generated project."""
+        return f"tinygen_{self.id}"
 
     @property
     def env_official(self) -> str:
@@ -111,11 +160,8 @@ class Board:
         return f"{self.id}_twin" if self.twin else None
 
     @property
-    def float_abi(self) -> str:
-        for f in self.cflags:
-            if f.startswith("-mfloat-abi="):
-                return f.split("=", 1)[1]
-        return "soft"
+    def ldscript_dir(self) -> Optional[str]:
+        return _ldscript_dir(self.bsp)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -123,157 +169,281 @@ class Board:
             "clock_hz": self.clock_hz, "max_clock_hz": self.max_clock_hz,
             "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
             "stack_bytes": self.stack_bytes, "fpu": self.fpu, "dsp": self.dsp,
-            "cflags": list(self.cflags), "baud": self.baud, "buildable": self.buildable,
-            "build_note": self.build_note, "uart": dict(self.uart),
+            "cflags": list(self.cflags), "bsp": list(self.bsp), "buildable": self.buildable,
+            "build_note": self.build_note,
+            "serial": {"baud": self.serial.baud, "peripheral": self.serial.peripheral,
+                       "tx": self.serial.tx, "rx": self.serial.rx, "bridge": self.serial.bridge,
+                       "usb": [f"{v:04x}:{p:04x}" for v, p in self.serial.usb]},
+            "upload": {"tools": list(self.upload.tools)},
             "platformio": {"platform": self.pio_platform, "board": self.pio_board,
                            "framework": self.pio_framework},
-            "twin": None if self.twin is None else {"machine": self.twin.machine,
+            "twin": None if self.twin is None else {"id": self.twin.id,
+                                                    "machine": self.twin.machine,
                                                     "qemu": self.twin.qemu},
         }
 
 
-# ---- loading and validation ------------------------------------------------------------------
-
-def _fail(path: Path, msg: str) -> BoardError:
-    return BoardError(f"board file {path.name}: {msg}")
-
-
-def _get(data: dict, key: str, typ, path: Path, *, default=..., where: str = ""):
-    name = f"{where}{key}"
-    if key not in data:
-        if default is ...:
-            return _raise(_fail(path, f"missing field '{name}'"))
-        return default
-    value = data[key]
-    if typ is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise _fail(path, f"field '{name}' must be an integer, got {value!r}")
-    if typ is not int and not isinstance(value, typ):
-        raise _fail(path, f"field '{name}' must be {typ.__name__}, got {type(value).__name__}")
-    return value
+def _ldscript_dir(bsp: tuple[str, ...]) -> Optional[str]:
+    """The BSP folder holding link.ld (validated on load: at most one does)."""
+    found = [d for d in bsp if (firmware_dir() / "bsp" / d / "link.ld").is_file()]
+    return found[0] if found else None
 
 
-def _raise(err: Exception):
-    raise err
+# ---- reading fields --------------------------------------------------------------------------
 
+class _Fields:
+    """Typed reads from one TOML table; `done()` refuses fields nobody read (typos)."""
 
-_TOP_KEYS = {"id", "name", "mcu", "family", "arch", "core", "clock_hz", "max_clock_hz",
-             "flash_bytes", "ram_bytes", "stack_bytes", "fpu", "dsp", "cflags", "baud",
-             "buildable", "build_note", "uart", "platformio", "twin"}
+    def __init__(self, data: dict, path: Path, where: str = "", label: str = "board file"):
+        self.data, self.path, self.where, self.label = data, path, where, label
+        self.seen: set[str] = set()
 
+    def fail(self, msg: str) -> BoardError:
+        return BoardError(f"{self.label} {self.path.name}: {msg}")
 
-def parse_board(data: dict, path: Path) -> Board:
-    """Validate one board file's parsed TOML; raise BoardError (one line) on the first problem."""
-    unknown = sorted(set(data) - _TOP_KEYS)
-    if unknown:
-        raise _fail(path, f"unknown field '{unknown[0]}'")
-    bid = _get(data, "id", str, path)
-    if not _ID_RE.match(bid):
-        raise _fail(path, f"id {bid!r} must match [a-z][a-z0-9_]*")
-    if bid != path.stem:
-        raise _fail(path, f"id {bid!r} differs from the file name")
-    name = _get(data, "name", str, path)
-    mcu = _get(data, "mcu", str, path)
-    family = _get(data, "family", str, path)
-    if not _ID_RE.match(family):
-        raise _fail(path, f"family {family!r} must match [a-z][a-z0-9_]*")
-    arch = _get(data, "arch", str, path)
-    if arch not in ARCHES:
-        raise _fail(path, f"arch {arch!r} must be one of {', '.join(ARCHES)}")
-    core = _get(data, "core", str, path)
-    ints = {}
-    for key, lo, hi in (("clock_hz", 1_000_000, 2_000_000_000),
-                        ("max_clock_hz", 1_000_000, 2_000_000_000),
-                        ("flash_bytes", 16 << 10, 64 << 20), ("ram_bytes", 8 << 10, 64 << 20),
-                        ("stack_bytes", 1 << 10, 1 << 20), ("baud", 1200, 12_000_000)):
-        v = _get(data, key, int, path)
+    def get(self, key: str, typ: type, default: Any = ...) -> Any:
+        self.seen.add(key)
+        name = self.where + key
+        if key not in self.data:
+            if default is ...:
+                raise self.fail(f"missing field '{name}'")
+            return default
+        value = self.data[key]
+        if typ is int and isinstance(value, bool):
+            raise self.fail(f"field '{name}' must be an integer, got {value!r}")
+        if not isinstance(value, typ):
+            raise self.fail(f"field '{name}' must be {typ.__name__}, got {type(value).__name__}")
+        return value
+
+    def int(self, key: str, lo: int, hi: int, default: Any = ...) -> int:
+        v = self.get(key, int, default)
         if not lo <= v <= hi:
-            raise _fail(path, f"field '{key}' = {v} is outside {lo}..{hi}")
-        ints[key] = v
-    if ints["clock_hz"] > ints["max_clock_hz"]:
-        raise _fail(path, "clock_hz exceeds max_clock_hz")
-    if ints["stack_bytes"] >= ints["ram_bytes"]:
-        raise _fail(path, "stack_bytes must be smaller than ram_bytes")
-    fpu = _get(data, "fpu", str, path)
-    dsp = _get(data, "dsp", bool, path)
-    cflags = _get(data, "cflags", list, path)
-    if not cflags or not all(isinstance(f, str) and _FLAG_RE.match(f) for f in cflags):
-        raise _fail(path, "cflags must be a non-empty list of -m... machine flags")
-    if arch == "arm":
-        if f"-mcpu={core}" not in cflags or "-mthumb" not in cflags:
-            raise _fail(path, f"cflags for an Arm board must contain -mcpu={core} and -mthumb")
-        hard = "-mfloat-abi=hard" in cflags
-        if hard != (fpu != "none"):
-            raise _fail(path, "an FPU needs -mfloat-abi=hard (and none without one)")
-        if hard and f"-mfpu={fpu}" not in cflags:
-            raise _fail(path, f"cflags must contain -mfpu={fpu}")
-    elif arch == "riscv":
-        if not any(f.startswith("-march=rv32") for f in cflags) or \
-                not any(f.startswith("-mabi=") for f in cflags):
-            raise _fail(path, "cflags for a RISC-V board must contain -march=rv32... and -mabi=...")
-    buildable = _get(data, "buildable", bool, path)
-    if buildable and arch != "arm":
-        raise _fail(path, "only Arm boards can be built here (Debian arm-none-eabi-gcc)")
-    build_note = _get(data, "build_note", str, path, default="")
-    if not buildable and not build_note:
-        raise _fail(path, "a board that cannot be built here needs a build_note saying why")
+            raise self.fail(f"field '{self.where}{key}' = {v} is outside {lo}..{hi}")
+        return v
 
-    uart = _get(data, "uart", dict, path)
-    for key in ("peripheral", "tx", "rx", "probe"):
-        v = _get(uart, key, str, path, where="uart.")
-        if key != "probe" and not _PIN_RE.match(v):
-            raise _fail(path, f"uart.{key} {v!r} is not a pin or peripheral name")
-    pio = _get(data, "platformio", dict, path)
-    pio_platform = _get(pio, "platform", str, path, where="platformio.")
-    pio_board = _get(pio, "board", str, path, where="platformio.")
-    pio_framework = _get(pio, "framework", str, path, where="platformio.")
-    for key, v in (("platform", pio_platform), ("board", pio_board)):
-        if not _PIO_ID_RE.match(v):
-            raise _fail(path, f"platformio.{key} {v!r} is not a PlatformIO id")
-    if pio_framework and not _PIO_ID_RE.match(pio_framework):
-        raise _fail(path, f"platformio.framework {pio_framework!r} is not a PlatformIO id")
+    def text(self, key: str, pattern: Optional[re.Pattern] = None, default: Any = ...,
+             what: str = "") -> str:
+        v = self.get(key, str, default)
+        if pattern is not None and v and not pattern.match(v):
+            raise self.fail(f"{self.where}{key} {v!r} is not {what or 'valid'}")
+        return v
 
-    twin = None
-    if "twin" in data:
-        t = _get(data, "twin", dict, path)
-        machine = _get(t, "machine", str, path, where="twin.")
-        if machine not in TWIN_MACHINES:
-            raise _fail(path, f"twin.machine {machine!r} is not one of "
-                              f"{', '.join(sorted(TWIN_MACHINES))}")
-        twin = TWIN_MACHINES[machine]
-        qemu = _get(t, "qemu", str, path, where="twin.")
-        if qemu != twin.qemu:
-            raise _fail(path, f"twin.qemu must be {twin.qemu} for machine {machine}")
-        if twin.arch != arch:
-            raise _fail(path, f"twin machine {machine} is {twin.arch}, the board is {arch}")
-        if arch == "arm" and twin.core != core:
-            raise _fail(path, f"twin machine {machine} has a {twin.core}, the board a {core}")
-    if arch == "xtensa" and twin is not None:
-        raise _fail(path, "no QEMU twin exists for Xtensa here")
+    def strings(self, key: str, pattern: re.Pattern, what: str, default: Any = ...) -> tuple:
+        v = self.get(key, list, default)
+        if not all(isinstance(s, str) and pattern.match(s) for s in v):
+            raise self.fail(f"{self.where}{key} must be a list of {what}")
+        return tuple(v)
 
-    return Board(id=bid, name=name, mcu=mcu, family=family, arch=arch, core=core,
-                 clock_hz=ints["clock_hz"], max_clock_hz=ints["max_clock_hz"],
-                 flash_bytes=ints["flash_bytes"], ram_bytes=ints["ram_bytes"],
-                 stack_bytes=ints["stack_bytes"], fpu=fpu, dsp=dsp, cflags=tuple(cflags),
-                 baud=ints["baud"], buildable=buildable, uart=dict(uart),
-                 pio_platform=pio_platform, pio_board=pio_board, pio_framework=pio_framework,
-                 twin=twin, build_note=build_note, path=path)
+    def table(self, key: str, optional: bool = False) -> Optional["_Fields"]:
+        t = self.get(key, dict, None if optional else ...)
+        return None if t is None else _Fields(t, self.path, f"{self.where}{key}.", self.label)
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise self.fail(f"unknown field '{self.where}{unknown[0]}'")
 
 
-def load_board_file(path: Path) -> Board:
-    import tomllib
-
+def _load_toml(path: Path) -> dict:
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BoardError(f"board file {path} not found") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BoardError(f"board file {Path(path).name}: not valid TOML ({exc})") from None
-    return parse_board(data, Path(path))
+
+
+def _check_cflags(f: _Fields, arch: str, core: str, fpu: Optional[str]) -> tuple[str, ...]:
+    cflags = f.strings("cflags", _FLAG_RE, "-m... machine flags")
+    if not cflags:
+        raise f.fail("cflags must not be empty")
+    if arch == "arm":
+        if f"-mcpu={core}" not in cflags or "-mthumb" not in cflags:
+            raise f.fail(f"cflags for an Arm core must contain -mcpu={core} and -mthumb")
+        if fpu is not None:
+            hard = "-mfloat-abi=hard" in cflags
+            if hard != (fpu != "none"):
+                raise f.fail("an FPU needs -mfloat-abi=hard (and none without one)")
+            if hard and f"-mfpu={fpu}" not in cflags:
+                raise f.fail(f"cflags must contain -mfpu={fpu}")
+    elif arch == "riscv":
+        if not any(c.startswith("-march=rv32") for c in cflags) or \
+                not any(c.startswith("-mabi=") for c in cflags):
+            raise f.fail("cflags for a RISC-V core must contain -march=rv32... and -mabi=...")
+    return cflags
+
+
+def _check_bsp(f: _Fields, need_ldscript: bool) -> tuple[str, ...]:
+    bsp = f.strings("bsp", _ID_RE, "firmware/bsp folder names")
+    root = firmware_dir() / "bsp"
+    for d in bsp:
+        if not (root / d).is_dir():
+            raise f.fail(f"bsp folder {d!r} does not exist in firmware/bsp")
+    scripts = [d for d in bsp if (root / d / "link.ld").is_file()]
+    if len(scripts) > 1 or (need_ldscript and not scripts):
+        raise f.fail(f"exactly one bsp folder must hold link.ld (found {len(scripts)})")
+    return bsp
+
+
+# ---- twins -----------------------------------------------------------------------------------
+
+def twins_dir(directory: Optional[Path] = None) -> Path:
+    return (directory or boards_dir()) / "twins"
+
+
+def parse_twin(data: dict, path: Path) -> Twin:
+    f = _Fields(data, path, label="twin file")
+    tid = path.stem
+    if not _TWIN_ID_RE.match(tid):
+        raise f.fail(f"twin id {tid!r} must match [a-z][a-z0-9_-]*")
+    arch = f.text("arch")
+    if arch not in ("arm", "riscv"):
+        raise f.fail(f"arch {arch!r} must be arm or riscv (QEMU twins built here)")
+    core = f.text("core")
+    counter = f.text("counter")
+    if counter not in COUNTERS:
+        raise f.fail(f"counter {counter!r} must be one of {', '.join(COUNTERS)}")
+    if counter == "unicorn" and arch != "arm":
+        raise f.fail("the unicorn counter supports the Cortex-M twins only")
+    twin = Twin(id=tid, machine=f.text("machine", _TWIN_ID_RE, what="a QEMU machine name"),
+                qemu=f.text("qemu", re.compile(r"^qemu-system-[a-z0-9_]+$"), what="a QEMU binary"),
+                args=f.strings("args", _ARG_RE, "plain QEMU arguments", default=[]),
+                arch=arch, core=core, cflags=_check_cflags(f, arch, core, None),
+                clock_hz=f.int("clock_hz", 1_000_000, 2_000_000_000),
+                flash_bytes=f.int("flash_bytes", 16 << 10, 64 << 20),
+                ram_bytes=f.int("ram_bytes", 8 << 10, 64 << 20),
+                bsp=_check_bsp(f, need_ldscript=True), counter=counter,
+                stands_in_for=f.strings("stands_in_for", _ARG_RE, "core names", default=[]),
+                path=path)
+    f.done()
+    return twin
+
+
+def twin_ids(directory: Optional[Path] = None) -> list[str]:
+    return sorted(p.stem for p in twins_dir(directory).glob("*.toml"))
+
+
+def get_twin(twin_id: str, directory: Optional[Path] = None) -> Twin:
+    d = twins_dir(directory)
+    if not _TWIN_ID_RE.match(twin_id or "") or not (d / f"{twin_id}.toml").is_file():
+        raise BoardError(f"unknown emulated twin {twin_id!r}; known twins: "
+                         f"{', '.join(twin_ids(directory))}")
+    return parse_twin(_load_toml(d / f"{twin_id}.toml"), d / f"{twin_id}.toml")
+
+
+def list_twins(directory: Optional[Path] = None) -> list[Twin]:
+    return [get_twin(t, directory) for t in twin_ids(directory)]
+
+
+# ---- boards ----------------------------------------------------------------------------------
+
+def _parse_serial(f: _Fields) -> Serial:
+    s = f.table("serial")
+    usb = []
+    for text in s.strings("usb", _USB_RE, "USB ids written vvvv:pppp (lower-case hex)"):
+        vid, pid = text.split(":")
+        usb.append((int(vid, 16), int(pid, 16)))
+    serial = Serial(baud=s.int("baud", 1200, 12_000_000),
+                    peripheral=s.text("peripheral", _PIN_RE, what="a peripheral name"),
+                    tx=s.text("tx", _PIN_RE, what="a pin name"),
+                    rx=s.text("rx", _PIN_RE, what="a pin name"),
+                    bridge=s.text("bridge"), usb=tuple(usb))
+    s.done()
+    return serial
+
+
+def _parse_upload(f: _Fields, arch: str) -> Upload:
+    u = f.table("upload")
+    tool = u.text("tool")
+    if tool not in UPLOAD_TOOLS:
+        raise u.fail(f"upload.tool {tool!r} must be one of {', '.join(UPLOAD_TOOLS)}")
+    o, p, e = u.table("openocd", True), u.table("pyocd", True), u.table("esptool", True)
+    openocd = o.strings("config", _CFG_RE, "OpenOCD scripts like board/x.cfg") if o else ()
+    pyocd = p.text("target", _ID_RE, what="a pyOCD target name") if p else ""
+    esptool = None
+    if e is not None:
+        esptool = Esptool(chip=e.text("chip", _ID_RE, what="an esptool chip name"),
+                          baud=e.int("baud", 9600, 5_000_000),
+                          bootloader=e.int("bootloader", 0, 1 << 24),
+                          partitions=e.int("partitions", 0, 1 << 24),
+                          app=e.int("app", 0, 1 << 24))
+    for t in (o, p, e, u):
+        if t is not None:
+            t.done()
+    configured = {"openocd": bool(openocd), "pyocd": bool(pyocd), "esptool": esptool is not None}
+    if not configured[tool]:
+        raise u.fail(f"upload.tool is {tool} but there is no [upload.{tool}] table")
+    if (arch == "arm" and esptool is not None) or (arch != "arm" and (openocd or pyocd)):
+        raise u.fail(f"the upload tools given do not flash {arch} chips")
+    return Upload(tool=tool, openocd=openocd, pyocd=pyocd, esptool=esptool)
+
+
+def _parse_twin_ref(f: _Fields, arch: str, core: str, cflags: tuple) -> Optional[Twin]:
+    tid = f.get("twin", str, None)
+    if tid is None:
+        return None
+    if not _TWIN_ID_RE.match(tid) or not (twins_dir(f.path.parent) / f"{tid}.toml").is_file():
+        raise f.fail(f"twin {tid!r} is not one of {', '.join(twin_ids(f.path.parent))}")
+    twin = get_twin(tid, f.path.parent)
+    if twin.arch != arch:
+        raise f.fail(f"twin {tid} is {twin.arch}, the board is {arch}")
+    same = twin.core == core and twin.cflags == cflags
+    if arch == "arm" and not same and core not in twin.stands_in_for:
+        raise f.fail(f"twin {tid} has a {twin.core} ({' '.join(twin.cflags)}), the board a "
+                     f"{core} ({' '.join(cflags)}): a twin needs the same core and flags (or "
+                     f"the board's core in its stands_in_for)")
+    return twin
+
+
+def parse_board(data: dict, path: Path) -> Board:
+    """Validate one board file's parsed TOML; raise BoardError (one line) on the first problem."""
+    f = _Fields(data, path)
+    bid = f.text("id")
+    if not _ID_RE.match(bid):
+        raise f.fail(f"id {bid!r} must match [a-z][a-z0-9_]*")
+    if bid != path.stem:
+        raise f.fail(f"id {bid!r} differs from the file name")
+    arch = f.text("arch")
+    if arch not in ARCHES:
+        raise f.fail(f"arch {arch!r} must be one of {', '.join(ARCHES)}")
+    core, fpu = f.text("core"), f.text("fpu")
+    clock, max_clock = f.int("clock_hz", 1_000_000, 2_000_000_000), \
+        f.int("max_clock_hz", 1_000_000, 2_000_000_000)
+    flash, ram = f.int("flash_bytes", 16 << 10, 64 << 20), f.int("ram_bytes", 8 << 10, 64 << 20)
+    stack = f.int("stack_bytes", 1 << 10, 1 << 20)
+    if clock > max_clock:
+        raise f.fail("clock_hz exceeds max_clock_hz")
+    if stack >= ram:
+        raise f.fail("stack_bytes must be smaller than ram_bytes")
+    cflags = _check_cflags(f, arch, core, fpu if arch == "arm" else None)
+    buildable = f.get("buildable", bool)
+    if buildable and arch != "arm":
+        raise f.fail("only Arm boards can be built here (Debian arm-none-eabi-gcc)")
+    note = f.text("build_note", default="")
+    if not buildable and not note:
+        raise f.fail("a board that cannot be built here needs a build_note saying why")
+    pio = f.table("platformio")
+    board = Board(
+        id=bid, name=f.text("name"), mcu=f.text("mcu"), arch=arch, core=core, clock_hz=clock,
+        max_clock_hz=max_clock, flash_bytes=flash, ram_bytes=ram, stack_bytes=stack, fpu=fpu,
+        dsp=f.get("dsp", bool), cflags=cflags, bsp=_check_bsp(f, need_ldscript=buildable),
+        buildable=buildable, serial=_parse_serial(f), upload=_parse_upload(f, arch),
+        pio_platform=pio.text("platform", _PIO_ID_RE, what="a PlatformIO id"),
+        pio_board=pio.text("board", _PIO_ID_RE, what="a PlatformIO id"),
+        pio_framework=pio.text("framework", _PIO_ID_RE, what="a PlatformIO id"),
+        twin=_parse_twin_ref(f, arch, core, cflags), build_note=note, path=path)
+    pio.done()
+    f.done()
+    return board
+
+
+def load_board_file(path: Path) -> Board:
+    return parse_board(_load_toml(Path(path)), Path(path))
 
 
 def board_ids(directory: Optional[Path] = None) -> list[str]:
     d = directory or boards_dir()
-    return sorted(p.stem for p in d.glob("*.toml") if not p.name.startswith("_"))
+    return sorted(p.stem for p in d.glob("*.toml"))
 
 
 def list_boards(directory: Optional[Path] = None) -> list[Board]:
@@ -287,6 +457,15 @@ def get_board(board_id: str, directory: Optional[Path] = None) -> Board:
         known = ", ".join(board_ids(d))
         raise BoardError(f"unknown board {board_id!r}; known boards: {known}")
     return load_board_file(d / f"{board_id}.toml")
+
+
+def board_twin(board: Board) -> Twin:
+    """The board's twin, or a one-line error naming the boards that have one."""
+    if board.twin is None:
+        have = ", ".join(b.id for b in list_boards() if b.twin)
+        raise BoardError(f"{board.id} has no emulated twin (QEMU has no {board.core} machine "
+                         f"here); boards with one: {have}")
+    return board.twin
 
 
 # ---- fit check -------------------------------------------------------------------------------
@@ -317,13 +496,14 @@ def check_fit(board: Board, weight_bytes: int, arena_bytes: int, *, code_bytes: 
     Flash: weights + code (estimated: CODE_ESTIMATE_BYTES unless the caller knows better).
     RAM: arena + stack + static buffers (static_bytes, else STATIC_RAM_ESTIMATE_BYTES).
     """
-    flash_limit = board.twin.flash_bytes if twin and board.twin else board.flash_bytes
-    ram_limit = board.twin.ram_bytes if twin and board.twin else board.ram_bytes
+    t = board.twin if twin else None
+    flash_limit = t.flash_bytes if t else board.flash_bytes
+    ram_limit = t.ram_bytes if t else board.ram_bytes
     est = FitEstimate(weights=int(weight_bytes), code=int(code_bytes or CODE_ESTIMATE_BYTES),
                       arena=int(arena_bytes), stack=board.stack_bytes,
                       static_ram=int(static_bytes or STATIC_RAM_ESTIMATE_BYTES),
                       flash_limit=flash_limit, ram_limit=ram_limit)
-    what = f"{board.id} twin ({board.twin.machine})" if twin and board.twin else board.id
+    what = f"{board.id} twin ({t.machine})" if t else board.id
     if est.flash > flash_limit:
         raise ModelTooLarge(
             f"model does not fit {what} flash: weights {est.weights:,} B + code ~{est.code:,} B "

@@ -5,7 +5,8 @@ its parser and sets `func=run`. Command modules import heavy libraries (TensorFl
 inside `run`, never at module level, so `tinygen analyze` starts in well under a second.
 
 Known errors (TinygenError) print as one line `tinygen: error: ...` and exit 2; anything else is a
-bug and keeps its traceback.
+bug and keeps its traceback. SIGINT, SIGTERM and SIGHUP stop every child process group (QEMU, pio,
+compilers: tinygen.procs) and exit with 128 + the signal number.
 """
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from . import __version__, procs
 from .errors import TinygenError
 
 # Order is the order shown in `tinygen --help`: the pipeline's order.
-COMMANDS = ("train", "quantize", "generate", "analyze", "ops", "boards", "build", "validate", "bench")
+COMMANDS = ("train", "quantize", "generate", "analyze", "ops", "boards", "build", "flash",
+            "devices", "validate", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bit-exact on the device.",
     )
     parser.add_argument("--version", action="version", version=f"tinygen {__version__}")
+    parser.set_defaults(func=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -42,9 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    if args.func is None:
         parser.print_help()
         return 1
+    previous = procs.install_signal_handlers()
     try:
         return int(args.func(args) or 0)
     except TinygenError as err:
@@ -53,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinygen: interrupted", file=sys.stderr)
         return 130
+    except procs.Terminated as sig:
+        print(f"tinygen: {sig}", file=sys.stderr)
+        return 128 + sig.signum
+    finally:
+        procs.stop_all()
+        procs.restore_signal_handlers(previous)
 
 
 if __name__ == "__main__":

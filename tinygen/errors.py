@@ -5,6 +5,7 @@ class TinygenError(Exception):
     """Base class: `str(err)` is the whole message, phrased as 'what is wrong; what to do'."""
 
     exit_code = 2
+    report = None   # the partial validation report, when the error interrupted a validation
 
 
 class ModelError(TinygenError):

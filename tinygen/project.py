@@ -1,44 +1,49 @@
-"""Write a normal PlatformIO project for a board: the model as a library, the harness, the BSPs.
+"""GenResult + Board -> an ordinary PlatformIO project on disk, that builds wherever it is copied.
 
-Layout (a user can open it in their IDE, or drop lib/tinygen_model into another project):
-
-    platformio.ini            [env:<official>] (registry), [env:<board>_offline], [env:<board>_twin]
+    platformio.ini            [env:<official>] (registry), [env:<id>_offline], [env:<id>_twin]
     lib/tinygen_model/        library.json + src/: generated model C, runtime, kernels, front end
     include/                  tg_app.h, tg_bsp.h, tg_protocol.h
     src/main.c                the harness (templates/project/main.c.j2) -> tg_protocol_run(&app)
     src/tg_protocol.c         the serial protocol (firmware/harness/)
-    src/bsp/<dir>/            board support; each environment compiles only its own directories
-                              (build_src_filter) and links with its own link.ld
+    src/bsp/<dir>/            board support; each environment compiles only its own folders
+    boards/*.json             PlatformIO board manifests for the offline and twin environments
+    platforms/tinygen/        the offline dev-platform (SCons builder over Debian's cross GCCs)
+    pio-core/packages/        a stand-in for the registry's tool-scons (runs the pip SCons)
+    test/                     `pio test`: golden vectors sent over serial (custom test runner)
 
-Nothing model-derived reaches C unescaped: the hash is checked hex and printed as bytes, names are
-board ids validated on load, free text goes through render.c_string / c_comment.
+Everything the offline environments need is inside the folder or on the system (Debian's
+compilers, QEMU, PlatformIO and SCons from PyPI); every path in platformio.ini is relative to the
+project. Generated text comes from templates/project; nothing model-derived reaches C unescaped.
 """
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Optional
 
 from . import __version__
-from .boards import Board
+from .boards import Board, Twin
 from .errors import BuildError, TinygenError
-from .resources import firmware_dir, twin_bsp_dirs
+from .flash import upload_command_line
+from .render import environment
+from .resources import firmware_dir, templates_dir
+from .wire import DTYPES, frame_buffer_bytes, wire_type
 
 LIB_NAME = "tinygen_model"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Project:
     dir: Path
     board: Board
     envs: dict[str, Optional[str]]          # "official", "offline", "twin" -> env name or None
-    lib_dir: Path
-    sources: list[Path] = field(default_factory=list)
     front_end: bool = False
-    notes: list[str] = field(default_factory=list)
+    golden: bool = False
 
     @property
     def ini(self) -> Path:
@@ -48,204 +53,239 @@ class Project:
         return self.dir / ".pio" / "build" / env / "firmware.elf"
 
 
-DEFAULT_PROTO_PAYLOAD = 4096   # TG_PROTO_MAX_PAYLOAD's default in firmware/harness/tg_protocol.h
+@dataclass(frozen=True)
+class HarnessTensor:
+    """One model input or output as the harness declares it to the protocol."""
+
+    code: int                   # wire dtype code (TFLite TensorType)
+    size: int                   # bytes per element
+    count: int
+    scale: float
+    zero_point: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.count * self.size
 
 
-def protocol_payload_bytes(gen: Any, raw_samples: int = 0) -> int:
-    """Largest frame payload the firmware must accept or send for this model (and front end)."""
-    inp, outp = int(gen.input_bytes), int(gen.output_bytes)
-    # requests: infer-raw int16[raw], infer-features int8[inp]; replies: raw -> 8 + inp + outp,
-    # features -> 4 + outp; info < 256 bytes.
-    need = max(2 * int(raw_samples), inp, 8 + inp + outp, 256)
-    return max(DEFAULT_PROTO_PAYLOAD, (need + 15) // 16 * 16)
+def model_io(gen) -> tuple[tuple[HarnessTensor, ...], tuple[HarnessTensor, ...]]:
+    """The model's inputs and outputs (codegen.IOTensor), as the protocol carries them."""
+    def one(io) -> HarnessTensor:
+        t = wire_type(io.dtype)
+        return HarnessTensor(t.code, t.size, io.count,
+                             0.0 if io.scale is None else float(io.scale), io.zero_point)
+    return tuple(map(one, gen.inputs)), tuple(map(one, gen.outputs))
 
 
-def static_ram_bytes(gen: Any, raw_samples: int = 0) -> int:
-    """RAM beside arena and stack: the protocol's frame buffers (rx + tx) and sample buffer."""
-    return 2 * protocol_payload_bytes(gen, raw_samples) + 1024
+def raw_window(front_end) -> int:
+    return int(front_end.window) if front_end is not None else 0
 
 
-def _bsp_dir_for_twin(board: Board) -> Optional[str]:
-    """First existing firmware/bsp/<dir> for the board's twin (owned by the validation work)."""
-    if board.twin is None:
-        return None
-    root = firmware_dir() / "bsp"
-    for d in board.twin.bsp_dirs:
-        if (root / d / "link.ld").is_file():
-            return d
-    return None
+def frame_buffer(gen, front_end=None) -> int:
+    """TG_PROTO_MAX_PAYLOAD for this model (and front end)."""
+    ins, outs = model_io(gen)
+    return frame_buffer_bytes([t.nbytes for t in ins], [t.nbytes for t in outs],
+                              raw_window(front_end))
 
 
-def _real_bsp_dirs(board: Board) -> list[str]:
-    if board.arch == "arm":
-        return ["cortex_m", board.family]
-    return [board.family]
-
-
-def _copy_tree_files(src: Path, dst: Path, patterns=("*.c", "*.h", "*.S", "*.ld")) -> list[Path]:
-    dst.mkdir(parents=True, exist_ok=True)
-    out = []
-    for pat in patterns:
-        for f in sorted(src.glob(pat)):
-            shutil.copyfile(f, dst / f.name)
-            out.append(dst / f.name)
-    return out
-
-
-def _gen_files(gen: Any) -> list[Path]:
-    files = list(getattr(gen, "files", ()) or ())
-    if not files:
-        files = list(gen.sources) + [Path(gen.header)]
-        hdr_dir = Path(gen.header).parent
-        files += [p for p in sorted(hdr_dir.glob("*.h")) if p not in files]
-    return [Path(f) for f in files]
+def static_ram_bytes(gen, front_end=None) -> int:
+    """RAM beside arena and stack: the protocol's two frame buffers, and a little more."""
+    return 2 * frame_buffer(gen, front_end) + 1024
 
 
 def _sha_bytes(sha: str) -> list[int]:
-    sha = str(sha).lower()
-    if not _HEX64.match(sha):
+    if not _HEX64.match(str(sha)):
         raise TinygenError("model hash is not a SHA-256 hex digest; regenerate the model sources")
     return list(bytes.fromhex(sha))
 
 
-def _toolchain_for(arch: str) -> str:
-    return "toolchain-riscv" if arch == "riscv" else "toolchain-gccarmnoneeabi"
+def _copy_files(src: Path, dst: Path, patterns=("*.c", "*.h", "*.S", "*.ld")) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for pat in patterns:
+        for f in sorted(src.glob(pat)):
+            shutil.copyfile(f, dst / f.name)
 
 
-def write_project(board: Board, out_dir: Union[str, Path], gen: Any, front_end: Any = None,
-                  *, cache: Any = None) -> Project:
-    """Write (or refresh) the PlatformIO project for `board` in out_dir.
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
-    gen: what tinygen.codegen.generate returns (sources, header, sizes, quantization, sha256);
-    its files are copied into lib/tinygen_model/src. If gen's files already live there, they are
-    used in place. front_end: a tinygen.features.FrontEnd, a path to its JSON, or None.
-    cache: a tinygen.builder.OfflineSetup (paths of the local dev-platform, toolchains, core dir);
-    by default it is looked up (not created) in the tinygen cache.
-    """
-    from .builder import offline_setup_paths
-    from .render import environment
 
-    out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    setup = cache or offline_setup_paths()
+# ---- the parts of a project ---------------------------------------------------------------------
 
-    # -- lib/tinygen_model --------------------------------------------------------------------
-    lib = out / "lib" / LIB_NAME
-    lib_src = lib / "src"
-    lib_src.mkdir(parents=True, exist_ok=True)
-    copied: list[Path] = []
-    for f in _gen_files(gen):
-        dst = lib_src / f.name
-        if f.resolve() != dst.resolve():
-            if not f.is_file():
-                raise BuildError(f"generated source {f} is missing; run tinygen generate again")
-            shutil.copyfile(f, dst)
-        copied.append(dst)
-    has_fe = front_end is not None
-    raw_samples = 0
-    if has_fe:
-        from .features import FrontEnd, emit_c
+def write_library(out: Path, gen, front_end=None) -> None:
+    """lib/tinygen_model: the generated C (and front end), nothing left from an earlier model."""
+    lib_src = out / "lib" / LIB_NAME / "src"
+    if lib_src.exists():
+        shutil.rmtree(lib_src)
+    lib_src.mkdir(parents=True)
+    for f in map(Path, gen.files):
+        if not f.is_file():
+            raise BuildError(f"generated source {f} is missing; run tinygen generate again")
+        shutil.copyfile(f, lib_src / f.name)
+    if front_end is not None:
+        from .features import emit_c
 
-        fe = front_end if not isinstance(front_end, (str, Path)) else FrontEnd.from_json(front_end)
-        copied += [Path(p) for p in emit_c(fe, lib_src)]
-        raw_samples = int(getattr(fe, "window", 0) or 0)
+        emit_c(front_end, lib_src)
+    text = environment().get_template("project/library.json.j2").render(
+        version=__version__, sha256=gen.sha256)
+    _write(out / "lib" / LIB_NAME / "library.json", text)
 
-    keep = {c.resolve() for c in copied}
-    for stale in list(lib_src.glob("*.c")) + list(lib_src.glob("*.h")):
-        if stale.resolve() not in keep:
-            stale.unlink()      # left by an earlier model (other kernels, a front end)
 
-    # -- harness and BSPs ---------------------------------------------------------------------
+def write_harness(out: Path, board: Board, gen, front_end=None) -> None:
+    """include/, src/main.c, src/tg_protocol.c and src/bsp/<dir> for the board and its twin."""
     fw = firmware_dir()
-    inc = out / "include"
-    inc.mkdir(exist_ok=True)
     for h in ("harness/tg_app.h", "harness/tg_protocol.h", "bsp/tg_bsp.h"):
-        if (fw / h).is_file():
-            shutil.copyfile(fw / h, inc / Path(h).name)
-    src = out / "src"
-    src.mkdir(exist_ok=True)
-    notes: list[str] = []
-    proto = fw / "harness" / "tg_protocol.c"
-    if not proto.is_file():
-        raise BuildError("firmware/harness/tg_protocol.c is missing from this tinygen install")
-    shutil.copyfile(proto, src / "tg_protocol.c")
-    bsp_root = src / "bsp"
+        _write(out / "include" / Path(h).name, (fw / h).read_text())
+    _write(out / "src" / "tg_protocol.c", (fw / "harness" / "tg_protocol.c").read_text())
+    bsp_root = out / "src" / "bsp"
     if bsp_root.exists():
         shutil.rmtree(bsp_root)
-    real_dirs = _real_bsp_dirs(board)
-    for d in real_dirs:
-        if (fw / "bsp" / d).is_dir():
-            _copy_tree_files(fw / "bsp" / d, bsp_root / d)
-    twin_dir = _bsp_dir_for_twin(board)
-    twin_dirs = twin_bsp_dirs(twin_dir, board.twin.arch) if twin_dir else []
-    for d in twin_dirs:
-        _copy_tree_files(fw / "bsp" / d, bsp_root / d)
-    if not twin_dir and board.twin is not None:
-        notes.append(f"no board support for the {board.twin.machine} twin in firmware/bsp; "
-                     f"the twin environment is left out")
-
-    # -- rendered files -----------------------------------------------------------------------
-    env = environment()
-    sha = str(gen.sha256).lower()
-    flags = " ".join(board.cflags) + " -O2"
-    ctx = dict(
-        version=__version__, sha256=sha if _HEX64.match(sha) else "?",
-        sha256_bytes=_sha_bytes(sha),
+    for d in board.bsp + (board.twin.bsp if board.twin else ()):
+        _copy_files(fw / "bsp" / d, bsp_root / d)
+    ins, outs = model_io(gen)
+    if front_end is not None and (len(ins) != 1 or ins[0].code != DTYPES["int8"].code
+                                  or ins[0].count != front_end.n_features):
+        raise TinygenError(f"the front end makes {front_end.n_features} int8 features; the model "
+                           f"takes {', '.join(str(t.count) for t in ins)} values; pass the "
+                           "features.json this model was trained with")
+    text = environment().get_template("project/main.c.j2").render(
+        version=__version__, sha256=gen.sha256, sha256_bytes=_sha_bytes(gen.sha256),
         board_id=board.id, board_name=board.name,
-        twin_board=f"{board.id}-twin-{board.twin.machine}" if board.twin else board.id,
-        build_flags=flags,
-        input_bytes=int(gen.input_bytes), output_bytes=int(gen.output_bytes),
-        arena_bytes=int(gen.arena_bytes),
-        input_scale=float(gen.input_scale), input_zero_point=int(gen.input_zero_point),
-        output_scale=float(gen.output_scale), output_zero_point=int(gen.output_zero_point),
-        front_end=has_fe,
-    )
-    (src / "main.c").write_text(env.get_template("project/main.c.j2").render(**ctx))
-    (lib / "library.json").write_text(env.get_template("project/library.json.j2").render(**ctx))
+        twin_id=board.twin.id if board.twin else "", build_flags=" ".join(board.cflags) + " -O2",
+        arena_bytes=int(gen.arena_bytes), inputs=ins, outputs=outs,
+        front_end=front_end is not None)
+    _write(out / "src" / "main.c", text)
 
-    proto = protocol_payload_bytes(gen, raw_samples)
-    official_env = board.env_official
-    offline_env = board.env_offline if board.buildable else None
-    twin_env = board.env_twin if twin_dir else None
-    is_esp = board.family == "esp_idf"
-    official_bsp = real_dirs
-    ld = lambda d: f"$PROJECT_DIR/src/bsp/{d}/link.ld"  # noqa: E731
-    ini_ctx = dict(
-        version=__version__, sha256=ctx["sha256"], board_id=board.id, board_name=board.name,
+
+def write_platform(out: Path) -> None:
+    """platforms/tinygen (the offline dev-platform) and the tool-scons stand-in in pio-core."""
+    src = firmware_dir() / "platformio"
+    dst = out / "platforms" / "tinygen"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    scons = out / "pio-core" / "packages" / "tool-scons"
+    shutil.copytree(templates_dir() / "project" / "tool-scons", scons, dirs_exist_ok=True)
+
+
+def _manifest(name: str, arch: str, core: str, mcu: str, cflags, clock_hz: int,
+              flash: int, ram: int) -> str:
+    doc = {"name": name, "vendor": "tinygen", "url": "https://platformio.org", "frameworks": [],
+           "build": {"arch": arch, "cpu": core, "mcu": mcu, "f_cpu": f"{clock_hz}L",
+                     "tinygen_cflags": list(cflags)},
+           "upload": {"maximum_size": flash, "maximum_ram_size": ram}}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def write_boards(out: Path, board: Board) -> None:
+    """boards/*.json: PlatformIO manifests made from the board (and twin) file."""
+    if board.buildable:
+        _write(out / "boards" / f"{board.offline_pio_board}.json", _manifest(
+            f"{board.name} (tinygen offline, bare metal)", board.arch, board.core, board.mcu,
+            board.cflags, board.clock_hz, board.flash_bytes, board.ram_bytes))
+    t = board.twin
+    if t is not None:
+        _write(out / "boards" / f"{t.pio_board}.json", _manifest(
+            f"QEMU {t.machine} (tinygen emulated twin)", t.arch, t.core, t.machine, t.cflags,
+            t.clock_hz, t.flash_bytes, t.ram_bytes))
+
+
+def twin_command(twin: Twin, image: str = "$SOURCE") -> str:
+    """`pio run -e <id>_twin -t upload`: run the twin in QEMU, its UART on this terminal."""
+    return shlex.join([twin.qemu, "-M", twin.machine, "-nographic", "-monitor", "none",
+                       *twin.args, "-kernel", image])
+
+
+def project_envs(board: Board) -> dict[str, Optional[str]]:
+    return {"official": board.env_official,
+            "offline": board.env_offline if board.buildable else None,
+            "twin": board.env_twin}
+
+
+def write_ini(out: Path, board: Board, gen, front_end=None) -> dict[str, Optional[str]]:
+    envs = project_envs(board)
+    t = board.twin
+    ld = "$PROJECT_DIR/src/bsp/{}/link.ld".format
+    text = environment().get_template("project/platformio.ini.j2").render(
+        version=__version__, sha256=gen.sha256, board_id=board.id, board_name=board.name,
         description=(f"{board.mcu}, {board.core}, {board.clock_hz // 1_000_000} MHz, "
                      f"{board.flash_bytes // 1024} KB flash, {board.ram_bytes // 1024} KB RAM"),
         note="" if board.buildable else board.build_note,
-        default_env=offline_env or twin_env or official_env,
-        core_dir=str(setup.core_dir) if setup and (offline_env or twin_env) else "",
-        baud=board.baud,
-        proto_max_payload=proto if proto > DEFAULT_PROTO_PAYLOAD else 0,
-        official_env=official_env, official_platform=board.pio_platform,
+        default_env=envs["offline"] or envs["twin"] or envs["official"],
+        baud=board.baud, frame_buffer=frame_buffer(gen, front_end),
+        official_env=envs["official"], official_platform=board.pio_platform,
         official_board=board.pio_board, official_framework=board.pio_framework,
-        official_bsp=official_bsp, official_strict=not is_esp,
-        official_ldscript=None if is_esp else ld(board.family),
-        offline_env=offline_env, offline_board=board.offline_pio_board,
-        offline_bsp=real_dirs, offline_ldscript=ld(board.family),
-        platform_uri=f"symlink://{setup.platform_dir}" if setup else "",
-        toolchain_package=_toolchain_for(board.arch),
-        toolchain_uri=(f"symlink://{setup.toolchain_dir(board.arch)}"
-                       if setup and offline_env else ""),
-        twin_env=twin_env,
-        twin_machine=board.twin.machine if board.twin else "",
-        twin_board_id=board.twin.pio_board if board.twin else "",
-        twin_bsp=twin_dirs,
-        twin_ldscript=ld(twin_dir) if twin_dir else "",
-        twin_toolchain_package=_toolchain_for(board.twin.arch) if board.twin else "",
-        twin_toolchain_uri=(f"symlink://{setup.toolchain_dir(board.twin.arch)}"
-                            if setup and board.twin else ""),
-    )
-    (out / "platformio.ini").write_text(env.get_template("project/platformio.ini.j2").render(**ini_ctx))
-    if is_esp:
-        (out / "CMakeLists.txt").write_text(env.get_template("project/CMakeLists.txt.j2").render(**ctx))
-        (src / "CMakeLists.txt").write_text(
-            env.get_template("project/src_CMakeLists.txt.j2").render(**ctx))
-    if not board.buildable:
-        notes.append(f"{board.id}: {board.build_note}")
+        official_ldscript=ld(board.ldscript_dir) if board.ldscript_dir else None,
+        board_bsp=board.bsp, offline_env=envs["offline"], offline_board=board.offline_pio_board,
+        upload_tool=board.upload.tool,
+        upload_command=upload_command_line(board) if board.buildable else "",
+        twin_env=envs["twin"], twin_id=t.id if t else "", twin_machine=t.machine if t else "",
+        twin_board=t.pio_board if t else "", twin_bsp=t.bsp if t else (),
+        twin_clock_hz=t.clock_hz if t else 0, twin_ldscript=ld(t.ldscript_dir) if t else "",
+        twin_command=twin_command(t) if t else "")
+    _write(out / "platformio.ini", text)
+    return envs
 
-    return Project(dir=out, board=board,
-                   envs={"official": official_env, "offline": offline_env, "twin": twin_env},
-                   lib_dir=lib, sources=sorted(set(copied)), front_end=has_fe, notes=notes)
+
+def write_tests(out: Path, golden) -> None:
+    """test/: the custom runner and the golden vectors `pio test` sends over serial."""
+    test = out / "test"
+    if test.exists():
+        shutil.rmtree(test)
+    shutil.copytree(templates_dir() / "project" / "test", test)
+    golden.save(test / "test_golden" / "golden.json")
+
+
+def write_extras(out: Path, board: Board, gen) -> None:
+    env = environment()
+    ctx = dict(version=__version__, sha256=gen.sha256, board_id=board.id)
+    _write(out / ".gitignore", env.get_template("project/gitignore.j2").render(**ctx))
+    if board.pio_framework == "espidf":
+        _write(out / "CMakeLists.txt", env.get_template("project/CMakeLists.txt.j2").render(**ctx))
+        _write(out / "src" / "CMakeLists.txt",
+               env.get_template("project/src_CMakeLists.txt.j2").render(**ctx))
+
+
+def write_project(board: Board, out_dir, gen, front_end=None, golden=None) -> Project:
+    """Write (or refresh) the PlatformIO project for `board` in out_dir.
+
+    gen: what tinygen.codegen.generate returns; front_end: a tinygen.features.FrontEnd or None;
+    golden: tinygen.hil.Golden (the vectors `pio test` checks), or None for no test/ folder."""
+    _sha_bytes(gen.sha256)     # untrusted until checked: it reaches C, JSON and comments
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    write_library(out, gen, front_end)
+    write_harness(out, board, gen, front_end)
+    write_platform(out)
+    write_boards(out, board)
+    envs = write_ini(out, board, gen, front_end)
+    if golden is not None:
+        write_tests(out, golden)
+    write_extras(out, board, gen)
+    return Project(dir=out, board=board, envs=envs, front_end=front_end is not None,
+                   golden=golden is not None)
+
+
+def open_project(path, board: Board) -> Project:
+    """A project tinygen generated earlier for `board` (one-line errors otherwise)."""
+    import configparser
+
+    d = Path(path).resolve()
+    ini = d / "platformio.ini"
+    if not ini.is_file():
+        raise BuildError(f"{d} is not a PlatformIO project (no platformio.ini); generate one with "
+                         f"tinygen build --board {board.id} --out {path}")
+    cp = configparser.ConfigParser(interpolation=None)
+    try:
+        cp.read_string(ini.read_text())
+        made_for = cp.get("env", "custom_tinygen_board")
+    except (configparser.Error, UnicodeDecodeError):
+        raise BuildError(f"{ini} was not generated by tinygen (no custom_tinygen_board); "
+                         f"regenerate it with tinygen build") from None
+    if made_for != board.id:
+        raise BuildError(f"the project in {d} was generated for {made_for}, not {board.id}; "
+                         f"pass --board {made_for}")
+    return Project(d, board, project_envs(board),
+                   front_end=(d / "lib" / LIB_NAME / "src" / "tg_features.h").is_file(),
+                   golden=(d / "test" / "test_golden" / "golden.json").is_file())

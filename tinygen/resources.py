@@ -31,12 +31,3 @@ def firmware_dir() -> Path:
 def boards_dir() -> Path:
     return resource_dir("boards")
 
-
-# Reset handler, vector table and semihosting exit shared by every Cortex-M QEMU twin; each twin's
-# own folder keeps its link script and UART.
-ARM_TWIN_COMMON_BSP = "qemu_arm"
-
-
-def twin_bsp_dirs(own: str, arch: str) -> list[str]:
-    """The firmware/bsp folders a twin's firmware compiles: its own, plus the shared Cortex-M one."""
-    return [own, ARM_TWIN_COMMON_BSP] if arch == "arm" else [own]

@@ -6,6 +6,10 @@
 
 #include "tg_bsp.h"
 
+#if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+#error "tensors cross the wire as their raw little-endian bytes: a big-endian core needs swaps here"
+#endif
+
 #if defined(__GNUC__) && !defined(__clang__)
 #define TG_NOIPA __attribute__((noipa, used))
 #elif defined(__GNUC__)
@@ -14,34 +18,33 @@
 #define TG_NOIPA
 #endif
 
-/* INFO reply layout (little-endian), offsets in bytes. */
+/* INFO block (little-endian), offsets in bytes; tinygen/wire.py INFO_HEAD / INFO_TENSOR. */
 enum {
     TG_INFO_VERSION = 0,       /* u16 protocol version */
-    TG_INFO_FLAGS = 2,         /* u16 bit0: has a front end (INFER_RAW) */
+    TG_INFO_FLAGS = 2,         /* u16 bit0: has a front end (INFER_RAW); bit1: twin build */
     TG_INFO_SHA256 = 4,        /* u8[32] SHA-256 of the .tflite */
-    TG_INFO_INPUT_BYTES = 36,  /* u32 */
-    TG_INFO_OUTPUT_BYTES = 40, /* u32 */
-    TG_INFO_ARENA_BYTES = 44,  /* u32 */
-    TG_INFO_RAW_SAMPLES = 48,  /* u32 int16 samples per window, 0 if none */
-    TG_INFO_MAX_PAYLOAD = 52,  /* u32 */
-    TG_INFO_CPU_HZ = 56,       /* u32 */
-    TG_INFO_IN_SCALE = 60,     /* f32 */
-    TG_INFO_IN_ZP = 64,        /* i32 */
-    TG_INFO_OUT_SCALE = 68,    /* f32 */
-    TG_INFO_OUT_ZP = 72,       /* i32 */
-    TG_INFO_STRINGS = 76       /* u8 len + board, u8 len + build flags (each at most 64 bytes) */
+    TG_INFO_ARENA_BYTES = 36,  /* u32 */
+    TG_INFO_RAW_SAMPLES = 40,  /* u32 int16 samples per window, 0 if none */
+    TG_INFO_MAX_PAYLOAD = 44,  /* u32 */
+    TG_INFO_CPU_HZ = 48,       /* u32 */
+    TG_INFO_N_INPUTS = 52,     /* u8 */
+    TG_INFO_N_OUTPUTS = 53,    /* u8, then u16 0 */
+    TG_INFO_TENSORS = 56,      /* 16 bytes per input, then per output: see put_tensor() */
+    TG_INFO_TENSOR_BYTES = 16
 };
 
 #define TG_INFO_MAX_STRING 64u
+#define TG_FLAG_FRONT_END 1u
+#define TG_FLAG_TWIN 2u
 
-/* Aligned so that payloads can be read as int16 in place. */
+/* 8-byte aligned, so that tensors spread to TG_TENSOR_ALIGN offsets are aligned in memory. */
 static union {
-    uint32_t align;
+    uint64_t align;
     uint8_t bytes[TG_PROTO_MAX_PAYLOAD];
 } rx_buf;
 
 static union {
-    uint32_t align;
+    uint64_t align;
     uint8_t bytes[TG_PROTO_MAX_PAYLOAD];
 } tx_buf;
 
@@ -102,12 +105,87 @@ static void put_f32(uint8_t *p, float f)
     put_u32(p, v.u);
 }
 
-static void copy_bytes(uint8_t *dst, const uint8_t *src, uint32_t n)
+/* Byte moves inside one buffer. Copying up (to > from) must start at the end, down at the start,
+ * so that an overlapping source is read before it is overwritten. */
+static void move_up(uint8_t *buf, uint32_t to, uint32_t from, uint32_t n)
+{
+    while (n > 0u) {
+        --n;
+        buf[to + n] = buf[from + n];
+    }
+}
+
+static void move_down(uint8_t *buf, uint32_t to, uint32_t from, uint32_t n)
 {
     uint32_t i;
     for (i = 0; i < n; ++i) {
-        dst[i] = src[i];
+        buf[to + i] = buf[from + i];
     }
+}
+
+static uint32_t align_up(uint32_t n)
+{
+    return (n + TG_TENSOR_ALIGN - 1u) & ~(TG_TENSOR_ALIGN - 1u);
+}
+
+static uint32_t tensor_bytes(const tg_tensor_t *t)
+{
+    return t->count * t->elem_bytes;
+}
+
+/* Bytes of n tensors: packed (as on the wire) or each padded to TG_TENSOR_ALIGN. */
+static uint32_t total_bytes(const tg_tensor_t *t, uint8_t n, int aligned)
+{
+    uint32_t sum = 0;
+    uint8_t k;
+    for (k = 0; k < n; ++k) {
+        sum += aligned ? align_up(tensor_bytes(&t[k])) : tensor_bytes(&t[k]);
+    }
+    return sum;
+}
+
+/* Packed tensors at buf[0..] -> aligned offsets in the same buffer, last first: each moves up, and
+ * only over bytes already moved. ptrs[k] gets tensor k's new place. */
+static void spread(uint8_t *buf, const tg_tensor_t *t, uint8_t n, const void **ptrs)
+{
+    uint32_t packed = total_bytes(t, n, 0);
+    uint32_t aligned = total_bytes(t, n, 1);
+    uint8_t k = n;
+    while (k > 0u) {
+        uint32_t bytes;
+        --k;
+        bytes = tensor_bytes(&t[k]);
+        packed -= bytes;
+        aligned -= align_up(bytes);
+        move_up(buf, aligned, packed, bytes);
+        ptrs[k] = buf + aligned;
+    }
+}
+
+/* Where the model writes its outputs: aligned offsets from buf. */
+static void place(uint8_t *buf, const tg_tensor_t *t, uint8_t n, void **ptrs)
+{
+    uint32_t offset = 0;
+    uint8_t k;
+    for (k = 0; k < n; ++k) {
+        ptrs[k] = buf + offset;
+        offset += align_up(tensor_bytes(&t[k]));
+    }
+}
+
+/* Outputs placed at buf[from..] -> packed at buf[to..] (to <= from), first first. Returns the
+ * packed size. */
+static uint32_t gather(uint8_t *buf, uint32_t to, uint32_t from, const tg_tensor_t *t, uint8_t n)
+{
+    uint32_t packed = 0, aligned = 0;
+    uint8_t k;
+    for (k = 0; k < n; ++k) {
+        uint32_t bytes = tensor_bytes(&t[k]);
+        move_down(buf, to + packed, from + aligned, bytes);
+        packed += bytes;
+        aligned += align_up(bytes);
+    }
+    return packed;
 }
 
 static void send_frame(uint8_t cmd, const uint8_t *payload, uint32_t len)
@@ -144,76 +222,117 @@ static uint32_t put_string(uint8_t *p, const char *s)
     uint32_t n = 0;
     if (s != NULL) {
         while (s[n] != '\0' && n < TG_INFO_MAX_STRING) {
+            p[1u + n] = (uint8_t)s[n];
             ++n;
         }
-        copy_bytes(p + 1, (const uint8_t *)s, n);
     }
     p[0] = (uint8_t)n;
     return n + 1u;
 }
 
+static uint32_t put_tensor(uint8_t *p, const tg_tensor_t *t)
+{
+    p[0] = t->dtype;
+    p[1] = 0u;
+    put_u16(p + 2, 0u);
+    put_u32(p + 4, t->count);
+    put_f32(p + 8, t->scale);
+    put_u32(p + 12, (uint32_t)t->zero_point);
+    return TG_INFO_TENSOR_BYTES;
+}
+
+static int has_front_end(const tg_app_t *app)
+{
+    return app->features != NULL && app->raw_samples > 0u && app->n_inputs == 1u;
+}
+
 static void do_info(const tg_app_t *app)
 {
     uint8_t *p = tx_buf.bytes;
-    uint32_t n;
-    for (n = 0; n < TG_INFO_STRINGS; ++n) {
+    uint32_t n, flags = 0;
+    uint8_t k;
+    for (n = 0; n < TG_INFO_TENSORS; ++n) {
         p[n] = 0u;
     }
-    put_u16(p + TG_INFO_VERSION, TG_PROTOCOL_VERSION);
-    put_u16(p + TG_INFO_FLAGS, (app->features != NULL && app->raw_samples > 0u) ? 1u : 0u);
-    if (app->model_sha256 != NULL) {
-        copy_bytes(p + TG_INFO_SHA256, app->model_sha256, 32u);
+    if (has_front_end(app)) {
+        flags |= TG_FLAG_FRONT_END;
     }
-    put_u32(p + TG_INFO_INPUT_BYTES, app->input_bytes);
-    put_u32(p + TG_INFO_OUTPUT_BYTES, app->output_bytes);
+    if (app->twin != NULL && app->twin[0] != '\0') {
+        flags |= TG_FLAG_TWIN;
+    }
+    put_u16(p + TG_INFO_VERSION, TG_PROTOCOL_VERSION);
+    put_u16(p + TG_INFO_FLAGS, flags);
+    for (n = 0; n < 32u && app->model_sha256 != NULL; ++n) {
+        p[TG_INFO_SHA256 + n] = app->model_sha256[n];
+    }
     put_u32(p + TG_INFO_ARENA_BYTES, app->arena_bytes);
-    put_u32(p + TG_INFO_RAW_SAMPLES, app->raw_samples);
+    put_u32(p + TG_INFO_RAW_SAMPLES, has_front_end(app) ? app->raw_samples : 0u);
     put_u32(p + TG_INFO_MAX_PAYLOAD, TG_PROTO_MAX_PAYLOAD);
     put_u32(p + TG_INFO_CPU_HZ, bsp_cpu_hz());
-    put_f32(p + TG_INFO_IN_SCALE, app->input_scale);
-    put_u32(p + TG_INFO_IN_ZP, (uint32_t)app->input_zero_point);
-    put_f32(p + TG_INFO_OUT_SCALE, app->output_scale);
-    put_u32(p + TG_INFO_OUT_ZP, (uint32_t)app->output_zero_point);
-    n = TG_INFO_STRINGS;
+    p[TG_INFO_N_INPUTS] = app->n_inputs;
+    p[TG_INFO_N_OUTPUTS] = app->n_outputs;
+    n = TG_INFO_TENSORS;
+    for (k = 0; k < app->n_inputs; ++k) {
+        n += put_tensor(p + n, &app->inputs[k]);
+    }
+    for (k = 0; k < app->n_outputs; ++k) {
+        n += put_tensor(p + n, &app->outputs[k]);
+    }
     n += put_string(p + n, app->board);
+    n += put_string(p + n, app->twin);
     n += put_string(p + n, app->build_flags);
     send_frame(TG_REPLY(TG_CMD_INFO), p, n);
 }
 
-static void do_infer_features(const tg_app_t *app, const uint8_t *payload, uint32_t len)
+/* Every inference starts from the model's initial state, as the host's reference does. */
+static void reset_state(const tg_app_t *app)
 {
-    uint32_t t0, t1;
+    if (app->reset != NULL) {
+        app->reset();
+    }
+}
+
+static void do_infer(const tg_app_t *app, uint32_t len)
+{
+    const void *in[TG_MAX_TENSORS];
+    void *out[TG_MAX_TENSORS];
+    uint32_t t0, t1, n;
     int status;
-    int8_t *out = (int8_t *)(tx_buf.bytes + 4);
-    if (len != app->input_bytes) {
-        send_error(TG_ERR_BAD_LENGTH, TG_CMD_INFER_FEATURES, app->input_bytes);
+    if (len != total_bytes(app->inputs, app->n_inputs, 0)) {
+        send_error(TG_ERR_BAD_LENGTH, TG_CMD_INFER, total_bytes(app->inputs, app->n_inputs, 0));
         return;
     }
-    if (4u + app->output_bytes > TG_PROTO_MAX_PAYLOAD) {
-        send_error(TG_ERR_TOO_LONG, TG_CMD_INFER_FEATURES, TG_PROTO_MAX_PAYLOAD);
+    if (total_bytes(app->inputs, app->n_inputs, 1) > TG_PROTO_MAX_PAYLOAD ||
+        8u + total_bytes(app->outputs, app->n_outputs, 1) > TG_PROTO_MAX_PAYLOAD) {
+        send_error(TG_ERR_TOO_LONG, TG_CMD_INFER, TG_PROTO_MAX_PAYLOAD);
         return;
     }
+    spread(rx_buf.bytes, app->inputs, app->n_inputs, in);
+    place(tx_buf.bytes + 8, app->outputs, app->n_outputs, out);
+    reset_state(app);
     tg_mark_begin(2u);
     t0 = bsp_cycles();
-    status = app->invoke((const int8_t *)payload, out);
+    status = app->invoke(in, out);
     t1 = bsp_cycles();
     tg_mark_end(2u);
     if (status != 0) {
-        send_error(TG_ERR_INVOKE, TG_CMD_INFER_FEATURES, (uint32_t)status);
+        send_error(TG_ERR_INVOKE, TG_CMD_INFER, (uint32_t)status);
         return;
     }
+    n = gather(tx_buf.bytes, 4u, 8u, app->outputs, app->n_outputs);
     put_u32(tx_buf.bytes, t1 - t0);
-    send_frame(TG_REPLY(TG_CMD_INFER_FEATURES), tx_buf.bytes, 4u + app->output_bytes);
+    send_frame(TG_REPLY(TG_CMD_INFER), tx_buf.bytes, 4u + n);
 }
 
-static void do_infer_raw(const tg_app_t *app, uint8_t *payload, uint32_t len)
+static void do_infer_raw(const tg_app_t *app, uint32_t len)
 {
-    uint32_t i, t0, t1, t2, t3;
+    const void *in[1];
+    int8_t *features_out = (int8_t *)(tx_buf.bytes + 8);
+    void *out[TG_MAX_TENSORS];
+    uint32_t i, t0, t1, t2, t3, n, features, base;
     int status;
-    int16_t *samples = (int16_t *)(void *)payload;
-    int8_t *features = (int8_t *)(tx_buf.bytes + 8);
-    int8_t *out = (int8_t *)(tx_buf.bytes + 8 + app->input_bytes);
-    if (app->features == NULL || app->raw_samples == 0u) {
+    int16_t *samples = (int16_t *)(void *)rx_buf.bytes;
+    if (!has_front_end(app)) {
         send_error(TG_ERR_NO_FRONT_END, TG_CMD_INFER_RAW, 0u);
         return;
     }
@@ -221,18 +340,23 @@ static void do_infer_raw(const tg_app_t *app, uint8_t *payload, uint32_t len)
         send_error(TG_ERR_BAD_LENGTH, TG_CMD_INFER_RAW, 2u * app->raw_samples);
         return;
     }
-    if (8u + app->input_bytes + app->output_bytes > TG_PROTO_MAX_PAYLOAD) {
+    features = tensor_bytes(&app->inputs[0]);
+    base = 8u + align_up(features);
+    if (base + total_bytes(app->outputs, app->n_outputs, 1) > TG_PROTO_MAX_PAYLOAD) {
         send_error(TG_ERR_TOO_LONG, TG_CMD_INFER_RAW, TG_PROTO_MAX_PAYLOAD);
         return;
     }
-    /* Little-endian bytes -> int16, in place (same positions), whatever the core's byte order. */
+    /* Little-endian bytes -> int16, in place (same positions). */
     for (i = 0; i < app->raw_samples; ++i) {
-        uint16_t u = (uint16_t)(payload[2u * i] | ((uint16_t)payload[2u * i + 1u] << 8));
+        uint16_t u = (uint16_t)(rx_buf.bytes[2u * i] | ((uint16_t)rx_buf.bytes[2u * i + 1u] << 8));
         samples[i] = (int16_t)(u >= 0x8000u ? (int32_t)u - 0x10000 : (int32_t)u);
     }
+    in[0] = features_out;
+    place(tx_buf.bytes + base, app->outputs, app->n_outputs, out);
+    reset_state(app);
     tg_mark_begin(1u);
     t0 = bsp_cycles();
-    status = app->features(samples, features);
+    status = app->features(samples, features_out);
     t1 = bsp_cycles();
     tg_mark_end(1u);
     if (status != 0) {
@@ -241,21 +365,27 @@ static void do_infer_raw(const tg_app_t *app, uint8_t *payload, uint32_t len)
     }
     tg_mark_begin(2u);
     t2 = bsp_cycles();
-    status = app->invoke(features, out);
+    status = app->invoke(in, out);
     t3 = bsp_cycles();
     tg_mark_end(2u);
     if (status != 0) {
         send_error(TG_ERR_INVOKE, TG_CMD_INFER_RAW, (uint32_t)status);
         return;
     }
+    n = gather(tx_buf.bytes, 8u + features, base, app->outputs, app->n_outputs);
     put_u32(tx_buf.bytes, t1 - t0);
     put_u32(tx_buf.bytes + 4, t3 - t2);
-    send_frame(TG_REPLY(TG_CMD_INFER_RAW), tx_buf.bytes,
-               8u + app->input_bytes + app->output_bytes);
+    send_frame(TG_REPLY(TG_CMD_INFER_RAW), tx_buf.bytes, 8u + features + n);
 }
 
 int tg_protocol_handle(const tg_app_t *app, uint8_t cmd, const uint8_t *payload, uint32_t len)
 {
+    uint32_t i;
+    if (payload != rx_buf.bytes && len <= TG_PROTO_MAX_PAYLOAD) {
+        for (i = 0; i < len; ++i) { /* INFER and INFER_RAW work in place in rx_buf */
+            rx_buf.bytes[i] = payload[i];
+        }
+    }
     switch (cmd) {
     case TG_CMD_INFO:
         if (len != 0u) {
@@ -264,11 +394,11 @@ int tg_protocol_handle(const tg_app_t *app, uint8_t cmd, const uint8_t *payload,
             do_info(app);
         }
         return 0;
-    case TG_CMD_INFER_FEATURES:
-        do_infer_features(app, payload, len);
+    case TG_CMD_INFER:
+        do_infer(app, len);
         return 0;
     case TG_CMD_INFER_RAW:
-        do_infer_raw(app, rx_buf.bytes, len); /* payload is rx_buf; writable and aligned */
+        do_infer_raw(app, len);
         return 0;
     case TG_CMD_ECHO:
         send_frame(TG_REPLY(TG_CMD_ECHO), payload, len);

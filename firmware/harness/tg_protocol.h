@@ -11,9 +11,12 @@
  * errors use TG_CMD_ERROR. At reset the device sends one TG_CMD_BOOT frame, so the host can
  * tell a reset mid-run from a slow answer.
  *
- * tinygen/validate/protocol.py is the host side; the two must change together
- * (TG_PROTOCOL_VERSION). C99, no malloc, static buffers only.
- */
+ * Tensors travel packed: each one's raw little-endian bytes, concatenated in model order. The
+ * firmware spreads them to TG_TENSOR_ALIGN-aligned places inside its frame buffer before it runs
+ * the model, and packs the outputs back; tinygen sizes the buffer with that slack.
+ *
+ * tinygen/wire.py is the host side of this file; the two change together (TG_PROTOCOL_VERSION).
+ * C99, no malloc, static buffers only. */
 #ifndef TG_PROTOCOL_H
 #define TG_PROTOCOL_H
 
@@ -21,19 +24,21 @@
 
 #include "tg_app.h"
 
-#define TG_PROTOCOL_VERSION 1u
+#define TG_PROTOCOL_VERSION 2u
 #define TG_FRAME_START 0xA5u
+#define TG_TENSOR_ALIGN 8u
+#define TG_MAX_TENSORS 16u
 
-/* Largest payload accepted or sent. Raw windows are int16, so this bounds raw_samples * 2. */
+/* Largest payload accepted or sent: the generated project sets it for its model. */
 #ifndef TG_PROTO_MAX_PAYLOAD
 #define TG_PROTO_MAX_PAYLOAD 4096u
 #endif
 
 enum tg_cmd {
-    TG_CMD_INFO = 0x01,            /* -> info block (see tg_protocol.c, TG_INFO_* layout) */
-    TG_CMD_INFER_FEATURES = 0x02,  /* int8[input_bytes] -> u32 net_cycles, int8[output_bytes] */
+    TG_CMD_INFO = 0x01,            /* -> info block (tinygen/wire.py; tg_protocol.c do_info) */
+    TG_CMD_INFER = 0x02,           /* inputs, packed -> u32 net_cycles, outputs, packed */
     TG_CMD_INFER_RAW = 0x03,       /* int16[raw_samples] -> u32 fe_cycles, u32 net_cycles,
-                                      int8[input_bytes] features, int8[output_bytes] output */
+                                      int8 features (input 0), outputs, packed */
     TG_CMD_ECHO = 0x04,            /* any payload -> the same payload */
     TG_CMD_BOOT = 0x70,            /* device -> host at reset: u16 protocol version */
     TG_CMD_ERROR = 0x7F            /* u8 code, u8 cmd, u16 reserved, u32 detail */

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .validate import DEFAULT_MODELS
+from .validate import DEFAULT_MODELS, default_model
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,12 +23,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=None, help="build folder (default: build/bench-<board>)")
     p.add_argument("--counter", choices=("unicorn", "qemu"), default=None,
                    help="unicorn (fast; Cortex-M) or QEMU's single-step execution trace (slower; "
-                   "any twin, the cross-check). Default: unicorn on Arm, qemu on RISC-V")
+                   "any twin, the cross-check). Default: the twin's (boards/twins/*.toml)")
     p.add_argument("--layers", action="store_true",
                    help="also a per-layer profile: instructions and instructions/MAC of each op "
                    "(unicorn only)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
+
+
+def bench_frame(compiled, front_end, rng) -> bytes:
+    """One request for the counter: a raw window through the front end, else random inputs."""
+    import numpy as np
+
+    from ..validate.reference import random_inputs
+    from ..wire import CMD_INFER, CMD_INFER_RAW, TensorInfo, encode_frame, pack
+
+    if front_end is not None:
+        t = np.arange(front_end.window)
+        x = 6000 * np.sin(2 * np.pi * 0.03 * t) + 2000 * np.sin(2 * np.pi * 0.17 * t) + \
+            rng.normal(0, 300, front_end.window)
+        return encode_frame(CMD_INFER_RAW,
+                            np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes())
+    tensors = [TensorInfo(io.dtype, io.count, io.scale or 0.0, io.zero_point)
+               for io in compiled.inputs]
+    return encode_frame(CMD_INFER, pack(random_inputs(tensors, rng), tensors))
 
 
 def measure(board: str, model: Path, features: Path | None = None, elf: Path | None = None,
@@ -37,29 +55,20 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
     """Build (unless `elf`) and count; the figures `bench` prints, as a dict."""
     import numpy as np
 
+    from ..boards import board_twin, get_board
+    from ..builder import build_twin_firmware
     from ..codegen import compile_model
-    from ..emulate import twin_for_board
-    from ..validate import build_twin_firmware
     from ..validate.instructions import count_instructions, count_with_qemu
-    from ..validate.protocol import CMD_INFER_FEATURES, CMD_INFER_RAW, encode_frame
     from ..validate.reference import find_front_end, load_front_end
 
-    twin = twin_for_board(board)
+    twin = board_twin(get_board(board))
     if features is None:
         features = find_front_end(model)
     compiled = compile_model(model)
     if elf is None:
         elf = build_twin_firmware(board, model, out or Path("build") / f"bench-{board}", features)
-    rng = np.random.default_rng(seed)
-    fe = load_front_end(features) if features is not None else None
-    if fe is not None:
-        t = np.arange(fe.window)
-        x = 6000 * np.sin(2 * np.pi * 0.03 * t) + 2000 * np.sin(2 * np.pi * 0.17 * t) + rng.normal(0, 300, fe.window)
-        frame = encode_frame(CMD_INFER_RAW, np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes())
-    else:
-        frame = encode_frame(CMD_INFER_FEATURES,
-                             rng.integers(-128, 128, compiled.input.nbytes, dtype=np.int16).astype(np.int8).tobytes())
-    counter = counter or ("unicorn" if twin.arch == "arm" else "qemu")
+    frame = bench_frame(compiled, load_front_end(features), np.random.default_rng(seed))
+    counter = counter or twin.counter
     if counter == "unicorn":
         counts = count_instructions(elf, twin, frame, per_function=layers)
     else:
@@ -69,7 +78,7 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
         "layers": _layer_rows(compiled, counts.functions) if counts.functions else None,
         "unit": f"instructions executed on an emulator ({counter}), not cycles",
         "counter": counter,
-        "board": board, "twin": twin.name, "core": twin.cflags[0].split("=")[-1],
+        "board": board, "twin": twin.id, "core": twin.core,
         "model": str(model), "macs": macs, "arena_bytes": compiled.plan.arena_bytes,
         "front_end_instructions": counts.front_end,
         "network_instructions": counts.network,
@@ -102,15 +111,7 @@ def _layer_rows(compiled, functions: dict[str, int]) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from ..errors import DataError
-
-    model = args.model
-    if model is None:
-        model = next((Path(c) for c in DEFAULT_MODELS if Path(c).is_file()), None)
-    if model is None:
-        raise DataError("no model: pass --model student_int8.tflite (or run tinygen train first)")
-    if not model.is_file():
-        raise DataError(f"model {model} not found")
+    model = default_model(args.model)
     r = measure(args.board, model, args.features, args.elf, args.out, counter=args.counter,
                 layers=args.layers)
     if args.json:

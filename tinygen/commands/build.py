@@ -1,16 +1,27 @@
 """`tinygen build --board X [--model M.tflite | --data DIR] [--out build/] [--emulate] [--json]`
 
-train (if no model) -> generate -> fit check -> PlatformIO project -> `pio run` (offline
-environments) -> size table. The project in --out is a normal PlatformIO project:
-`cd build/ && pio run -e <board>_offline` rebuilds it without tinygen.
+A short sequence of named phases, each a function with typed inputs and outputs:
+
+    check -> train (if no model) -> generate -> project -> build -> validate (--emulate) -> report
+
+The project in --out is an ordinary PlatformIO project that builds from any folder it is copied
+to: `cd build/ && pio run -e <board>_offline` rebuilds it without tinygen, `pio test -e
+<board>_twin` runs its golden vectors on the QEMU twin.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional
+
+from ..boards import Board
+
+Say = Callable[[str], None]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,16 +43,185 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="which environments to build: offline + twin (all, default), one of "
                    "them, or the official one (needs PlatformIO's registry)")
     p.add_argument("--emulate", action="store_true",
-                   help="after building, validate the firmware on the board's QEMU twin")
-    p.add_argument("--samples", type=int, default=20, help="windows to validate with --emulate")
+                   help="after building, validate the twin build on the board's QEMU twin")
+    p.add_argument("--samples", type=int, default=20, help="inputs to validate with --emulate")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per `pio run`")
     p.add_argument("--json", action="store_true", help="quiet; print one JSON object at the end")
     p.set_defaults(func=run)
 
 
-def _say(args, msg: str) -> None:
-    if not args.json:
-        print(f"[tinygen] {msg}", file=sys.stderr, flush=True)
+# ---- the phases' results ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelSource:
+    model: Path
+    features: Optional[Path]
+    metrics: Optional[dict]         # metrics.json of a training run, if any
+
+
+@dataclass(frozen=True)
+class Generated:
+    gen: object                     # tinygen.codegen.GenResult
+    front_end: object               # tinygen.features.FrontEnd or None
+    golden: object                  # tinygen.hil.Golden
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to build, decided before any long step."""
+
+    board: Board
+    envs: tuple[str, ...]           # "offline", "twin", "official", in build order
+    validate: bool
+
+
+# ---- phases ----------------------------------------------------------------------------------------
+
+def phase_check(args: argparse.Namespace, board: Board) -> Plan:
+    """Refuse what cannot work (no twin, no compiler, no registry) before anything long."""
+    from .. import builder
+    from ..boards import board_twin
+    from ..errors import DataError, RegistryUnreachable
+
+    if args.emulate:
+        board_twin(board)
+        if args.env not in ("all", "twin"):
+            raise DataError(f"--emulate validates the twin build; use --env all or --env twin, "
+                            f"not --env {args.env}")
+    if args.samples < 1:
+        raise DataError("--samples must be at least 1")
+    if args.env == "official":
+        builder.pio_command()
+        if not builder.registry_reachable():
+            raise RegistryUnreachable(
+                f"PlatformIO's registry is unreachable, so the official environment "
+                f"[env:{board.env_official}] ({board.pio_platform}/{board.pio_board}) cannot be "
+                f"built here; build the offline environment instead (--env offline)")
+        return Plan(board, ("official",), False)
+    envs = tuple(e for e, ok in (("offline", board.buildable and args.env in ("all", "offline")),
+                                 ("twin", board.twin is not None and args.env in ("all", "twin")))
+                 if ok)
+    arches = [board.arch if e == "offline" else board.twin.arch for e in envs]
+    if arches:
+        builder.check_offline(arches)
+    return Plan(board, envs, args.emulate)
+
+
+def phase_train(args: argparse.Namespace, out: Path, say: Say) -> ModelSource:
+    """The given model (and the front end beside it), or the default model trained now."""
+    from ..errors import DataError
+
+    if args.model is not None:
+        if not args.model.is_file():
+            raise DataError(f"model file {args.model} not found")
+        features = args.features or _front_end_beside(args.model, say)
+        if features is not None and not Path(features).is_file():
+            raise DataError(f"front-end file {features} not found")
+        return ModelSource(args.model, features, _metrics_beside(args.model))
+    from ..train.pipeline import train
+
+    say(f"training the default model{' on ' + str(args.data) if args.data else ''} ...")
+    with _stdout_to_stderr():
+        result = train(out / "model", data_dir=args.data, progress=say)
+    say(f"trained: {result.tflite_path}")
+    return ModelSource(Path(result.tflite_path), Path(result.features_path), result.metrics)
+
+
+def phase_generate(plan: Plan, source: ModelSource, out: Path, say: Say) -> Generated:
+    """C for the network, a fit check against the board (and twin), the golden vectors."""
+    from ..boards import check_fit
+    from ..codegen import generate
+    from ..hil import make_golden
+    from ..project import static_ram_bytes
+    from ..validate import reference_for
+
+    say(f"generating C for {source.model.name} ...")
+    with _stdout_to_stderr():
+        gen = generate(source.model, out / "model" / "gen", name="model")
+    reference, _ = reference_for(source.model, source.features)
+    static = static_ram_bytes(gen, reference.fe)
+    check_fit(plan.board, gen.weight_bytes, gen.arena_bytes, static_bytes=static)
+    if "twin" in plan.envs:
+        check_fit(plan.board, gen.weight_bytes, gen.arena_bytes, static_bytes=static, twin=True)
+    return Generated(gen, reference.fe, make_golden(plan.board, reference))
+
+
+def phase_project(plan: Plan, generated: Generated, out: Path, say: Say):
+    from ..project import write_project
+
+    project = write_project(plan.board, out, generated.gen, generated.front_end, generated.golden)
+    say(f"PlatformIO project written to {project.dir}")
+    return project
+
+
+def phase_build(plan: Plan, project, timeout: float, say: Say) -> list:
+    """`pio run` for each planned environment; host-compile the C of boards not built here."""
+    from .. import builder
+
+    results = [builder.build(project, project.envs[e], timeout, progress=say,
+                             allow_registry=(e == "official")) for e in plan.envs]
+    if not plan.board.buildable:
+        say(f"{plan.board.id}: {plan.board.build_note}")
+        say("compiling the model, front end and harness C with host gcc (portability check) ...")
+        builder.host_compile_check(project.dir)
+    return results
+
+
+def phase_validate(plan: Plan, project, source: ModelSource, samples: int, say: Say):
+    from ..validate import run_emulated
+
+    say(f"validating on the {plan.board.twin.id} twin ...")
+    return run_emulated(plan.board, project.elf(project.envs["twin"]), source.model,
+                        source.features, samples=samples)
+
+
+def phase_report(args, plan: Plan, project, source: ModelSource, generated: Generated,
+                 results: list, report, say: Say) -> int:
+    twin_build = next((r for r in results if r.env == project.envs["twin"]), None)
+    latency = None
+    if twin_build is not None:
+        say("counting the instructions of one inference on the twin ...")
+        latency = latency_estimate(plan.board, source, twin_build.elf, say)
+    if args.json:
+        print(json.dumps(json_summary(plan, project, source, generated, results, report, latency),
+                         indent=2))
+    else:
+        print(text_summary(plan, project, source, generated, results, report, latency))
+    return 1 if report is not None and not report.ok else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..boards import get_board
+
+    say = (lambda m: None) if args.json else \
+        (lambda m: print(f"[tinygen] {m}", file=sys.stderr, flush=True))
+    out = args.out.resolve()
+    plan = phase_check(args, get_board(args.board))
+    source = phase_train(args, out, say)
+    generated = phase_generate(plan, source, out, say)
+    project = phase_project(plan, generated, out, say)
+    results = phase_build(plan, project, args.timeout, say)
+    report = phase_validate(plan, project, source, args.samples, say) if plan.validate else None
+    return phase_report(args, plan, project, source, generated, results, report, say)
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+def _front_end_beside(model: Path, say: Say) -> Optional[Path]:
+    for guess in (model.with_name(model.stem + ".features.json"), model.with_name("features.json")):
+        if guess.is_file():
+            say(f"front end: {guess}")
+            return guess
+    return None
+
+
+def _metrics_beside(model: Path) -> Optional[dict]:
+    """metrics.json written by `tinygen train` beside the model, if any."""
+    path = Path(model).with_name("metrics.json")
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 @contextlib.contextmanager
@@ -49,79 +229,73 @@ def _stdout_to_stderr():
     """Keep stdout for the result (the table or --json): libraries that print while training
     (Keras' "Saved artifact" block, TensorFlow's C++ logging) go to stderr instead."""
     sys.stdout.flush()
+    saved = os.dup(1)
     try:
-        saved = os.dup(1)
-    except OSError:
-        saved = None
-    try:
-        if saved is not None:
-            os.dup2(2, 1)
+        os.dup2(2, 1)
         with contextlib.redirect_stdout(sys.stderr):
             yield
     finally:
         sys.stdout.flush()
-        if saved is not None:
-            os.dup2(saved, 1)
-            os.close(saved)
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def latency_estimate(board: Board, source: ModelSource, twin_elf: Path, say: Say) -> Optional[dict]:
+    """Instructions of one inference on the twin, and what that means at the board's clock if
+    the core retired one instruction per cycle. An estimate, labelled as such."""
+    from ..errors import ToolchainMissing
+    from .bench import measure
+
+    if board.twin.counter != "unicorn":
+        return None          # QEMU's trace takes minutes on big models: `tinygen bench` does it
+    try:
+        m = measure(board.id, source.model, source.features, elf=twin_elf)
+    except ToolchainMissing as exc:     # an optional figure: say why it is missing
+        say(f"no latency estimate: {exc}")
+        return None
+    m["ms_at_clock"] = 1000.0 * m["inference_instructions"] / board.clock_hz
+    return m
 
 
 def _pct(a: int, b: int) -> str:
     return f"{100.0 * a / b:5.1f}%" if b else "   - "
 
 
-def size_rows(gen, board, res) -> list[tuple[str, str, str, str]]:
+def size_rows(gen, board: Board, res) -> list[tuple[str, str, str, str]]:
     """(what, bytes, of limit, note) rows for the flash/RAM table."""
-    weights = int(gen.weight_bytes)
-    code = max(res.flash - weights, 0)
-    arena = int(gen.arena_bytes)
-    stack = board.stack_bytes if res.env == board.env_offline else None
-    rows = [
-        ("flash", f"{res.flash:,}", f"{res.flash_limit or board.flash_bytes:,}",
-         _pct(res.flash, res.flash_limit or board.flash_bytes)),
-        ("  weights", f"{weights:,}", "", ""),
-        ("  code + constants", f"{code:,}", "", ""),
-        ("RAM", f"{res.ram:,}", f"{res.ram_limit or board.ram_bytes:,}",
-         _pct(res.ram, res.ram_limit or board.ram_bytes)),
-        ("  arena", f"{arena:,}", "", ""),
-    ]
-    if stack is not None:
-        rows.append(("  stack (reserved)", f"{stack:,}", "", ""))
-        rows.append(("  other (buffers, .data)", f"{max(res.ram - arena - stack, 0):,}", "", ""))
+    weights, arena = int(gen.weight_bytes), int(gen.arena_bytes)
+    flash_limit = res.flash_limit or board.flash_bytes
+    ram_limit = res.ram_limit or board.ram_bytes
+    rows = [("flash", f"{res.flash:,}", f"{flash_limit:,}", _pct(res.flash, flash_limit)),
+            ("  weights", f"{weights:,}", "", ""),
+            ("  code + constants", f"{max(res.flash - weights, 0):,}", "", ""),
+            ("RAM", f"{res.ram:,}", f"{ram_limit:,}", _pct(res.ram, ram_limit)),
+            ("  arena", f"{arena:,}", "", "")]
+    if res.env == board.env_offline:
+        rows += [("  stack (reserved)", f"{board.stack_bytes:,}", "", ""),
+                 ("  other (buffers, .data)", f"{max(res.ram - arena - board.stack_bytes, 0):,}",
+                  "", "")]
     else:
         rows.append(("  stack + other", f"{max(res.ram - arena, 0):,}", "", ""))
     return rows
 
 
-def format_table(gen, board, results, macs: int) -> str:
+def format_table(gen, board: Board, results: list) -> str:
     lines = []
     for res in results:
-        title = f"{res.env}: {res.elf}"
-        lines.append(title)
+        lines.append(f"{res.env}: {res.elf}")
         rows = [("", "bytes", "limit", "used")] + size_rows(gen, board, res)
         w = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:
             lines.append(f"  {r[0].ljust(w[0])}  {r[1].rjust(w[1])}  {r[2].rjust(w[2])}  "
                          f"{r[3].rjust(w[3])}".rstrip())
-        lines.append(f"  text {res.text:,} / data {res.data:,} / bss {res.bss:,} "
-                     f"(= {'riscv64-unknown-elf' if res.arch == 'riscv' else 'arm-none-eabi'}"
-                     f"-size; pio run agrees), built in {res.seconds:.1f} s")
-    lines.append(f"model: {int(gen.weight_bytes):,} B weights, {int(gen.arena_bytes):,} B arena, "
-                 f"{macs:,} MACs, sha256 {str(gen.sha256)[:16]}...")
+        tool = "riscv64-unknown-elf" if res.arch == "riscv" else "arm-none-eabi"
+        lines.append(f"  text {res.text:,} / data {res.data:,} / bss {res.bss:,} (= {tool}-size; "
+                     f"pio run agrees), built in {res.seconds:.1f} s")
     return "\n".join(lines)
 
 
-def model_metrics(model_path: Path) -> dict | None:
-    """metrics.json written by `tinygen train` beside the model, if any."""
-    import json
-
-    path = Path(model_path).with_name("metrics.json")
-    try:
-        return json.loads(path.read_text()) if path.is_file() else None
-    except (OSError, ValueError):
-        return None
-
-
-def accuracy_line(metrics: dict | None) -> str | None:
+def accuracy_line(metrics: Optional[dict]) -> Optional[str]:
     acc = (metrics or {}).get("accuracy_test") or {}
     if "student_int8_tflm" not in acc:
         return None
@@ -131,21 +305,7 @@ def accuracy_line(metrics: dict | None) -> str | None:
             f"through TFLite-Micro ({', '.join(parts)})")
 
 
-def latency_estimate(board, model_path: Path, features_path, twin_elf: Path) -> dict | None:
-    """Instructions of one inference on the twin (unicorn), and what that means at the board's
-    clock if the core retired one instruction per cycle. An estimate, labelled as such."""
-    from ..errors import TinygenError
-    from .bench import measure
-
-    try:
-        m = measure(board.id, model_path, features_path, elf=twin_elf)
-    except (TinygenError, ImportError):
-        return None
-    m["ms_at_clock"] = 1000.0 * m["inference_instructions"] / board.clock_hz
-    return m
-
-
-def latency_line(board, m: dict | None) -> str | None:
+def latency_line(board: Board, m: Optional[dict]) -> Optional[str]:
     if not m:
         return None
     fe = m.get("front_end_instructions") or 0
@@ -155,161 +315,42 @@ def latency_line(board, m: dict | None) -> str | None:
             f"one cycle; instructions on an emulator, not measured cycles")
 
 
-def run(args: argparse.Namespace) -> int:
-    import json
-
-    from .. import builder
-    from ..boards import check_fit, get_board
-    from ..errors import DataError
-    from ..project import static_ram_bytes, write_project
-
-    board = get_board(args.board)
-    out = args.out.resolve()
-    say = (lambda m: _say(args, m))
-
-    # 1. Up-front checks, before any long step.
-    want_offline = args.env in ("all", "offline") and board.buildable
-    want_twin = args.env in ("all", "twin") and board.twin is not None
-    if args.emulate and board.twin is None:
-        raise DataError(f"{board.id} has no emulated twin (QEMU has no {board.core}); "
-                        f"drop --emulate")
-    if args.emulate:
-        want_twin = True
-    arches = set()
-    if want_offline:
-        arches.add(board.arch)
-    if want_twin:
-        arches.add(board.twin.arch)
-    if arches:
-        builder.ensure_offline_setup(tuple(sorted(arches)))
-    if args.env == "official":
-        builder.pio_command()
-        if not builder.registry_reachable():
-            from ..errors import RegistryUnreachable
-            raise RegistryUnreachable(
-                f"PlatformIO's registry is unreachable, so the official environment "
-                f"[env:{board.env_official}] ({board.pio_platform}/{board.pio_board}) cannot be "
-                f"built here; build the offline environment instead (--env offline)")
-
-    # 2. Model: given, or trained now.
-    features_path = args.features
-    if args.model is not None:
-        model_path = args.model
-        if not model_path.is_file():
-            raise DataError(f"model file {model_path} not found")
-        if features_path is None:
-            guesses = [model_path.with_name(model_path.stem + ".features.json"),
-                       model_path.with_name("features.json")]
-            features_path = next((g for g in guesses if g.is_file()), None)
-            if features_path is not None:
-                say(f"front end: {features_path}")
-    else:
-        from ..train.pipeline import train
-
-        say(f"training the default model{' on ' + str(args.data) if args.data else ''} ...")
-        with _stdout_to_stderr():
-            result = train(out / "model", data_dir=args.data, progress=say)
-        model_path, features_path = Path(result.tflite_path), Path(result.features_path)
-        say(f"trained: {model_path}")
-    if features_path is not None and not Path(features_path).is_file():
-        raise DataError(f"front-end file {features_path} not found")
-
-    # 3. Generate the network C, refuse what cannot fit, write the project.
-    from ..codegen import generate
-
-    say(f"generating C for {model_path.name} ...")
-    with _stdout_to_stderr():
-        gen = generate(model_path, out / "model" / "gen", name="model")
-    raw = 0
-    front_end = None
-    if features_path is not None:
-        from ..features import FrontEnd
-
-        front_end = FrontEnd.from_json(features_path)
-        raw = int(getattr(front_end, "window", 0) or 0)
-    static = static_ram_bytes(gen, raw)
-    check_fit(board, int(gen.weight_bytes), int(gen.arena_bytes), static_bytes=static)
-    if want_twin:
-        check_fit(board, int(gen.weight_bytes), int(gen.arena_bytes), static_bytes=static,
-                  twin=True)
-    project = write_project(board, out, gen, front_end)
-    say(f"PlatformIO project written to {project.dir}")
-
-    # 4. Build.
-    results = []
-    envs = []
-    if args.env == "official":
-        envs = [project.envs["official"]]
-    else:
-        if want_offline and project.envs["offline"]:
-            envs.append(project.envs["offline"])
-        if want_twin and project.envs["twin"]:
-            envs.append(project.envs["twin"])
-    for env in envs:
-        res = builder.build_project(project.dir, env, timeout=args.timeout, progress=say,
-                                    allow_registry=(args.env == "official"))
-        results.append(res)
-    host_checked = []
+def text_summary(plan: Plan, project, source: ModelSource, generated: Generated, results: list,
+                 report, latency: Optional[dict]) -> str:
+    gen, board = generated.gen, plan.board
+    lines = [format_table(gen, board, results)] if results else []
+    lines.append(f"model: {gen.weight_bytes:,} B weights, {gen.arena_bytes:,} B arena, "
+                 f"{gen.macs:,} MACs, sha256 {gen.sha256[:16]}...")
     if not board.buildable:
-        say(f"{board.id}: {board.build_note}")
-        say("compiling the model, front end and harness C with host gcc (portability check) ...")
-        host_checked = builder.host_compile_check(project.dir)
+        lines += [f"NOT BUILT HERE: {board.id} ({board.name}): {board.build_note}.",
+                  f"  project for [env:{project.envs['official']}] written to {project.dir}; its "
+                  f"C compiles cleanly with host gcc -std=c99 -Wall -Wextra -Werror -pedantic."]
+    lines += [ln for ln in (accuracy_line(source.metrics), latency_line(board, latency)) if ln]
+    if results:
+        lines.append(f"firmware: {results[0].elf}")
+        lines.append(f"rebuild: cd {project.dir} && pio run -e {results[0].env}")
+    if project.envs["twin"]:
+        lines.append(f"test: cd {project.dir} && pio test -e {project.envs['twin']}   "
+                     f"({len(generated.golden.vectors)} golden vectors on the QEMU twin)")
+    if report is not None:
+        lines.append(report.table())
+    return "\n".join(lines)
 
-    # 5. Optional validation on the twin.
-    report = None
-    if args.emulate:
-        from ..validate import run_emulated
 
-        twin_res = next(r for r in results if r.env == project.envs["twin"])
-        say(f"validating on the {board.twin.machine} twin ...")
-        report = run_emulated(board.id, twin_res.elf, model_path=model_path,
-                              features_path=features_path, samples=args.samples)
-
-    # 6. Report: sizes against the board, accuracy, latency.
-    metrics = result.metrics if args.model is None else model_metrics(model_path)
-    twin_build = next((r for r in results if r.env == project.envs["twin"]), None)
-    latency = None
-    if twin_build is not None and board.twin is not None:
-        say("counting the instructions of one inference on the twin ...")
-        latency = latency_estimate(board, model_path, features_path, twin_build.elf)
-    macs = int(gen.macs)
-    if args.json:
-        doc = {
-            "board": board.id, "project": str(project.dir), "model": str(model_path),
-            "features": str(features_path) if features_path else None,
-            "sha256": str(gen.sha256), "macs": macs, "weight_bytes": int(gen.weight_bytes),
-            "arena_bytes": int(gen.arena_bytes), "stack_bytes": board.stack_bytes,
-            "envs": project.envs, "built_here": board.buildable,
-            "note": board.build_note or None,
-            "host_checked": [str(p) for p in host_checked],
-            "builds": [{"env": r.env, "elf": str(r.elf), "text": r.text, "data": r.data,
-                        "bss": r.bss, "flash": r.flash, "ram": r.ram,
-                        "flash_limit": r.flash_limit, "ram_limit": r.ram_limit,
-                        "seconds": round(r.seconds, 2)} for r in results],
-            "validation": report.summary() if report is not None else None,
-            "accuracy_test": (metrics or {}).get("accuracy_test"),
-            "latency": latency,
-        }
-        print(json.dumps(doc, indent=2))
-    else:
-        if results:
-            print(format_table(gen, board, results, macs))
-        else:
-            print(f"model: {int(gen.weight_bytes):,} B weights, {int(gen.arena_bytes):,} B arena, "
-                  f"{macs:,} MACs")
-        if not board.buildable:
-            print(f"NOT BUILT HERE: {board.id} ({board.name}): {board.build_note}.")
-            print(f"  project for [env:{project.envs['official']}] written to {project.dir}; "
-                  f"its C ({len(host_checked)} files) compiles cleanly with host gcc "
-                  f"-std=c99 -Wall -Wextra -Werror -pedantic.")
-        for line in (accuracy_line(metrics), latency_line(board, latency)):
-            if line:
-                print(line)
-        if results:
-            print(f"firmware: {results[0].elf}")
-            print(f"rebuild: cd {project.dir} && pio run -e {results[0].env}")
-        if report is not None:
-            print(report.table())
-    if report is not None and not report.ok:
-        return 1
-    return 0
+def json_summary(plan: Plan, project, source: ModelSource, generated: Generated, results: list,
+                 report, latency: Optional[dict]) -> dict:
+    gen, board = generated.gen, plan.board
+    return {
+        "board": board.id, "project": str(project.dir), "model": str(source.model),
+        "features": str(source.features) if source.features else None,
+        "sha256": gen.sha256, "macs": gen.macs, "weight_bytes": gen.weight_bytes,
+        "arena_bytes": gen.arena_bytes, "stack_bytes": board.stack_bytes,
+        "envs": project.envs, "built_here": board.buildable, "note": board.build_note or None,
+        "golden_vectors": len(generated.golden.vectors),
+        "builds": [{"env": r.env, "elf": str(r.elf), "text": r.text, "data": r.data,
+                    "bss": r.bss, "flash": r.flash, "ram": r.ram, "flash_limit": r.flash_limit,
+                    "ram_limit": r.ram_limit, "seconds": round(r.seconds, 2)} for r in results],
+        "validation": report.summary() if report is not None else None,
+        "accuracy_test": (source.metrics or {}).get("accuracy_test"),
+        "latency": latency,
+    }

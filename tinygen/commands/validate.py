@@ -1,92 +1,114 @@
-"""`tinygen validate --board B (--port P | --emulate) [--model M] [--data DIR | --samples N]`"""
+"""`tinygen validate --board B (--port P|auto | --emulate) [--model M] [--data DIR | --samples N]`
+
+Talks to running firmware: a flashed board on its serial port (found by USB id with `--port
+auto`), or the board's QEMU twin running a twin build (`--elf`, the twin ELF of `--project`, or
+one built now from `--model` through the generated PlatformIO project).
+"""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-DEFAULT_MODELS = ("build/student_int8.tflite", "student_int8.tflite", "build/model/student_int8.tflite")
+DEFAULT_MODELS = ("build/model/student_int8.tflite", "build/student_int8.tflite",
+                  "student_int8.tflite")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="run the firmware over serial and compare it bit for bit "
                        "with the Python reference",
                        description="Connect to the firmware (a board's serial port or its QEMU "
-                       "twin), check it was built from --model, send windows and compare every "
-                       "output with TFLite-Micro and the integer front end.")
+                       "twin), check it was built from --model for --board, send inputs and "
+                       "compare every output byte with TFLite-Micro and the integer front end.")
     p.add_argument("--board", required=True, help="board id (tinygen boards)")
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--port", help="serial port: /dev/ttyACM0, COM3, socket://host:port, loop://")
+    where.add_argument("--port", help="serial port: auto (the board's USB serial bridge), "
+                       "/dev/ttyACM0, COM3, socket://host:port")
     where.add_argument("--emulate", action="store_true", help="run the board's QEMU twin")
-    p.add_argument("--model", type=Path, help="the int8 .tflite the firmware was built from "
+    p.add_argument("--model", type=Path, help="the .tflite the firmware was built from "
                    f"(default: the first of {', '.join(DEFAULT_MODELS)})")
     p.add_argument("--features", type=Path, help="front end parameters (default: features.json "
                    "beside the model)")
-    p.add_argument("--elf", type=Path, help="with --emulate: the twin firmware (or a PlatformIO "
-                   "project folder); default: build one from --model")
+    fw = p.add_mutually_exclusive_group()
+    fw.add_argument("--elf", type=Path, help="with --emulate: the twin firmware")
+    fw.add_argument("--project", type=Path, help="with --emulate: a generated project; its twin "
+                    "environment is built if needed")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data", type=Path, help="recordings folder; its test windows are sent raw")
-    src.add_argument("--samples", type=int, default=20, help="number of windows (default 20)")
+    src.add_argument("--samples", type=int, default=20, help="number of inputs (default 20)")
     p.add_argument("--mode", choices=("auto", "raw", "features"), default="auto",
-                   help="raw: int16 windows through the on-device front end; features: int8 "
-                   "vectors straight to the network (default: raw when the firmware has a front end)")
+                   help="raw: int16 windows through the on-device front end; features: the "
+                   "model's inputs straight to the network (default: raw when the firmware has "
+                   "a front end)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply")
-    p.add_argument("--baud", type=int, default=None, help="serial baud (default: the board's)")
     p.add_argument("--report", type=Path, default=None,
                    help="where to save the JSON report (default: validate-<board>.json)")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     p.set_defaults(func=run)
 
 
-def _default_model() -> Path | None:
-    for c in DEFAULT_MODELS:
-        if Path(c).is_file():
-            return Path(c)
-    return None
+def default_model(given: Path | None) -> Path:
+    from ..errors import DataError
+
+    model = given or next((Path(c) for c in DEFAULT_MODELS if Path(c).is_file()), None)
+    if model is None:
+        raise DataError("no model: pass --model student_int8.tflite (or run tinygen build first)")
+    if not model.is_file():
+        raise DataError(f"model {model} not found")
+    return model
 
 
-def _baud(board: str, given: int | None) -> int:
-    if given:
-        return given
-    try:
-        from ..boards import get_board
-        return int(getattr(get_board(board), "baud", 115200) or 115200)
-    except Exception:
-        return 115200
+def twin_elf(args: argparse.Namespace, board, model: Path, features) -> Path:
+    """The twin firmware to run: given, from a project, or built now from the model."""
+    from .. import builder
+    from ..errors import DataError
+    from ..project import open_project
+
+    if args.elf is not None:
+        if not args.elf.is_file():
+            raise DataError(f"firmware {args.elf} not found")
+        return args.elf
+    if args.project is not None:
+        project = open_project(args.project, board)
+        return builder.build(project, project.envs["twin"]).elf
+    print(f"[tinygen] building the {board.id} twin firmware for {model.name} ...", file=sys.stderr)
+    return builder.build_twin_firmware(board, model, Path("build") / f"validate-twin-{board.id}",
+                                       features)
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-
+    from ..boards import board_twin, get_board
     from ..errors import DataError, TinygenError
-    from ..validate import run_emulated, run_port
+    from ..validate import reference_for, run_emulated, run_port
     from ..validate.report import Progress
 
-    model = args.model or _default_model()
-    if model is None:
-        raise DataError("no model: pass --model student_int8.tflite (or run tinygen train / build first)")
-    if not model.is_file():
-        raise DataError(f"model {model} not found")
+    board = get_board(args.board)
+    model = default_model(args.model)
     samples = args.samples if args.data is None else 10**9
     if samples <= 0:
         raise DataError("--samples must be at least 1")
-    report_path = args.report or Path(f"validate-{args.board}.json")
+    if not args.emulate and (args.elf or args.project):
+        raise DataError("--elf and --project choose twin firmware: add --emulate, or flash the "
+                        "board (tinygen flash) and pass --port")
+    reference, features = reference_for(model, args.features)
+    report_path = args.report or Path(f"validate-{board.id}.json")
     progress = None if args.json else Progress("validating")
     try:
         if args.emulate:
-            rep = run_emulated(args.board, args.elf, model, args.features, samples, args.data,
+            board_twin(board)
+            elf = twin_elf(args, board, model, features)
+            rep = run_emulated(board, elf, model, features, samples, args.data,
                                timeout=args.timeout, mode=args.mode, report_path=report_path,
-                               progress=progress,
-                               work_dir=Path("build") / f"validate-twin-{args.board}")
+                               reference=reference, progress=progress)
         else:
-            rep = run_port(args.board, args.port, model, args.features, samples, args.data,
-                           baud=_baud(args.board, args.baud), timeout=args.timeout, mode=args.mode,
-                           report_path=report_path, progress=progress)
+            rep = run_port(board, args.port, model, features, samples, args.data,
+                           timeout=args.timeout, mode=args.mode, report_path=report_path,
+                           reference=reference, progress=progress)
     except TinygenError as err:
-        partial = getattr(err, "report", None)
-        if partial is not None:
+        if err.report is not None:
             if progress:
                 progress.done()
-            print(partial.to_json() if args.json else partial.table())
+            print(err.report.to_json() if args.json else err.report.table())
             print(f"report saved to {report_path}", file=sys.stderr)
         raise
     if progress:

@@ -298,7 +298,7 @@ def count_with_qemu(elf_path: Path | str, twin, frame: bytes, timeout: float = 6
     import tempfile
     import time
 
-    from ..emulate import QemuTwin
+    from ..twin import QemuTwin
     from .protocol import CMD_INFER_RAW, FrameDecoder, reply_cmd
 
     elf = read_elf(elf_path)

@@ -1,15 +1,8 @@
-"""The validation protocol, host side: framing, CRC, a resynchronising decoder and a client.
+"""The validation protocol, host side: a client that sends frames and waits for their replies.
 
-Frame (both directions, little-endian; the C side is firmware/harness/tg_protocol.[ch]):
-
-    0xA5 | cmd u8 | len u16 | payload[len] | crc16 u16
-
-crc16 is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over cmd, len and payload. A reply's
-cmd is the request's | 0x80; errors come back as ERROR; at reset the device sends one BOOT frame.
-
-The decoder never trusts the line: a start byte inside noise opens a *candidate* frame that must
-have a plausible (cmd, len) for what the client is waiting for and a good CRC; otherwise the
-decoder drops that start byte and rescans, so a real frame hidden behind garbage is still found.
+The wire format (framing, CRC, commands, the INFO block, tensor packing) is tinygen.wire; the
+firmware side is firmware/harness/tg_protocol.[ch]. Every call has a deadline; a device that
+answers with garbage, a bad CRC, a truncated frame, nothing, or a reset ends in one clear line.
 """
 from __future__ import annotations
 
@@ -17,192 +10,26 @@ import os
 import struct
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional
+from typing import Callable, Optional
+
+import numpy as np
 
 from ..errors import DeviceError, DeviceTimeout, ProtocolError
-
-PROTOCOL_VERSION = 1
-START = 0xA5
-HEADER = 4          # start, cmd, len u16
-OVERHEAD = HEADER + 2
-MAX_LEN = 0xFFFF
-
-CMD_INFO = 0x01
-CMD_INFER_FEATURES = 0x02
-CMD_INFER_RAW = 0x03
-CMD_ECHO = 0x04
-CMD_BOOT = 0x70
-CMD_ERROR = 0x7F
-
-COMMAND_NAMES = {
-    CMD_INFO: "INFO",
-    CMD_INFER_FEATURES: "INFER_FEATURES",
-    CMD_INFER_RAW: "INFER_RAW",
-    CMD_ECHO: "ECHO",
-    CMD_BOOT: "BOOT",
-    CMD_ERROR: "ERROR",
-}
-
-ERR_BAD_CRC = 1
-ERR_BAD_LENGTH = 2
-ERR_UNKNOWN_CMD = 3
-ERR_TOO_LONG = 4
-ERR_INVOKE = 5
-ERR_NO_FRONT_END = 6
-
-ERROR_TEXT = {
-    ERR_BAD_CRC: "the device received a frame with a bad CRC",
-    ERR_BAD_LENGTH: "the device expected a payload of {detail} bytes",
-    ERR_UNKNOWN_CMD: "the device does not know this command",
-    ERR_TOO_LONG: "the frame exceeds the device's {detail}-byte buffer",
-    ERR_INVOKE: "the model or front end returned status {detail} on the device",
-    ERR_NO_FRONT_END: "the firmware has no FFT front end (build it with one to send raw samples)",
-}
-
-INFO_FORMAT = "<HH32sIIIIIIfifi"   # then u8-length-prefixed board and build-flags strings
-INFO_FIXED = struct.calcsize(INFO_FORMAT)
-
-
-def reply_cmd(cmd: int) -> int:
-    return cmd | 0x80
-
-
-def command_name(cmd: int) -> str:
-    base = cmd & 0x7F if cmd & 0x80 else cmd
-    name = COMMAND_NAMES.get(base, f"0x{base:02X}")
-    return f"{name} reply" if cmd & 0x80 else name
-
-
-def crc16(data: bytes, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE; crc16(b"123456789") == 0x29B1."""
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
-
-
-def encode_frame(cmd: int, payload: bytes = b"") -> bytes:
-    if not 0 <= cmd <= 0xFF:
-        raise ValueError(f"command {cmd} out of range")
-    if len(payload) > MAX_LEN:
-        raise ValueError(f"payload of {len(payload)} bytes does not fit a frame")
-    body = struct.pack("<BH", cmd, len(payload)) + bytes(payload)
-    return bytes([START]) + body + struct.pack("<H", crc16(body))
+from ..wire import (CMD_BOOT, CMD_ECHO, CMD_ERROR, CMD_INFER, CMD_INFER_RAW, CMD_INFO,
+                    ERROR_TEXT, OVERHEAD, DeviceInfo, Frame, FrameDecoder, command_name,
+                    encode_frame, parse_info, reply_cmd, split)
 
 
 @dataclass(frozen=True)
-class Frame:
-    cmd: int
-    payload: bytes
-
-
-class FrameDecoder:
-    """Feed bytes, take frames. `plausible(cmd, length)` filters candidates before the CRC."""
-
-    def __init__(self, plausible: Optional[Callable[[int, int], bool]] = None,
-                 max_len: int = MAX_LEN):
-        self.buf = bytearray()
-        self.plausible = plausible
-        self.max_len = max_len
-        self.noise_bytes = 0   # bytes discarded while hunting for a frame
-        self.bad_crc = 0       # candidates with a plausible header and a wrong CRC
-        self.abandoned = 0     # size of the largest partial frame given up on (line went quiet)
-
-    def feed(self, data: bytes) -> None:
-        self.buf += data
-
-    @property
-    def pending(self) -> int:
-        """Bytes held in a partial candidate frame."""
-        return len(self.buf)
-
-    def _drop(self, n: int) -> None:
-        self.noise_bytes += n
-        del self.buf[:n]
-
-    def drop_candidate(self) -> None:
-        """Give up on the partial frame at the head (the line went quiet) and rescan after it."""
-        if self.buf:
-            self.abandoned = max(self.abandoned, len(self.buf))
-            self._drop(1)
-
-    def frames(self) -> Iterator[Frame]:
-        while True:
-            start = self.buf.find(START)
-            if start < 0:
-                self._drop(len(self.buf))
-                return
-            if start:
-                self._drop(start)
-            if len(self.buf) < HEADER:
-                return
-            cmd = self.buf[1]
-            length = self.buf[2] | (self.buf[3] << 8)
-            if length > self.max_len or (self.plausible and not self.plausible(cmd, length)):
-                self._drop(1)
-                continue
-            if len(self.buf) < OVERHEAD + length:
-                return
-            body = bytes(self.buf[1:HEADER + length])
-            got = self.buf[HEADER + length] | (self.buf[HEADER + length + 1] << 8)
-            if crc16(body) != got:
-                self.bad_crc += 1
-                self._drop(1)
-                continue
-            del self.buf[:OVERHEAD + length]
-            yield Frame(cmd, body[3:])
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    protocol_version: int
-    has_front_end: bool
-    model_sha256: str
-    input_bytes: int
-    output_bytes: int
-    arena_bytes: int
-    raw_samples: int
-    max_payload: int
-    cpu_hz: int
-    input_scale: float
-    input_zero_point: int
-    output_scale: float
-    output_zero_point: int
-    board: str
-    build_flags: str
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def parse_info(payload: bytes) -> DeviceInfo:
-    if len(payload) < INFO_FIXED + 2:
-        raise ProtocolError(f"INFO reply too short ({len(payload)} bytes); is this tinygen firmware?")
-    (version, flags, sha, in_b, out_b, arena, raw, max_payload, hz,
-     in_scale, in_zp, out_scale, out_zp) = struct.unpack_from(INFO_FORMAT, payload)
-    pos = INFO_FIXED
-    strings = []
-    for _ in range(2):
-        if pos >= len(payload) or pos + 1 + payload[pos] > len(payload):
-            raise ProtocolError("INFO reply has truncated strings; is this tinygen firmware?")
-        n = payload[pos]
-        strings.append(payload[pos + 1:pos + 1 + n].decode("utf-8", "replace"))
-        pos += 1 + n
-    return DeviceInfo(version, bool(flags & 1), sha.hex(), in_b, out_b, arena, raw, max_payload,
-                      hz, in_scale, in_zp, out_scale, out_zp, strings[0], strings[1])
-
-
-@dataclass(frozen=True)
-class FeaturesReply:
-    output: bytes
+class InferReply:
+    outputs: list[np.ndarray]      # one array per model output, in its wire dtype
     net_cycles: int
 
 
 @dataclass(frozen=True)
 class RawReply:
-    features: bytes
-    output: bytes
+    features: np.ndarray           # int8: what the front end computed (the network's input)
+    outputs: list[np.ndarray]
     fe_cycles: int
     net_cycles: int
 
@@ -212,17 +39,20 @@ class DeviceReset(DeviceError):
 
 
 class Client:
-    """Request/reply over a Transport (tinygen.validate.transport). Every call has a deadline."""
+    """Request/reply over a tinygen.transport.Transport. Every call has a deadline."""
 
-    def __init__(self, transport, timeout: float = 5.0, quiet: float = 0.5):
+    def __init__(self, transport, timeout: float = 5.0, quiet: float = 0.5,
+                 byte_time: float = 0.0):
         self.t = transport
         self.timeout = timeout
+        self.byte_time = byte_time      # seconds per byte on the line: big frames take longer
         self.quiet = quiet              # a partial candidate that stays incomplete this long is dropped
         self.info: Optional[DeviceInfo] = None
         self.boots_seen = 0
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _plausible_for(self, cmd: int, sizes: Optional[set[int]]) -> Callable[[int, int], bool]:
+    @staticmethod
+    def _plausible_for(cmd: int, sizes: Optional[set[int]]) -> Callable[[int, int], bool]:
         want = reply_cmd(cmd)
 
         def plausible(c: int, n: int) -> bool:
@@ -230,15 +60,14 @@ class Client:
                 return n == 8
             if c == CMD_BOOT:
                 return n == 2
-            if c == want:
-                return sizes is None or n in sizes
-            return False
+            return c == want and (sizes is None or n in sizes)
         return plausible
 
     def request(self, cmd: int, payload: bytes = b"", sizes: Optional[set[int]] = None,
                 timeout: Optional[float] = None) -> Frame:
         """Send one frame and wait for its reply; raises DeviceTimeout, ProtocolError, DeviceReset."""
         timeout = self.timeout if timeout is None else timeout
+        timeout += (len(payload) + max(sizes or {0})) * self.byte_time
         name = command_name(cmd)
         dec = FrameDecoder(self._plausible_for(cmd, sizes))
         self.t.write(encode_frame(cmd, payload))
@@ -262,14 +91,7 @@ class Client:
                 raise ProtocolError(f"the reply to {name} from {self.t.name} failed its CRC check "
                                     f"({dec.bad_crc} bad frame(s)); check the baud rate and cable")
             if now >= deadline:
-                partial = max(dec.pending, dec.abandoned)
-                if partial:
-                    raise DeviceTimeout(f"truncated reply to {name} from {self.t.name}: "
-                                        f"{partial} bytes of a frame, then silence "
-                                        f"(timeout {timeout:g} s)")
-                extra = f"; {dec.noise_bytes} bytes of noise seen" if dec.noise_bytes else ""
-                raise DeviceTimeout(f"no reply to {name} from {self.t.name} within {timeout:g} s"
-                                    f"{extra}; is the firmware flashed and the port right?")
+                raise _silence(dec, name, self.t.name, timeout)
             limit = deadline if crc_deadline is None else min(deadline, crc_deadline)
             data = self.t.read(min(limit, now + 0.05))
             if data:
@@ -313,53 +135,46 @@ class Client:
 
     # -- commands ---------------------------------------------------------------------------
     def get_info(self, timeout: Optional[float] = None) -> DeviceInfo:
-        frame = self.request(CMD_INFO, b"", None, timeout)
-        self.info = parse_info(frame.payload)
-        if self.info.protocol_version != PROTOCOL_VERSION:
-            raise ProtocolError(f"device speaks protocol version {self.info.protocol_version}, "
-                                f"this tinygen speaks {PROTOCOL_VERSION}; rebuild the firmware")
+        self.info = parse_info(self.request(CMD_INFO, b"", None, timeout).payload)
         return self.info
 
     def _need_info(self) -> DeviceInfo:
         return self.info if self.info is not None else self.get_info()
 
-    def _fits(self, info: DeviceInfo, n: int, what: str) -> None:
+    @staticmethod
+    def _fits(info: DeviceInfo, n: int, what: str) -> None:
         if n > info.max_payload:
-            raise ProtocolError(f"a {what} of {n} bytes exceeds the firmware's {info.max_payload}-byte "
-                                f"frame buffer; rebuild it with -DTG_PROTO_MAX_PAYLOAD={n + 8}")
+            raise ProtocolError(f"a {what} of {n} bytes exceeds the firmware's {info.max_payload}-"
+                                f"byte frame buffer; regenerate its project with this tinygen")
 
-    def infer_features(self, features: bytes, timeout: Optional[float] = None) -> FeaturesReply:
+    def infer(self, inputs: bytes, timeout: Optional[float] = None) -> InferReply:
+        """Packed input bytes (tinygen.wire.pack) -> the outputs and the network's cycles."""
         info = self._need_info()
-        self._fits(info, max(len(features), 4 + info.output_bytes), "feature vector or reply")
-        frame = self.request(CMD_INFER_FEATURES, bytes(features), {4 + info.output_bytes}, timeout)
+        size = 4 + info.output_bytes
+        self._fits(info, max(len(inputs), size), "request or reply")
+        frame = self.request(CMD_INFER, bytes(inputs), {size}, timeout)
         (cycles,) = struct.unpack_from("<I", frame.payload)
-        return FeaturesReply(frame.payload[4:], cycles)
+        return InferReply(split(frame.payload[4:], info.outputs), cycles)
 
     def infer_raw(self, samples, timeout: Optional[float] = None) -> RawReply:
-        import numpy as np
-
         info = self._need_info()
         data = np.asarray(samples, dtype="<i2").tobytes()
-        size = 8 + info.input_bytes + info.output_bytes
+        feats = info.inputs[0].nbytes
+        size = 8 + feats + info.output_bytes
         self._fits(info, max(len(data), size), "raw window or reply")
         frame = self.request(CMD_INFER_RAW, data, {size}, timeout)
         fe, net = struct.unpack_from("<II", frame.payload)
-        feats = frame.payload[8:8 + info.input_bytes]
-        return RawReply(feats, frame.payload[8 + info.input_bytes:], fe, net)
+        features = np.frombuffer(frame.payload[8:8 + feats], dtype=np.int8).copy()
+        return RawReply(features, split(frame.payload[8 + feats:], info.outputs), fe, net)
 
     def echo(self, payload: bytes, timeout: Optional[float] = None) -> bytes:
         return self.request(CMD_ECHO, payload, {len(payload)}, timeout).payload
 
-    def connect(self, expect_boot: bool = False, boot_timeout: float = 5.0) -> DeviceInfo:
-        """Start a session: swallow the BOOT frame of a device that just started (an emulator
-        always does; a real board may already be running), sync the link, read INFO."""
-        if expect_boot:
-            if not self.wait_boot(boot_timeout):
-                raise DeviceTimeout(f"no boot frame from {self.t.name} within {boot_timeout:g} s; "
-                                    "the firmware did not start (wrong ELF for this machine?)")
-        else:
-            self.t.drain(0.2)
-        self.sync()
+    def connect(self, timeout: Optional[float] = None) -> DeviceInfo:
+        """Start a session: drop whatever the device said so far (a BOOT frame from a device that
+        just started), sync the link, read INFO."""
+        self.t.drain(0.2)
+        self.sync(timeout)
         return self.get_info()
 
     def wait_boot(self, timeout: float) -> bool:
@@ -376,9 +191,20 @@ class Client:
         return False
 
 
+def _silence(dec: FrameDecoder, name: str, port: str, timeout: float) -> DeviceTimeout:
+    partial = max(dec.pending, dec.abandoned)
+    if partial:
+        return DeviceTimeout(f"truncated reply to {name} from {port}: {partial} bytes of a "
+                             f"frame, then silence (timeout {timeout:g} s)")
+    extra = f"; {dec.noise_bytes} bytes of noise seen" if dec.noise_bytes else ""
+    return DeviceTimeout(f"no reply to {name} from {port} within {timeout:g} s{extra}; is the "
+                         "firmware flashed and the port right?")
+
+
 def _error_message(payload: bytes, name: str, port: str) -> str:
     if len(payload) != 8:
         return f"malformed error reply to {name} from {port}"
-    code, cmd, _, detail = struct.unpack("<BBHI", payload)
+    code, _cmd, _, detail = struct.unpack("<BBHI", payload)
     text = ERROR_TEXT.get(code, f"unknown error code {code}").format(detail=detail)
     return f"{port} rejected {name}: {text}"
+

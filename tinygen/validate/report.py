@@ -15,29 +15,59 @@ from typing import Optional
 import numpy as np
 
 
+def _bytes_differing(a: np.ndarray, b: np.ndarray) -> int:
+    a8, b8 = np.ascontiguousarray(a).view(np.uint8), np.ascontiguousarray(b).view(np.uint8)
+    if a8.size != b8.size:
+        return max(a8.size, b8.size)
+    return int(np.count_nonzero(a8 != b8))
+
+
+def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
+    if a.size != b.size or a.size == 0:
+        return 0.0 if a.size == b.size else float("inf")
+    return float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64))))
+
+
 @dataclass
 class SampleResult:
+    """One inference: the reference's outputs beside the device's, byte for byte."""
+
     index: int
-    mode: str                           # "features" or "raw"
-    expected: list[int]                 # reference output (int8)
-    got: list[int]                      # device output (int8)
+    mode: str                           # "features" (INFER) or "raw" (INFER_RAW)
+    expected: list[np.ndarray]          # one array per model output (its dtype)
+    got: list[np.ndarray]
     net_cycles: int = 0
     fe_cycles: Optional[int] = None
-    expected_features: Optional[list[int]] = None
-    got_features: Optional[list[int]] = None
+    expected_features: Optional[np.ndarray] = None
+    got_features: Optional[np.ndarray] = None
     label: Optional[int] = None
+
+    def _pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        pairs = list(zip(self.expected, self.got))
+        if self.expected_features is not None and self.got_features is not None:
+            pairs.append((self.expected_features, self.got_features))
+        return pairs
+
+    @property
+    def differing_bytes(self) -> int:
+        return sum(_bytes_differing(a, b) for a, b in self._pairs())
 
     @property
     def exact(self) -> bool:
-        feats_ok = self.expected_features is None or self.expected_features == self.got_features
-        return self.expected == self.got and feats_ok
+        return len(self.expected) == len(self.got) and self.differing_bytes == 0
 
     @property
-    def max_abs_diff(self) -> int:
-        d = [abs(a - b) for a, b in zip(self.expected, self.got)]
-        if self.expected_features is not None and self.got_features is not None:
-            d += [abs(a - b) for a, b in zip(self.expected_features, self.got_features)]
-        return max(d, default=0)
+    def max_abs_diff(self) -> float:
+        return max((_max_abs(a, b) for a, b in self._pairs()), default=0.0)
+
+    def to_dict(self) -> dict:
+        as_list = (lambda a: None if a is None else a.tolist())
+        return {"index": self.index, "mode": self.mode,
+                "expected": [a.tolist() for a in self.expected],
+                "got": [a.tolist() for a in self.got], "net_cycles": self.net_cycles,
+                "fe_cycles": self.fe_cycles, "expected_features": as_list(self.expected_features),
+                "got_features": as_list(self.got_features), "label": self.label,
+                "exact": self.exact}
 
 
 @dataclass
@@ -72,25 +102,20 @@ class Report:
 
     @property
     def differing_bytes(self) -> int:
-        n = 0
-        for s in self.samples:
-            n += sum(1 for a, b in zip(s.expected, s.got) if a != b)
-            if s.expected_features is not None and s.got_features is not None:
-                n += sum(1 for a, b in zip(s.expected_features, s.got_features) if a != b)
-        return n
+        return sum(s.differing_bytes for s in self.samples)
 
     @property
     def ok(self) -> bool:
         return self.complete and self.bit_exact == len(self.samples) and len(self.samples) > 0
 
     def cosine(self) -> Optional[float]:
-        """Mean cosine similarity of device and reference outputs (zero point removed)."""
+        """Mean cosine similarity of device and reference first outputs (zero point removed)."""
         if not self.samples:
             return None
         vals = []
         for s in self.samples:
-            a = np.asarray(s.expected, dtype=np.float64) - self.output_zero_point
-            b = np.asarray(s.got, dtype=np.float64) - self.output_zero_point
+            a = s.expected[0].astype(np.float64) - self.output_zero_point
+            b = s.got[0].astype(np.float64) - self.output_zero_point
             na, nb = np.linalg.norm(a), np.linalg.norm(b)
             if na == 0 and nb == 0:
                 vals.append(1.0)
@@ -107,18 +132,18 @@ class Report:
         lab = self.labelled()
         if not lab:
             return None
-        dev = sum(1 for s in lab if int(np.argmax(s.got)) == s.label) / len(lab)
-        ref = sum(1 for s in lab if int(np.argmax(s.expected)) == s.label) / len(lab)
+        dev = sum(1 for s in lab if int(np.argmax(s.got[0])) == s.label) / len(lab)
+        ref = sum(1 for s in lab if int(np.argmax(s.expected[0])) == s.label) / len(lab)
         return {"device": dev, "reference": ref, "samples": len(lab)}
 
     def confusion(self) -> Optional[list[list[int]]]:
         lab = self.labelled()
         if not lab:
             return None
-        k = self.num_classes or (max(max(s.label for s in lab), len(lab[0].got) - 1) + 1)
+        k = self.num_classes or (max(max(s.label for s in lab), lab[0].got[0].size - 1) + 1)
         m = [[0] * k for _ in range(k)]
         for s in lab:
-            pred = int(np.argmax(s.got))
+            pred = int(np.argmax(s.got[0]))
             if 0 <= s.label < k and 0 <= pred < k:
                 m[s.label][pred] += 1
         return m
@@ -151,7 +176,7 @@ class Report:
 
     def to_dict(self) -> dict:
         d = self.summary()
-        d["results"] = [s.__dict__ | {"exact": s.exact} for s in self.samples]
+        d["results"] = [s.to_dict() for s in self.samples]
         return d
 
     def to_json(self, indent: int = 2) -> str:
@@ -175,7 +200,7 @@ class Report:
         rows += [("samples", f"{s['samples']} of {s['requested']}"),
                  ("bit-exact", f"{s['bit_exact']} / {s['samples']}"),
                  ("differing bytes", str(s["differing_bytes"])),
-                 ("max |diff|", str(s["max_abs_diff"]))]
+                 ("max |diff|", f"{s['max_abs_diff']:g}")]
         cos = s["cosine_similarity"]
         rows.append(("cosine similarity", "-" if cos is None else f"{cos:.6f}"))
         acc = s["accuracy"]

@@ -1,27 +1,27 @@
 """SCons builder of tinygen's offline dev-platform.
 
-Bare-metal C99 firmware: the board manifest (boards/<id>.json) gives the architecture and the
-machine flags; the project gives sources (src/ + lib/), the linker script (board_build.ldscript)
-and warnings (build_flags). The compilers are Debian's cross GCCs, reached through the toolchain
-package that tinygen links into its cache (platform_packages = ... @ symlink://...).
+Bare-metal C99 firmware: the board manifest (the project's boards/<id>.json) gives the
+architecture and the machine flags; the project gives sources (src/ + lib/), the linker script
+(board_build.ldscript) and warnings (build_flags). The compilers are Debian's cross GCCs, found on
+PATH (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi / gcc-riscv64-unknown-elf).
+`-t upload` runs the project's `upload_command` (OpenOCD, pyOCD, or QEMU for a twin).
 """
 import os
+import shutil
+import sys
 
 from SCons.Script import AlwaysBuild, Builder, Default, DefaultEnvironment  # noqa: F401
 
 env = DefaultEnvironment()
-platform = env.PioPlatform()
 board = env.BoardConfig()
 
 arch = board.get("build.arch", "arm")
-if arch == "riscv":
-    prefix, package = "riscv64-unknown-elf-", "toolchain-riscv"
-else:
-    prefix, package = "arm-none-eabi-", "toolchain-gccarmnoneeabi"
-
-package_dir = platform.get_package_dir(package)
-if package_dir and os.path.isdir(os.path.join(package_dir, "bin")):
-    env.PrependENVPath("PATH", os.path.join(package_dir, "bin"))
+prefix = {"arm": "arm-none-eabi-", "riscv": "riscv64-unknown-elf-"}[arch]
+debian = {"arm": "gcc-arm-none-eabi libnewlib-arm-none-eabi", "riscv": "gcc-riscv64-unknown-elf"}
+if shutil.which(prefix + "gcc") is None:
+    sys.stderr.write("Error: %sgcc not found; install it: apt-get install --no-install-recommends "
+                     "%s\n" % (prefix, debian[arch]))
+    env.Exit(1)
 
 machine = list(board.get("build.tinygen_cflags", []))
 
@@ -76,14 +76,15 @@ target_size = env.AddPlatformTarget(
     "size", target_elf, env.VerboseAction("$SIZEPRINTCMD", "Calculating size $SOURCE"),
     "Program Size", "Calculate program size")
 
-# `pio run -t upload`: flash a real board with the user's own tool, or run the twin in QEMU.
-upload_cmd = board.get("upload.tinygen_command", "")
+# `pio run -t upload`: the project's upload_command ($SOURCE = the ELF), written by tinygen from
+# the board file: OpenOCD or pyOCD for a board, QEMU for a twin.
+upload_cmd = env.GetProjectOption("upload_command", "")
 if upload_cmd:
     env.AddPlatformTarget("upload", target_elf, env.VerboseAction(upload_cmd, "Uploading $SOURCE"),
                           "Upload")
 else:
     env.AddPlatformTarget("upload", target_elf, env.VerboseAction(
-        "echo 'flash $SOURCE (or $BUILD_DIR/${PROGNAME}.bin) with your probe tool, e.g. "
-        "openocd or STM32CubeProgrammer, or use the official environment'", "Upload"), "Upload")
+        "echo 'no upload_command in platformio.ini: flash $SOURCE with your probe tool'",
+        "Upload"), "Upload")
 
 Default([target_buildprog, target_size])

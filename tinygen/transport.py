@@ -1,19 +1,26 @@
 """Byte transport over pyserial's `serial_for_url`: /dev/tty*, COM3, socket://host:port, loop://.
 
-Every read takes a deadline (time.monotonic()); nothing here can block past it.
+Every read takes a deadline (time.monotonic()); nothing here can block past it. It knows bytes,
+not frames: the twin (tinygen.twin) and the protocol (tinygen.validate.protocol) both sit on it.
 """
 from __future__ import annotations
 
 import time
 from typing import Optional
 
-from ..errors import DeviceError, DeviceTimeout
+from .errors import DeviceError, DeviceTimeout
 
 
 class Transport:
     def __init__(self, ser, name: str):
         self.ser = ser
         self.name = name
+        self._pending = bytearray()   # bytes read ahead and given back (`unread`)
+
+    def unread(self, data: bytes) -> None:
+        """Give bytes back: the next read returns them first (a twin's first bytes prove the
+        guest runs; the protocol still needs them)."""
+        self._pending[:0] = data
 
     @classmethod
     def open(cls, url: str, baud: int = 115200, connect_timeout: float = 5.0) -> "Transport":
@@ -51,6 +58,9 @@ class Transport:
         """Whatever arrives before `deadline` (at least one byte if any came); b"" on timeout."""
         import serial
 
+        if self._pending:
+            data, self._pending = bytes(self._pending), bytearray()
+            return data
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             remaining = 0.0
@@ -79,9 +89,11 @@ class Transport:
         return bytes(out)
 
     def close(self) -> None:
+        import serial
+
         try:
             self.ser.close()
-        except Exception:  # closing a dead port must not hide the error that killed it
+        except (serial.SerialException, OSError):  # a dead port must not hide what killed it
             pass
 
     def __enter__(self) -> "Transport":
