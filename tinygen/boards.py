@@ -23,6 +23,9 @@ from .errors import BoardError, ModelTooLarge
 from .resources import boards_dir, firmware_dir
 
 ARCHES = ("arm", "riscv", "xtensa")
+# What a board's offline environment makes: a linked firmware for the real board, or (where the
+# real image needs a vendor SDK, ESP-IDF) every portable source compiled for the chip, archived.
+OFFLINE_OUTPUTS = ("firmware", "library")
 UPLOAD_TOOLS = ("openocd", "pyocd", "esptool")
 COUNTERS = ("unicorn", "qemu")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -33,6 +36,10 @@ _ARG_RE = re.compile(r"^[A-Za-z0-9_.,=+\-]{1,64}$")
 _PIN_RE = re.compile(r"^[A-Za-z0-9_.]{1,16}$")
 _USB_RE = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{4}$")
 _CFG_RE = re.compile(r"^[a-z0-9_\-]+/[A-Za-z0-9_.\-]+\.cfg$")
+# LLVM's Xtensa target features (`llc -march=xtensa -mattr=help`): clang has no -mcpu for the
+# ESP32 cores, so an Xtensa board or twin lists its core's options and the build passes each as
+# `-Xclang -target-feature -Xclang +F`.
+_FEATURE_RE = re.compile(r"^[a-z][a-z0-9\-]{0,31}$")
 
 # Flash a firmware needs beyond the model's weights (runtime kernels, FFT, protocol, startup, libc
 # helpers). Measured: the fixture firmware is ~3-6 KB; real models with every kernel stay well
@@ -59,6 +66,8 @@ class Twin:
     ram_bytes: int
     bsp: tuple[str, ...]           # firmware/bsp/<dir>, in build order
     counter: str                   # instruction counter for `tinygen bench`: unicorn or qemu
+    dsp: bool = False              # the core has the kernels' DSP route (SMLAD, or MAC16 on Xtensa)
+    features: tuple[str, ...] = () # Xtensa: LLVM target features of the emulated core
     # Other cores with the same instruction set it may stand in for (a Cortex-M0 machine for a
     # Cortex-M0+ board); such a board's twin build uses the twin's flags.
     stands_in_for: tuple[str, ...] = ()
@@ -136,6 +145,8 @@ class Board:
     pio_framework: str
     twin: Optional[Twin]
     build_note: str = ""
+    features: tuple[str, ...] = ()   # Xtensa: LLVM target features of the chip's core
+    offline_output: str = "firmware" # what the offline environment makes (OFFLINE_OUTPUTS)
     path: Optional[Path] = field(default=None, compare=False)
 
     @property
@@ -160,6 +171,12 @@ class Board:
         return f"{self.id}_twin" if self.twin else None
 
     @property
+    def env_twin_portable(self) -> Optional[str]:
+        """The twin built with the portable kernels only (TG_NO_DSP), where the twin's core has a
+        DSP route: `tinygen bench` counts both."""
+        return f"{self.id}_twin_portable" if self.twin and self.twin.dsp else None
+
+    @property
     def ldscript_dir(self) -> Optional[str]:
         return _ldscript_dir(self.bsp)
 
@@ -169,7 +186,8 @@ class Board:
             "clock_hz": self.clock_hz, "max_clock_hz": self.max_clock_hz,
             "flash_bytes": self.flash_bytes, "ram_bytes": self.ram_bytes,
             "stack_bytes": self.stack_bytes, "fpu": self.fpu, "dsp": self.dsp,
-            "cflags": list(self.cflags), "bsp": list(self.bsp), "buildable": self.buildable,
+            "cflags": list(self.cflags), "features": list(self.features), "bsp": list(self.bsp),
+            "buildable": self.buildable, "offline_output": self.offline_output,
             "build_note": self.build_note,
             "serial": {"baud": self.serial.baud, "peripheral": self.serial.peripheral,
                        "tx": self.serial.tx, "rx": self.serial.rx, "bridge": self.serial.bridge,
@@ -255,7 +273,7 @@ def _load_toml(path: Path) -> dict:
 
 def _check_cflags(f: _Fields, arch: str, core: str, fpu: Optional[str]) -> tuple[str, ...]:
     cflags = f.strings("cflags", _FLAG_RE, "-m... machine flags")
-    if not cflags:
+    if not cflags and arch != "xtensa":          # Xtensa cores are described by `features`
         raise f.fail("cflags must not be empty")
     if arch == "arm":
         if f"-mcpu={core}" not in cflags or "-mthumb" not in cflags:
@@ -271,6 +289,16 @@ def _check_cflags(f: _Fields, arch: str, core: str, fpu: Optional[str]) -> tuple
                 not any(c.startswith("-mabi=") for c in cflags):
             raise f.fail("cflags for a RISC-V core must contain -march=rv32... and -mabi=...")
     return cflags
+
+
+def _check_features(f: _Fields, arch: str) -> tuple[str, ...]:
+    """Xtensa: the core's LLVM target features (windowed ABI required); others: none."""
+    features = f.strings("features", _FEATURE_RE, "LLVM Xtensa feature names", default=[])
+    if arch == "xtensa" and "windowed" not in features:
+        raise f.fail("features of an Xtensa core must include windowed (the ESP32 ABI)")
+    if arch != "xtensa" and features:
+        raise f.fail("features are for Xtensa cores; Arm and RISC-V cores use cflags")
+    return features
 
 
 def _check_bsp(f: _Fields, need_ldscript: bool) -> tuple[str, ...]:
@@ -297,8 +325,8 @@ def parse_twin(data: dict, path: Path) -> Twin:
     if not _TWIN_ID_RE.match(tid):
         raise f.fail(f"twin id {tid!r} must match [a-z][a-z0-9_-]*")
     arch = f.text("arch")
-    if arch not in ("arm", "riscv"):
-        raise f.fail(f"arch {arch!r} must be arm or riscv (QEMU twins built here)")
+    if arch not in ARCHES:
+        raise f.fail(f"arch {arch!r} must be one of {', '.join(ARCHES)}")
     core = f.text("core")
     counter = f.text("counter")
     if counter not in COUNTERS:
@@ -313,6 +341,7 @@ def parse_twin(data: dict, path: Path) -> Twin:
                 flash_bytes=f.int("flash_bytes", 16 << 10, 64 << 20),
                 ram_bytes=f.int("ram_bytes", 8 << 10, 64 << 20),
                 bsp=_check_bsp(f, need_ldscript=True), counter=counter,
+                dsp=f.get("dsp", bool, False), features=_check_features(f, arch),
                 stands_in_for=f.strings("stands_in_for", _ARG_RE, "core names", default=[]),
                 path=path)
     f.done()
@@ -388,7 +417,7 @@ def _parse_twin_ref(f: _Fields, arch: str, core: str, cflags: tuple) -> Optional
     if twin.arch != arch:
         raise f.fail(f"twin {tid} is {twin.arch}, the board is {arch}")
     same = twin.core == core and twin.cflags == cflags
-    if arch == "arm" and not same and core not in twin.stands_in_for:
+    if arch in ("arm", "xtensa") and not same and core not in twin.stands_in_for:
         raise f.fail(f"twin {tid} has a {twin.core} ({' '.join(twin.cflags)}), the board a "
                      f"{core} ({' '.join(cflags)}): a twin needs the same core and flags (or "
                      f"the board's core in its stands_in_for)")
@@ -417,21 +446,26 @@ def parse_board(data: dict, path: Path) -> Board:
         raise f.fail("stack_bytes must be smaller than ram_bytes")
     cflags = _check_cflags(f, arch, core, fpu if arch == "arm" else None)
     buildable = f.get("buildable", bool)
-    if buildable and arch != "arm":
-        raise f.fail("only Arm boards can be built here (Debian arm-none-eabi-gcc)")
+    if buildable and arch == "riscv":
+        raise f.fail("RISC-V boards are built as their twin only (no vendor SDK offline)")
+    output = f.text("offline_output", default="firmware")
+    if output not in OFFLINE_OUTPUTS:
+        raise f.fail(f"offline_output {output!r} must be one of {', '.join(OFFLINE_OUTPUTS)}")
     note = f.text("build_note", default="")
-    if not buildable and not note:
-        raise f.fail("a board that cannot be built here needs a build_note saying why")
+    if (not buildable or output != "firmware") and not note:
+        raise f.fail("a board whose firmware is not built here needs a build_note saying why")
     pio = f.table("platformio")
     board = Board(
         id=bid, name=f.text("name"), mcu=f.text("mcu"), arch=arch, core=core, clock_hz=clock,
         max_clock_hz=max_clock, flash_bytes=flash, ram_bytes=ram, stack_bytes=stack, fpu=fpu,
-        dsp=f.get("dsp", bool), cflags=cflags, bsp=_check_bsp(f, need_ldscript=buildable),
+        dsp=f.get("dsp", bool), cflags=cflags,
+        bsp=_check_bsp(f, need_ldscript=buildable and output == "firmware"),
         buildable=buildable, serial=_parse_serial(f), upload=_parse_upload(f, arch),
         pio_platform=pio.text("platform", _PIO_ID_RE, what="a PlatformIO id"),
         pio_board=pio.text("board", _PIO_ID_RE, what="a PlatformIO id"),
         pio_framework=pio.text("framework", _PIO_ID_RE, what="a PlatformIO id"),
-        twin=_parse_twin_ref(f, arch, core, cflags), build_note=note, path=path)
+        twin=_parse_twin_ref(f, arch, core, cflags), build_note=note,
+        features=_check_features(f, arch), offline_output=output, path=path)
     pio.done()
     f.done()
     return board

@@ -31,9 +31,14 @@ from .errors import BuildError, RegistryUnreachable, ToolchainMissing
 from .project import Project
 
 REGISTRY_HOST = "api.registry.platformio.org"
-PREFIX = {"arm": "arm-none-eabi-", "riscv": "riscv64-unknown-elf-"}
+PREFIX = {"arm": "arm-none-eabi-", "riscv": "riscv64-unknown-elf-", "xtensa": "xtensa-lx106-elf-"}
 DEBIAN_PACKAGE = {"arm": "gcc-arm-none-eabi libnewlib-arm-none-eabi",
-                  "riscv": "gcc-riscv64-unknown-elf"}
+                  "riscv": "gcc-riscv64-unknown-elf",
+                  "xtensa": "clang-22 llvm-22 binutils-xtensa-lx106"}
+# Xtensa: Debian's LLVM 22 compiles (its Xtensa backend has the ESP32 options), the binutils of
+# the lx106 toolchain link and measure (GNU ld; ld.lld cannot link Xtensa). LLVM 22 comes from
+# Debian 12's security suite (scripts/setup.sh adds it to apt's sources when missing).
+XTENSA_TOOLS = ("clang-22", "llvm-mc-22")
 # Folder overrides that would take a project away from its own pio-core (tool-scons stand-in).
 _FOLDER_VARS = ("PLATFORMIO_CORE_DIR", "PLATFORMIO_PACKAGES_DIR", "PLATFORMIO_PLATFORMS_DIR",
                 "PLATFORMIO_BUILD_DIR", "PLATFORMIO_BOARDS_DIR", "PLATFORMIO_HOME_DIR")
@@ -62,6 +67,15 @@ def cross_tool(arch: str, tool: str) -> str:
 
 def check_toolchain(arch: str) -> None:
     """The cross compiler (and newlib on Arm) for `arch`, or a one-line ToolchainMissing."""
+    if arch == "xtensa":
+        for tool in XTENSA_TOOLS:
+            if not shutil.which(tool):
+                raise ToolchainMissing(f"{tool} not found; install it: apt-get install "
+                                       f"--no-install-recommends {DEBIAN_PACKAGE[arch]} (clang-22 "
+                                       f"is in Debian 12's bookworm-security suite)")
+        cross_tool(arch, "ld")
+        cross_tool(arch, "size")
+        return
     gcc = cross_tool(arch, "gcc")
     cross_tool(arch, "size")
     if arch == "arm":
@@ -128,7 +142,7 @@ def run_pio(project: Project, args: list[str], timeout: float, log_name: str) ->
 @dataclass(frozen=True)
 class BuildResult:
     env: str
-    elf: Path
+    elf: Path                     # the firmware ELF, or a library's archive (linked = False)
     text: int                     # from <prefix>size -B: code + read-only data (+ weights)
     data: int                     # initialised RAM (also stored in flash)
     bss: int                      # zeroed RAM, including the reserved stack
@@ -137,6 +151,7 @@ class BuildResult:
     arch: str
     seconds: float
     log: Path
+    linked: bool = True           # False: compiled and archived, not linked (offline_output)
 
     @property
     def flash(self) -> int:
@@ -152,15 +167,19 @@ class BuildResult:
 
 
 def elf_sizes(elf: Path, arch: str, timeout: float = 30) -> tuple[int, int, int]:
-    """(text, data, bss) from `<prefix>size -B -d`."""
+    """(text, data, bss) from `<prefix>size -B -d` (of an archive: the sum of its members,
+    `-t`'s total line)."""
     size = cross_tool(arch, "size")
-    done = procs.run([size, "-B", "-d", str(elf)], timeout)
+    archive = Path(elf).suffix == ".a"
+    done = procs.run([size, "-B", "-d", *(["-t"] if archive else []), str(elf)], timeout)
     if done.returncode != 0:
         raise BuildError(f"{Path(size).name} failed on {elf}: {done.output.strip()[:200]}")
-    for line in done.output.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and all(p.isdigit() for p in parts[:3]):
-            return int(parts[0]), int(parts[1]), int(parts[2])
+    rows = [line.split() for line in done.output.splitlines()]
+    rows = [r for r in rows if len(r) >= 3 and all(p.isdigit() for p in r[:3])]
+    if archive:
+        rows = [r for r in rows if r[-1] == "(TOTALS)"]
+    if rows:
+        return int(rows[0][0]), int(rows[0][1]), int(rows[0][2])
     raise BuildError(f"cannot read sizes of {elf} from {Path(size).name}")
 
 
@@ -180,7 +199,7 @@ def _env_arch(project: Project, env: str) -> str:
     if env not in {e for e in project.envs.values() if e}:
         raise BuildError(f"environment '{env}' is not in {project.ini}; known: "
                          f"{', '.join(e for e in project.envs.values() if e)}")
-    if env == project.envs["twin"]:
+    if env in (project.envs["twin"], project.envs.get("twin_portable")):
         return project.board.twin.arch
     return project.board.arch
 
@@ -213,13 +232,14 @@ def build(project: Project, env: str, timeout: float = 300, *, progress: Progres
     log = project.dir / ".pio" / f"build-{env}.log"
     if done.returncode != 0:
         raise BuildError(f"pio run -e {env} failed: {first_error(done.output)} (log: {log})")
-    elf = project.elf(env)
+    elf = project.output(env)
     if not elf.is_file():
         raise BuildError(f"pio run -e {env} succeeded but {elf} is missing (log: {log})")
     text, data, bss = elf_sizes(elf, arch)
     pio = parse_pio_sizes(done.output)
     res = BuildResult(env, elf, text, data, bss, pio.get("flash", (0, 0))[1],
-                      pio.get("ram", (0, 0))[1], arch, time.monotonic() - t0, log)
+                      pio.get("ram", (0, 0))[1], arch, time.monotonic() - t0, log,
+                      linked=elf.suffix == ".elf")
     if "flash" in pio and (pio["flash"][0], pio["ram"][0]) != (res.flash, res.ram):
         raise BuildError(f"size mismatch for {env}: pio says flash {pio['flash'][0]} / RAM "
                          f"{pio['ram'][0]}, {PREFIX[arch]}size says {res.flash} / {res.ram}")
@@ -282,10 +302,11 @@ def host_compile_check(project_dir, timeout: float = 120, cc: Optional[str] = No
 # ---- model -> twin firmware --------------------------------------------------------------------
 
 def build_twin_firmware(board, model, out_dir, features=None, timeout: float = 300,
-                        optimize: str = "speed") -> Path:
+                        optimize: str = "speed", portable: bool = False) -> Path:
     """The board's twin ELF for a model, through the one build path (generate -> project -> pio
     run -e <id>_twin). `board`: a Board or its id; `features`: a features.json or None;
-    `optimize`: "speed" or "size" (codegen.generate)."""
+    `optimize`: "speed" or "size" (codegen.generate); `portable`: the portable kernels only
+    (<id>_twin_portable; the DSP route where the twin has none is the same build)."""
     from .boards import board_twin, get_board
     from .codegen import generate
     from .features import FrontEnd
@@ -297,4 +318,6 @@ def build_twin_firmware(board, model, out_dir, features=None, timeout: float = 3
     gen = generate(model, out / "gen", name="model", optimize=optimize)
     fe = FrontEnd.from_json(features) if features is not None else None
     project = write_project(board, out / "project", gen, front_end=fe)
-    return build(project, project.envs["twin"], timeout).elf
+    env = project.envs["twin_portable"] if portable and project.envs["twin_portable"] else \
+        project.envs["twin"]
+    return build(project, env, timeout).elf

@@ -1,6 +1,7 @@
 """GenResult + Board -> an ordinary PlatformIO project on disk, that builds wherever it is copied.
 
-    platformio.ini            [env:<official>] (registry), [env:<id>_offline], [env:<id>_twin]
+    platformio.ini            [env:<official>] (registry), [env:<id>_offline], [env:<id>_twin],
+                              [env:<id>_twin_portable] (the twin without its DSP route)
     lib/tinygen_model/        library.json + src/: generated model C, runtime, kernels, front end
     include/                  tg_app.h, tg_bsp.h, tg_protocol.h
     src/main.c                the harness (templates/project/main.c.j2) -> tg_protocol_run(&app)
@@ -41,7 +42,7 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 class Project:
     dir: Path
     board: Board
-    envs: dict[str, Optional[str]]          # "official", "offline", "twin" -> env name or None
+    envs: dict[str, Optional[str]]  # "official", "offline", "twin", "twin_portable" -> env or None
     front_end: bool = False
     golden: bool = False
 
@@ -51,6 +52,13 @@ class Project:
 
     def elf(self, env: str) -> Path:
         return self.dir / ".pio" / "build" / env / "firmware.elf"
+
+    def output(self, env: str) -> Path:
+        """What `pio run -e env` makes: the firmware ELF, or the static library of an offline
+        environment whose real image needs a vendor SDK (Board.offline_output)."""
+        if env == self.envs["offline"] and self.board.offline_output == "library":
+            return self.dir / ".pio" / "build" / env / "libfirmware.a"
+        return self.elf(env)
 
 
 @dataclass(frozen=True)
@@ -170,25 +178,29 @@ def write_platform(out: Path) -> None:
 
 
 def _manifest(name: str, arch: str, core: str, mcu: str, cflags, clock_hz: int,
-              flash: int, ram: int) -> str:
+              flash: int, ram: int, features=(), output: str = "firmware") -> str:
+    build = {"arch": arch, "cpu": core, "mcu": mcu, "f_cpu": f"{clock_hz}L",
+             "tinygen_cflags": list(cflags), "tinygen_output": output}
+    if features:
+        build["tinygen_features"] = list(features)
     doc = {"name": name, "vendor": "tinygen", "url": "https://platformio.org", "frameworks": [],
-           "build": {"arch": arch, "cpu": core, "mcu": mcu, "f_cpu": f"{clock_hz}L",
-                     "tinygen_cflags": list(cflags)},
-           "upload": {"maximum_size": flash, "maximum_ram_size": ram}}
+           "build": build, "upload": {"maximum_size": flash, "maximum_ram_size": ram}}
     return json.dumps(doc, indent=2) + "\n"
 
 
 def write_boards(out: Path, board: Board) -> None:
     """boards/*.json: PlatformIO manifests made from the board (and twin) file."""
     if board.buildable:
+        what = "bare metal" if board.offline_output == "firmware" else "compiled, not linked"
         _write(out / "boards" / f"{board.offline_pio_board}.json", _manifest(
-            f"{board.name} (tinygen offline, bare metal)", board.arch, board.core, board.mcu,
-            board.cflags, board.clock_hz, board.flash_bytes, board.ram_bytes))
+            f"{board.name} (tinygen offline, {what})", board.arch, board.core, board.mcu,
+            board.cflags, board.clock_hz, board.flash_bytes, board.ram_bytes, board.features,
+            board.offline_output))
     t = board.twin
     if t is not None:
         _write(out / "boards" / f"{t.pio_board}.json", _manifest(
             f"QEMU {t.machine} (tinygen emulated twin)", t.arch, t.core, t.machine, t.cflags,
-            t.clock_hz, t.flash_bytes, t.ram_bytes))
+            t.clock_hz, t.flash_bytes, t.ram_bytes, t.features))
 
 
 def twin_command(twin: Twin, image: str = "$SOURCE") -> str:
@@ -200,18 +212,19 @@ def twin_command(twin: Twin, image: str = "$SOURCE") -> str:
 def project_envs(board: Board) -> dict[str, Optional[str]]:
     return {"official": board.env_official,
             "offline": board.env_offline if board.buildable else None,
-            "twin": board.env_twin}
+            "twin": board.env_twin, "twin_portable": board.env_twin_portable}
 
 
 def write_ini(out: Path, board: Board, gen, front_end=None) -> dict[str, Optional[str]]:
     envs = project_envs(board)
     t = board.twin
     ld = "$PROJECT_DIR/src/bsp/{}/link.ld".format
+    links = board.buildable and board.offline_output == "firmware"
     text = environment().get_template("project/platformio.ini.j2").render(
         version=__version__, sha256=gen.sha256, board_id=board.id, board_name=board.name,
         description=(f"{board.mcu}, {board.core}, {board.clock_hz // 1_000_000} MHz, "
                      f"{board.flash_bytes // 1024} KB flash, {board.ram_bytes // 1024} KB RAM"),
-        note="" if board.buildable else board.build_note,
+        note="" if links else board.build_note, offline_library=not links,
         default_env=envs["offline"] or envs["twin"] or envs["official"],
         baud=board.baud, frame_buffer=frame_buffer(gen, front_end),
         official_env=envs["official"], official_platform=board.pio_platform,
@@ -219,13 +232,21 @@ def write_ini(out: Path, board: Board, gen, front_end=None) -> dict[str, Optiona
         official_ldscript=ld(board.ldscript_dir) if board.ldscript_dir else None,
         board_bsp=board.bsp, offline_env=envs["offline"], offline_board=board.offline_pio_board,
         upload_tool=board.upload.tool,
-        upload_command=upload_command_line(board) if board.buildable else "",
+        upload_command=upload_command_line(board) if links else "",
         twin_env=envs["twin"], twin_id=t.id if t else "", twin_machine=t.machine if t else "",
         twin_board=t.pio_board if t else "", twin_bsp=t.bsp if t else (),
         twin_clock_hz=t.clock_hz if t else 0, twin_ldscript=ld(t.ldscript_dir) if t else "",
-        twin_command=twin_command(t) if t else "")
+        twin_command=twin_command(t) if t else "", twin_portable_env=envs["twin_portable"],
+        dsp_name=kernel_route(t) if t else "")
     _write(out / "platformio.ini", text)
     return envs
+
+
+def kernel_route(twin: Twin) -> str:
+    """What the kernels' DSP route uses on this twin's core (for comments and `tinygen bench`)."""
+    if not twin.dsp:
+        return ""
+    return "MAC16" if twin.arch == "xtensa" else "SMLAD"
 
 
 def write_tests(out: Path, golden) -> None:

@@ -34,8 +34,9 @@ ATTEMPTS = 2             # one retry, on a fresh port
 # per round of QEMU's main loop; measured 0.4 ms a byte host -> guest (a 32 KB INFER frame in
 # 13.5 s) with the 2-core machine at load 11. Twice that, for margin.
 BYTE_TIME = 1e-3
-_ELF_MACHINES = {"arm": 40, "riscv": 243}
-_DEBIAN_QEMU = {"qemu-system-arm": "qemu-system-arm", "qemu-system-riscv32": "qemu-system-misc"}
+_ELF_MACHINES = {"arm": 40, "riscv": 243, "xtensa": 94}
+_DEBIAN_QEMU = {"qemu-system-arm": "qemu-system-arm", "qemu-system-riscv32": "qemu-system-misc",
+                "qemu-system-xtensa": "qemu-system-misc"}
 
 
 def check_elf(path: Path, twin: Twin) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..boards import Board
+from ..builder import PREFIX
 
 Say = Callable[[str], None]
 
@@ -271,7 +272,9 @@ def size_rows(gen, board: Board, res) -> list[tuple[str, str, str, str]]:
             ("  code + constants", f"{max(res.flash - weights, 0):,}", "", ""),
             ("RAM", f"{res.ram:,}", f"{ram_limit:,}", _pct(res.ram, ram_limit)),
             ("  arena", f"{arena:,}", "", "")]
-    if res.env == board.env_offline:
+    if not res.linked:            # an archive: static data only, no stack, no SDK code
+        rows.append(("  buffers, .data", f"{max(res.ram - arena, 0):,}", "", ""))
+    elif res.env == board.env_offline:
         rows += [("  stack (reserved)", f"{board.stack_bytes:,}", "", ""),
                  ("  other (buffers, .data)", f"{max(res.ram - arena - board.stack_bytes, 0):,}",
                   "", "")]
@@ -289,9 +292,11 @@ def format_table(gen, board: Board, results: list) -> str:
         for r in rows:
             lines.append(f"  {r[0].ljust(w[0])}  {r[1].rjust(w[1])}  {r[2].rjust(w[2])}  "
                          f"{r[3].rjust(w[3])}".rstrip())
-        tool = "riscv64-unknown-elf" if res.arch == "riscv" else "arm-none-eabi"
-        lines.append(f"  text {res.text:,} / data {res.data:,} / bss {res.bss:,} (= {tool}-size; "
-                     f"pio run agrees), built in {res.seconds:.1f} s")
+        tool = PREFIX[res.arch] + "size"
+        how = "pio run agrees" if res.linked else \
+            "-t: the archive's objects summed; compiled, not linked"
+        lines.append(f"  text {res.text:,} / data {res.data:,} / bss {res.bss:,} (= {tool}; "
+                     f"{how}), built in {res.seconds:.1f} s")
     return "\n".join(lines)
 
 
@@ -325,9 +330,13 @@ def text_summary(plan: Plan, project, source: ModelSource, generated: Generated,
         lines += [f"NOT BUILT HERE: {board.id} ({board.name}): {board.build_note}.",
                   f"  project for [env:{project.envs['official']}] written to {project.dir}; its "
                   f"C compiles cleanly with host gcc -std=c99 -Wall -Wextra -Werror -pedantic."]
+    elif board.offline_output == "library":
+        lines += built_here_lines(board, project, results)
     lines += [ln for ln in (accuracy_line(source.metrics), latency_line(board, latency)) if ln]
+    firmware = [r for r in results if r.linked]
+    if firmware:
+        lines.append(f"firmware: {firmware[0].elf}")
     if results:
-        lines.append(f"firmware: {results[0].elf}")
         lines.append(f"rebuild: cd {project.dir} && pio run -e {results[0].env}")
     if project.envs["twin"]:
         lines.append(f"test: cd {project.dir} && pio test -e {project.envs['twin']}   "
@@ -335,6 +344,25 @@ def text_summary(plan: Plan, project, source: ModelSource, generated: Generated,
     if report is not None:
         lines.append(report.table())
     return "\n".join(lines)
+
+
+def built_here_lines(board: Board, project, results: list) -> list[str]:
+    """What an offline environment that compiles without linking did and did not make."""
+    lib = next((r for r in results if not r.linked), None)
+    twin = next((r for r in results if r.linked), None)
+    lines = []
+    if lib is not None:
+        parts = "model, front end," if project.front_end else "model,"
+        lines.append(f"BUILT HERE: the {parts} harness and protocol compiled with clang-22 for the "
+                     f"{board.name}'s {board.core} ({len(board.features)} core options, "
+                     f"{'MAC16 on' if 'mac16' in board.features else 'no MAC16'}), archived, not "
+                     f"linked: {lib.elf}")
+    if twin is not None:
+        lines.append(f"BUILT HERE: the {board.twin.id} twin's image (QEMU {board.twin.machine}) "
+                     f"-> {twin.elf}")
+    lines.append(f"NOT BUILT HERE: {board.build_note.split(';')[0]}: on a machine that reaches "
+                 f"it, cd {project.dir} && pio run -e {project.envs['official']}")
+    return lines
 
 
 def json_summary(plan: Plan, project, source: ModelSource, generated: Generated, results: list,
@@ -346,8 +374,10 @@ def json_summary(plan: Plan, project, source: ModelSource, generated: Generated,
         "sha256": gen.sha256, "macs": gen.macs, "weight_bytes": gen.weight_bytes,
         "arena_bytes": gen.arena_bytes, "stack_bytes": board.stack_bytes,
         "envs": project.envs, "built_here": board.buildable, "note": board.build_note or None,
+        "offline_output": board.offline_output if board.buildable else None,
         "golden_vectors": len(generated.golden.vectors),
-        "builds": [{"env": r.env, "elf": str(r.elf), "text": r.text, "data": r.data,
+        "builds": [{"env": r.env, "elf": str(r.elf), "linked": r.linked, "text": r.text,
+                    "data": r.data,
                     "bss": r.bss, "flash": r.flash, "ram": r.ram, "flash_limit": r.flash_limit,
                     "ram_limit": r.ram_limit, "seconds": round(r.seconds, 2)} for r in results],
         "validation": report.summary() if report is not None else None,
