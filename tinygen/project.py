@@ -82,7 +82,8 @@ def model_io(gen) -> tuple[tuple[HarnessTensor, ...], tuple[HarnessTensor, ...]]
 
 
 def raw_window(front_end) -> int:
-    return int(front_end.window) if front_end is not None else 0
+    """int16 values in one raw window: every channel's window, interleaved."""
+    return int(front_end.raw_samples) if front_end is not None else 0
 
 
 def stats_bytes(gen, front_end=None, field: Optional[FieldOptions] = None) -> int:
