@@ -19,7 +19,7 @@ from .errors import TinygenError
 
 # Order is the order shown in `tinygen --help`: the pipeline's order.
 COMMANDS = ("train", "quantize", "generate", "analyze", "ops", "boards", "build", "flash",
-            "devices", "validate", "bench")
+            "devices", "validate", "monitor", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from . import __version__
+from . import __version__, integrity
 from .errors import TinygenError, UnsupportedModel
 from .fold import fold_constants
 from .importers.tflite import load_model
@@ -289,6 +289,7 @@ def render_sources(compiled: Compiled, name: str, optimize: str = "speed") -> di
         weight_bytes=compiled.weight_bytes, macs=compiled.macs,
         sha256_bytes=list(bytes.fromhex(graph.sha256)),
         **_io_values(compiled, ptr),
+        **integrity.template_values(integrity.model_set(compiled, name)),
     )
     return {f"{name}.h": env.get_template("model.h.j2").render(values),
             f"{name}.c": env.get_template("model.c.j2").render(values)}

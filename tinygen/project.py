@@ -6,6 +6,7 @@
     include/                  tg_app.h, tg_bsp.h, tg_protocol.h
     src/main.c                the harness (templates/project/main.c.j2) -> tg_protocol_run(&app)
     src/tg_protocol.c         the serial protocol (firmware/harness/)
+    src/tg_field*.c, ...      the field-ready layer: integrity, watchdog, safe mode (tinygen.field)
     src/bsp/<dir>/            board support; each environment compiles only its own folders
     boards/*.json             PlatformIO board manifests for the offline and twin environments
     platforms/tinygen/        the offline dev-platform (SCons builder over Debian's cross GCCs)
@@ -29,10 +30,12 @@ from typing import Optional
 from . import __version__
 from .boards import Board, Twin
 from .errors import BuildError, TinygenError
+from .field import (FieldOptions, config_values, render_config, render_stats_config,
+                    stats_classes)
 from .flash import upload_command_line
 from .render import environment
 from .resources import firmware_dir, templates_dir
-from .wire import DTYPES, frame_buffer_bytes, wire_type
+from .wire import DTYPES, frame_buffer_bytes, stats_reply_bytes, wire_type
 
 LIB_NAME = "tinygen_model"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -45,6 +48,7 @@ class Project:
     envs: dict[str, Optional[str]]  # "official", "offline", "twin", "twin_portable" -> env or None
     front_end: bool = False
     golden: bool = False
+    field: Optional[dict] = None            # tinygen.field.config_values (None: unknown)
 
     @property
     def ini(self) -> Path:
@@ -86,19 +90,29 @@ def model_io(gen) -> tuple[tuple[HarnessTensor, ...], tuple[HarnessTensor, ...]]
 
 
 def raw_window(front_end) -> int:
-    return int(front_end.window) if front_end is not None else 0
+    """int16 values in one raw window: every channel's window, interleaved."""
+    return int(front_end.raw_samples) if front_end is not None else 0
 
 
-def frame_buffer(gen, front_end=None) -> int:
-    """TG_PROTO_MAX_PAYLOAD for this model (and front end)."""
+def stats_bytes(gen, front_end=None, field: Optional[FieldOptions] = None) -> int:
+    """The drift statistics' state, which is also the STATS reply (tg_stats.h): 0 without them."""
+    field = field or FieldOptions()
+    if front_end is None or not field.stats:
+        return 0
+    return stats_reply_bytes(front_end.n_features, stats_classes(gen))
+
+
+def frame_buffer(gen, front_end=None, field: Optional[FieldOptions] = None) -> int:
+    """TG_PROTO_MAX_PAYLOAD for this model (and front end, and statistics)."""
     ins, outs = model_io(gen)
     return frame_buffer_bytes([t.nbytes for t in ins], [t.nbytes for t in outs],
-                              raw_window(front_end))
+                              raw_window(front_end), stats_bytes(gen, front_end, field))
 
 
-def static_ram_bytes(gen, front_end=None) -> int:
-    """RAM beside arena and stack: the protocol's two frame buffers, and a little more."""
-    return 2 * frame_buffer(gen, front_end) + 1024
+def static_ram_bytes(gen, front_end=None, field: Optional[FieldOptions] = None) -> int:
+    """RAM beside arena and stack: the protocol's two frame buffers, the drift statistics, and
+    a little more."""
+    return 2 * frame_buffer(gen, front_end, field) + stats_bytes(gen, front_end, field) + 1024
 
 
 def _sha_bytes(sha: str) -> list[int]:
@@ -121,8 +135,9 @@ def _write(path: Path, text: str) -> None:
 
 # ---- the parts of a project ---------------------------------------------------------------------
 
-def write_library(out: Path, gen, front_end=None) -> None:
-    """lib/tinygen_model: the generated C (and front end), nothing left from an earlier model."""
+def write_library(out: Path, gen, front_end=None, field: Optional[dict] = None) -> None:
+    """lib/tinygen_model: the generated C (and front end, and its drift statistics), nothing
+    left from an earlier model."""
     lib_src = out / "lib" / LIB_NAME / "src"
     if lib_src.exists():
         shutil.rmtree(lib_src)
@@ -135,17 +150,31 @@ def write_library(out: Path, gen, front_end=None) -> None:
         from .features import emit_c
 
         emit_c(front_end, lib_src)
+    if field and field["stats"]:
+        _copy_files(firmware_dir() / "features", lib_src, ("tg_stats.c", "tg_stats.h"))
+        _write(lib_src / "tg_stats_config.h", render_stats_config(field, __version__, gen.sha256))
     text = environment().get_template("project/library.json.j2").render(
         version=__version__, sha256=gen.sha256)
     _write(out / "lib" / LIB_NAME / "library.json", text)
 
 
-def write_harness(out: Path, board: Board, gen, front_end=None) -> None:
-    """include/, src/main.c, src/tg_protocol.c and src/bsp/<dir> for the board and its twin."""
+HARNESS_HEADERS = ("harness/tg_app.h", "harness/tg_protocol.h", "harness/tg_field.h",
+                   "harness/tg_integrity.h", "harness/tg_sha256.h", "bsp/tg_bsp.h")
+HARNESS_SOURCES = ("tg_protocol.c", "tg_field.c", "tg_integrity.c", "tg_sha256.c")
+
+
+def write_harness(out: Path, board: Board, gen, front_end=None,
+                  field: Optional[dict] = None) -> None:
+    """include/, src/main.c, src/tg_protocol.c, the field-ready layer (src/tg_field*.c and its
+    generated tg_field_config.h) and src/bsp/<dir> for the board and its twin."""
     fw = firmware_dir()
-    for h in ("harness/tg_app.h", "harness/tg_protocol.h", "bsp/tg_bsp.h"):
+    for h in HARNESS_HEADERS:
         _write(out / "include" / Path(h).name, (fw / h).read_text())
-    _write(out / "src" / "tg_protocol.c", (fw / "harness" / "tg_protocol.c").read_text())
+    for c in HARNESS_SOURCES:
+        _write(out / "src" / c, (fw / "harness" / c).read_text())
+    field = field or config_values(FieldOptions(integrity="off", watchdog=False, stats=False),
+                                   gen, board, front_end)
+    _write(out / "src" / "tg_field_config.h", render_config(field, __version__, gen.sha256))
     bsp_root = out / "src" / "bsp"
     if bsp_root.exists():
         shutil.rmtree(bsp_root)
@@ -162,7 +191,7 @@ def write_harness(out: Path, board: Board, gen, front_end=None) -> None:
         board_id=board.id, board_name=board.name,
         twin_id=board.twin.id if board.twin else "", build_flags=" ".join(board.cflags) + " -O2",
         arena_bytes=int(gen.arena_bytes), inputs=ins, outputs=outs,
-        front_end=front_end is not None)
+        front_end=front_end is not None, field=field)
     _write(out / "src" / "main.c", text)
 
 
@@ -215,7 +244,8 @@ def project_envs(board: Board) -> dict[str, Optional[str]]:
             "twin": board.env_twin, "twin_portable": board.env_twin_portable}
 
 
-def write_ini(out: Path, board: Board, gen, front_end=None) -> dict[str, Optional[str]]:
+def write_ini(out: Path, board: Board, gen, front_end=None,
+              field: Optional[FieldOptions] = None) -> dict[str, Optional[str]]:
     envs = project_envs(board)
     t = board.twin
     ld = "$PROJECT_DIR/src/bsp/{}/link.ld".format
@@ -226,7 +256,7 @@ def write_ini(out: Path, board: Board, gen, front_end=None) -> dict[str, Optiona
                      f"{board.flash_bytes // 1024} KB flash, {board.ram_bytes // 1024} KB RAM"),
         note="" if links else board.build_note, offline_library=not links,
         default_env=envs["offline"] or envs["twin"] or envs["official"],
-        baud=board.baud, frame_buffer=frame_buffer(gen, front_end),
+        baud=board.baud, frame_buffer=frame_buffer(gen, front_end, field),
         official_env=envs["official"], official_platform=board.pio_platform,
         official_board=board.pio_board, official_framework=board.pio_framework,
         official_ldscript=ld(board.ldscript_dir) if board.ldscript_dir else None,
@@ -268,24 +298,28 @@ def write_extras(out: Path, board: Board, gen) -> None:
                env.get_template("project/src_CMakeLists.txt.j2").render(**ctx))
 
 
-def write_project(board: Board, out_dir, gen, front_end=None, golden=None) -> Project:
+def write_project(board: Board, out_dir, gen, front_end=None, golden=None,
+                  field: Optional[FieldOptions] = None) -> Project:
     """Write (or refresh) the PlatformIO project for `board` in out_dir.
 
     gen: what tinygen.codegen.generate returns; front_end: a tinygen.features.FrontEnd or None;
-    golden: tinygen.hil.Golden (the vectors `pio test` checks), or None for no test/ folder."""
+    golden: tinygen.hil.Golden (the vectors `pio test` checks), or None for no test/ folder;
+    field: tinygen.field.FieldOptions (default: integrity, watchdog and statistics on)."""
     _sha_bytes(gen.sha256)     # untrusted until checked: it reaches C, JSON and comments
+    field = field or FieldOptions()
+    values = config_values(field, gen, board, front_end)
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    write_library(out, gen, front_end)
-    write_harness(out, board, gen, front_end)
+    write_library(out, gen, front_end, values)
+    write_harness(out, board, gen, front_end, values)
     write_platform(out)
     write_boards(out, board)
-    envs = write_ini(out, board, gen, front_end)
+    envs = write_ini(out, board, gen, front_end, field)
     if golden is not None:
         write_tests(out, golden)
     write_extras(out, board, gen)
     return Project(dir=out, board=board, envs=envs, front_end=front_end is not None,
-                   golden=golden is not None)
+                   golden=golden is not None, field=values)
 
 
 def open_project(path, board: Board) -> Project:

@@ -18,6 +18,14 @@ initial state, as TFLite-Micro does after reset()):
     BOOT       (device -> host at reset) u16 protocol version
     ERROR      u8 code, u8 cmd, u16 0, u32 detail
 
+Field-ready commands (firmware/harness/tg_field.c; a firmware built without a part answers
+ERROR NOT_BUILT, one without the field layer ERROR UNKNOWN_CMD):
+
+    INTEGRITY  ()                        -> the constants' digests, recomputed now (INTEGRITY_HEAD)
+    STATS      u8 flags (bit0: reset)    -> drift statistics (STATS_HEAD, tg_stats.h)
+    CLEAR      ()                        -> u8 health: watchdog resets forgotten, safe mode left
+    HANG       ()                        -> never answers, never feeds the watchdog (twin builds)
+
 "Packed" is every tensor's raw little-endian bytes, concatenated in model order with no padding.
 The firmware moves them to TENSOR_ALIGN-aligned places in its frame buffer before it runs the
 model (and packs the outputs back), so the buffer needs that slack: `frame_buffer_bytes`.
@@ -26,7 +34,12 @@ INFO block: u16 version, u16 flags (bit0 front end, bit1 built for an emulated t
 SHA-256, u32 arena bytes, u32 raw samples per window (0: no front end), u32 frame buffer bytes,
 u32 cpu Hz, u8 inputs, u8 outputs, u16 0; then per input, then per output, 16 bytes: u8 dtype
 (TFLite's TensorType code), u8 0, u16 0, u32 element count, f32 scale, i32 zero point; then three
-u8-length-prefixed strings: the board id, the twin's id ("" on hardware), the build flags.
+u8-length-prefixed strings: the board id, the twin's id ("" on hardware), the build flags; then
+the field block (FIELD_INFO, all zeros without a field layer): u8 health (0 ready, 1 constants
+failed their check, 2 safe mode), u8 integrity algorithm (0 off, 1 CRC-32, 2 SHA-256), u8 flags
+(bit0 watchdog armed, bit1 drift statistics, bit2 test hooks), u8 watchdog resets in a row, u32
+watchdog bound in ms, u32 boots since the reset record was made. Firmware older than the field
+block ends after the strings.
 """
 from __future__ import annotations
 
@@ -48,11 +61,17 @@ CMD_INFO = 0x01
 CMD_INFER = 0x02
 CMD_INFER_RAW = 0x03
 CMD_ECHO = 0x04
+CMD_INTEGRITY = 0x10
+CMD_STATS = 0x11
+CMD_CLEAR = 0x12
+CMD_HANG = 0x1F
 CMD_BOOT = 0x70
 CMD_ERROR = 0x7F
 
 COMMAND_NAMES = {CMD_INFO: "INFO", CMD_INFER: "INFER", CMD_INFER_RAW: "INFER_RAW",
-                 CMD_ECHO: "ECHO", CMD_BOOT: "BOOT", CMD_ERROR: "ERROR"}
+                 CMD_ECHO: "ECHO", CMD_BOOT: "BOOT", CMD_ERROR: "ERROR",
+                 CMD_INTEGRITY: "INTEGRITY", CMD_STATS: "STATS", CMD_CLEAR: "CLEAR",
+                 CMD_HANG: "HANG"}
 
 ERR_BAD_CRC = 1
 ERR_BAD_LENGTH = 2
@@ -60,6 +79,9 @@ ERR_UNKNOWN_CMD = 3
 ERR_TOO_LONG = 4
 ERR_INVOKE = 5
 ERR_NO_FRONT_END = 6
+ERR_INTEGRITY = 16
+ERR_SAFE_MODE = 17
+ERR_NOT_BUILT = 18
 
 ERROR_TEXT = {
     ERR_BAD_CRC: "the device received a frame with a bad CRC",
@@ -68,6 +90,11 @@ ERROR_TEXT = {
     ERR_TOO_LONG: "the frame exceeds the device's {detail}-byte buffer",
     ERR_INVOKE: "the model or front end returned status {detail} on the device",
     ERR_NO_FRONT_END: "the firmware has no FFT front end (build it with one to send raw samples)",
+    ERR_INTEGRITY: "the constants in the device's flash failed their integrity check (digest "
+                   "{detail:08x}...); the device refuses to infer: reflash the firmware",
+    ERR_SAFE_MODE: "the device is in safe mode after {detail} watchdog resets in a row and refuses "
+                   "to infer; find the hang, then clear it (tinygen monitor --clear) or power-cycle it",
+    ERR_NOT_BUILT: "the firmware was built without this feature",
 }
 
 FLAG_FRONT_END = 1
@@ -81,6 +108,14 @@ INFO_HEAD = "<HH32sIIIIBBH"
 INFO_TENSOR = "<BBHIfi"
 INFO_HEAD_BYTES = struct.calcsize(INFO_HEAD)
 INFO_TENSOR_BYTES = struct.calcsize(INFO_TENSOR)
+FIELD_INFO = "<BBBBII"                  # TG_FIELD_INFO_BYTES in tg_field.h
+FIELD_INFO_BYTES = struct.calcsize(FIELD_INFO)
+HEALTH = {0: "ready", 1: "integrity", 2: "safe mode"}
+INTEGRITY_NAMES = {0: "off", 1: "crc32", 2: "sha256"}
+INTEGRITY_HEAD = "<BBBB"                # algorithm, all sets agree, sets, digest bytes L
+INTEGRITY_SET = "<BBHII"                # id, agrees, 0, arrays, bytes; then L expected, L computed
+STATS_HEAD = "<HHIIIii"                 # TG_STATS_HEAD_BYTES in tg_stats.h
+STATS_HEAD_BYTES = struct.calcsize(STATS_HEAD)
 
 
 @dataclass(frozen=True)
@@ -118,16 +153,24 @@ def align(n: int) -> int:
 
 
 def info_bytes(n_tensors: int) -> int:
-    return INFO_HEAD_BYTES + n_tensors * INFO_TENSOR_BYTES + 3 * (1 + MAX_STRING)
+    return INFO_HEAD_BYTES + n_tensors * INFO_TENSOR_BYTES + 3 * (1 + MAX_STRING) + FIELD_INFO_BYTES
 
 
-def frame_buffer_bytes(inputs: Sequence[int], outputs: Sequence[int], raw_samples: int = 0) -> int:
+def stats_reply_bytes(features: int, classes: int) -> int:
+    """TG_STATS_BYTES: the STATS reply (and the statistics' RAM) for this many features and
+    classes."""
+    return STATS_HEAD_BYTES + 8 * features + 4 * classes
+
+
+def frame_buffer_bytes(inputs: Sequence[int], outputs: Sequence[int], raw_samples: int = 0,
+                       replies: int = 0) -> int:
     """The firmware's frame buffer (TG_PROTO_MAX_PAYLOAD) for tensors of these byte sizes: room
-    for every request and reply, with the inputs and outputs spread to aligned places."""
+    for every request and reply, with the inputs and outputs spread to aligned places; `replies`:
+    the largest other reply (STATS)."""
     out = sum(align(n) for n in outputs)
     # INFER: inputs spread in the receive buffer; outputs placed from offset 8 of the send buffer.
     # INFER_RAW: int16 samples; features at 8 of the send buffer, then the outputs.
-    need = [sum(align(n) for n in inputs), 8 + out, info_bytes(len(inputs) + len(outputs))]
+    need = [sum(align(n) for n in inputs), 8 + out, info_bytes(len(inputs) + len(outputs)), replies]
     if raw_samples:
         need += [2 * raw_samples, 8 + align(inputs[0]) + out]
     size = max(DEFAULT_FRAME_BUFFER, -(-max(need) // 16) * 16)
@@ -257,6 +300,33 @@ class TensorInfo:
 
 
 @dataclass(frozen=True)
+class FieldInfo:
+    """INFO's field block: the device's health and what its field-ready layer was built with."""
+
+    health: str                  # "ready", "integrity", "safe mode"
+    integrity: str               # "off", "crc32", "sha256"
+    watchdog_ms: int             # 0: no watchdog armed
+    resets_in_row: int           # watchdog resets since the last completed inference
+    boots: int                   # resets since the reset record was made (power-on)
+    stats: bool
+    test_hooks: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.health == "ready"
+
+
+NO_FIELD = FieldInfo("ready", "off", 0, 0, 0, False, False)
+
+
+def parse_field_info(block: bytes) -> FieldInfo:
+    health, algo, flags, resets, ms, boots = struct.unpack(FIELD_INFO, block)
+    return FieldInfo(HEALTH.get(health, f"unknown ({health})"),
+                     INTEGRITY_NAMES.get(algo, f"unknown ({algo})"), ms, resets, boots,
+                     bool(flags & 2), bool(flags & 4))
+
+
+@dataclass(frozen=True)
 class DeviceInfo:
     protocol_version: int
     has_front_end: bool
@@ -271,6 +341,7 @@ class DeviceInfo:
     board: str
     twin: str
     build_flags: str
+    field: FieldInfo = NO_FIELD
 
     @property
     def input_bytes(self) -> int:
@@ -284,6 +355,7 @@ class DeviceInfo:
         d = dict(self.__dict__)
         d["inputs"] = [t.__dict__ for t in self.inputs]
         d["outputs"] = [t.__dict__ for t in self.outputs]
+        d["field"] = dict(self.field.__dict__)
         return d
 
 
@@ -318,9 +390,12 @@ def parse_info(payload: bytes) -> DeviceInfo:
             raise ProtocolError("INFO reply has truncated strings; is this tinygen firmware?")
         strings.append(payload[pos + 1:pos + 1 + payload[pos]].decode("utf-8", "replace"))
         pos += 1 + payload[pos]
+    field = NO_FIELD
+    if len(payload) >= pos + FIELD_INFO_BYTES:
+        field = parse_field_info(payload[pos:pos + FIELD_INFO_BYTES])
     return DeviceInfo(version, bool(flags & FLAG_FRONT_END), bool(flags & FLAG_TWIN), sha.hex(),
                       arena, raw, max_payload, hz, tuple(tensors[:n_in]), tuple(tensors[n_in:]),
-                      *strings)
+                      *strings, field=field)
 
 
 def split(data: bytes, tensors: Sequence[TensorInfo]) -> list[np.ndarray]:
@@ -346,3 +421,82 @@ def pack(arrays: Sequence[np.ndarray], tensors: Sequence[TensorInfo]) -> bytes:
                                 f"{a.dtype}")
         parts.append(a.astype(t.numpy, copy=False).tobytes())
     return b"".join(parts)
+
+
+# ---- field-ready replies -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SetDigest:
+    id: int                      # tinygen.integrity.SET_MODEL / SET_FRONT_END
+    ok: bool                     # the device found what was generated beside the arrays
+    arrays: int
+    bytes: int
+    expected: bytes              # generated beside the arrays (the device's copy)
+    computed: bytes              # recomputed by the device now
+
+
+@dataclass(frozen=True)
+class IntegrityReply:
+    algorithm: str               # "crc32" or "sha256"
+    ok: bool
+    sets: tuple[SetDigest, ...]
+
+
+def parse_integrity(payload: bytes) -> IntegrityReply:
+    if len(payload) < 4:
+        raise ProtocolError("INTEGRITY reply too short")
+    algo, ok, n, size = struct.unpack_from(INTEGRITY_HEAD, payload)
+    pos, sets = 4, []
+    step = struct.calcsize(INTEGRITY_SET)
+    for _ in range(n):
+        if pos + step + 2 * size > len(payload):
+            raise ProtocolError("INTEGRITY reply truncated")
+        sid, same, _, arrays, nbytes = struct.unpack_from(INTEGRITY_SET, payload, pos)
+        pos += step
+        sets.append(SetDigest(sid, bool(same), arrays, nbytes, payload[pos:pos + size],
+                              payload[pos + size:pos + 2 * size]))
+        pos += 2 * size
+    return IntegrityReply(INTEGRITY_NAMES.get(algo, f"unknown ({algo})"), bool(ok), tuple(sets))
+
+
+@dataclass(frozen=True)
+class DeviceStats:
+    """The STATS reply, raw integers as the device keeps them (tg_stats.h)."""
+
+    window_cap: int              # windows the running averages span
+    windows: int                 # windows seen since the reset (saturating)
+    raw_samples: int             # int16 samples in one raw window
+    sat_raw_q16: int             # running fraction of raw samples at the int16 rails, Q16
+    sat_features_q16: int        # running fraction of features at the int8 rails, Q16
+    mean_q16: np.ndarray         # int64 [features]
+    var_q12: np.ndarray          # int64 [features]
+    classes: np.ndarray          # int64 [classes]: predictions per class
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.mean_q16 / 65536.0
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.var_q12 / 4096.0)
+
+    @property
+    def saturated_raw(self) -> float:
+        return self.sat_raw_q16 / 65536.0
+
+    @property
+    def saturated_features(self) -> float:
+        return self.sat_features_q16 / 65536.0
+
+
+def parse_stats(payload: bytes) -> DeviceStats:
+    if len(payload) < STATS_HEAD_BYTES:
+        raise ProtocolError("STATS reply too short")
+    nf, nc, cap, windows, raw, sat_raw, sat_f = struct.unpack_from(STATS_HEAD, payload)
+    if len(payload) != stats_reply_bytes(nf, nc):
+        raise ProtocolError(f"STATS reply of {len(payload)} bytes does not hold {nf} features "
+                            f"and {nc} classes")
+    body = np.frombuffer(payload, dtype="<i4", offset=STATS_HEAD_BYTES).astype(np.int64)
+    counts = np.frombuffer(payload, dtype="<u4", offset=STATS_HEAD_BYTES + 8 * nf)
+    return DeviceStats(cap, windows, raw, sat_raw, sat_f, body[:nf], body[nf:2 * nf],
+                       counts.astype(np.int64))

@@ -25,4 +25,24 @@ uint32_t bsp_cpu_hz(void);
  * on hardware this spins forever. */
 void bsp_exit(int code);
 
+/* Watchdog and resets (firmware/harness/tg_field.c arms and feeds it). A board without them keeps
+ * the weak defaults in tg_field.c: bsp_watchdog_start returns nonzero ("none"), bsp_reset_cause
+ * TG_RESET_UNKNOWN. A BSP that arms a watchdog also feeds it while it waits in its UART loops:
+ * waiting for the host is not a hang. */
+enum tg_reset_cause {
+    TG_RESET_UNKNOWN = 0,
+    TG_RESET_POWER_ON = 1,      /* power-on or brown-out: no-init RAM holds garbage */
+    TG_RESET_WATCHDOG = 2,      /* the independent watchdog expired */
+    TG_RESET_OTHER = 3          /* reset pin, software reset, debugger */
+};
+
+/* Arm the independent watchdog to expire timeout_ms after the last feed (at least that long,
+ * whatever the clock's tolerance). Returns 0 when armed; it cannot be stopped afterwards. */
+int bsp_watchdog_start(uint32_t timeout_ms);
+void bsp_watchdog_feed(void);
+/* Why the core last reset (enum tg_reset_cause); read once at boot. */
+uint32_t bsp_reset_cause(void);
+/* Reset the whole chip now. */
+void bsp_system_reset(void);
+
 #endif

@@ -33,6 +33,9 @@ typedef void (*tg_reset_fn)(void);
 /* Raw int16 samples -> the int8 input of a single-input model; NULL if the firmware has none. */
 typedef int (*tg_features_fn)(const int16_t *samples, int8_t *features);
 
+/* The field-ready layer's hooks (firmware/harness/tg_field.h). */
+struct tg_field_hooks;
+
 typedef struct {
     const char *board;              /* board id the firmware was built for, e.g. "stm32h7" */
     const char *twin;               /* emulated twin's id ("mps2-an500"), "" on hardware */
@@ -47,6 +50,9 @@ typedef struct {
     tg_reset_fn reset;              /* called before every inference: each one is independent */
     uint32_t raw_samples;           /* samples per window of the FFT front end; 0 if none */
     tg_features_fn features;
+    /* Integrity, watchdog and safe mode, drift statistics (tg_field.c): NULL in a firmware built
+     * without them, and in test fixtures. */
+    const struct tg_field_hooks *field;
 } tg_app_t;
 
 /* Serve the serial protocol forever (firmware/harness/tg_protocol.c). */

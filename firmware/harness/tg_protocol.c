@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "tg_bsp.h"
+#include "tg_field.h"
 
 #if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
 #error "tensors cross the wire as their raw little-endian bytes: a big-endian core needs swaps here"
@@ -281,7 +282,42 @@ static void do_info(const tg_app_t *app)
     n += put_string(p + n, app->board);
     n += put_string(p + n, app->twin);
     n += put_string(p + n, app->build_flags);
+    /* The field block (health, watchdog, ...): zeros when the firmware has no field layer. */
+    for (k = 0; k < TG_FIELD_INFO_BYTES; ++k) {
+        p[n + k] = 0u;
+    }
+    if (app->field != NULL && app->field->info != NULL) {
+        app->field->info(p + n);
+    }
+    n += TG_FIELD_INFO_BYTES;
     send_frame(TG_REPLY(TG_CMD_INFO), p, n);
+}
+
+/* Safe mode or constants that failed their check: refuse with an ERROR frame (nonzero). */
+static int refused(const tg_app_t *app, uint8_t cmd)
+{
+    uint32_t detail = 0u;
+    int code;
+    if (app->field == NULL || app->field->gate == NULL) {
+        return 0;
+    }
+    code = app->field->gate(&detail);
+    if (code != 0) {
+        send_error((uint8_t)code, cmd, detail);
+    }
+    return code;
+}
+
+/* After a successful inference: the field layer's bookkeeping (drift statistics; a completed
+ * inference also clears the watchdog-reset count), counted apart from the network (mark 3). */
+static void done(const tg_app_t *app, const int16_t *samples, const int8_t *features,
+                 void *const *outputs)
+{
+    if (app->field != NULL && app->field->done != NULL) {
+        tg_mark_begin(3u);
+        app->field->done(app, samples, features, outputs);
+        tg_mark_end(3u);
+    }
 }
 
 /* Every inference starts from the model's initial state, as the host's reference does. */
@@ -298,6 +334,9 @@ static void do_infer(const tg_app_t *app, uint32_t len)
     void *out[TG_MAX_TENSORS];
     uint32_t t0, t1, n;
     int status;
+    if (refused(app, TG_CMD_INFER)) {
+        return;
+    }
     if (len != total_bytes(app->inputs, app->n_inputs, 0)) {
         send_error(TG_ERR_BAD_LENGTH, TG_CMD_INFER, total_bytes(app->inputs, app->n_inputs, 0));
         return;
@@ -319,6 +358,7 @@ static void do_infer(const tg_app_t *app, uint32_t len)
         send_error(TG_ERR_INVOKE, TG_CMD_INFER, (uint32_t)status);
         return;
     }
+    done(app, NULL, NULL, out);
     n = gather(tx_buf.bytes, 4u, 8u, app->outputs, app->n_outputs);
     put_u32(tx_buf.bytes, t1 - t0);
     send_frame(TG_REPLY(TG_CMD_INFER), tx_buf.bytes, 4u + n);
@@ -334,6 +374,9 @@ static void do_infer_raw(const tg_app_t *app, uint32_t len)
     int16_t *samples = (int16_t *)(void *)rx_buf.bytes;
     if (!has_front_end(app)) {
         send_error(TG_ERR_NO_FRONT_END, TG_CMD_INFER_RAW, 0u);
+        return;
+    }
+    if (refused(app, TG_CMD_INFER_RAW)) {
         return;
     }
     if (len != 2u * app->raw_samples) {
@@ -372,10 +415,29 @@ static void do_infer_raw(const tg_app_t *app, uint32_t len)
         send_error(TG_ERR_INVOKE, TG_CMD_INFER_RAW, (uint32_t)status);
         return;
     }
+    done(app, samples, features_out, out);
     n = gather(tx_buf.bytes, 8u + features, base, app->outputs, app->n_outputs);
     put_u32(tx_buf.bytes, t1 - t0);
     put_u32(tx_buf.bytes + 4, t3 - t2);
     send_frame(TG_REPLY(TG_CMD_INFER_RAW), tx_buf.bytes, 8u + features + n);
+}
+
+/* Commands beyond the core protocol go to the field layer (INTEGRITY, STATS, CLEAR, HANG). */
+static int field_command(const tg_app_t *app, uint8_t cmd, const uint8_t *payload, uint32_t len)
+{
+    uint32_t detail = 0u;
+    int32_t n;
+    if (app->field == NULL || app->field->command == NULL) {
+        send_error(TG_ERR_UNKNOWN_CMD, cmd, 0u);
+        return -1;
+    }
+    n = app->field->command(cmd, payload, len, tx_buf.bytes, TG_PROTO_MAX_PAYLOAD, &detail);
+    if (n < 0) {
+        send_error((uint8_t)(-n), cmd, detail);
+        return -1;
+    }
+    send_frame(TG_REPLY(cmd), tx_buf.bytes, (uint32_t)n);
+    return 0;
 }
 
 int tg_protocol_handle(const tg_app_t *app, uint8_t cmd, const uint8_t *payload, uint32_t len)
@@ -404,8 +466,7 @@ int tg_protocol_handle(const tg_app_t *app, uint8_t cmd, const uint8_t *payload,
         send_frame(TG_REPLY(TG_CMD_ECHO), payload, len);
         return 0;
     default:
-        send_error(TG_ERR_UNKNOWN_CMD, cmd, 0u);
-        return -1;
+        return field_command(app, cmd, payload, len);
     }
 }
 

@@ -39,9 +39,9 @@ def bench_frame(compiled, front_end, rng) -> bytes:
     from ..wire import CMD_INFER, CMD_INFER_RAW, TensorInfo, encode_frame, pack
 
     if front_end is not None:
-        t = np.arange(front_end.window)
+        t = np.arange(front_end.raw_samples)     # every channel's window, interleaved
         x = 6000 * np.sin(2 * np.pi * 0.03 * t) + 2000 * np.sin(2 * np.pi * 0.17 * t) + \
-            rng.normal(0, 300, front_end.window)
+            rng.normal(0, 300, front_end.raw_samples)
         return encode_frame(CMD_INFER_RAW,
                             np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes())
     tensors = [TensorInfo(io.dtype, io.count, io.scale or 0.0, io.zero_point)

@@ -16,8 +16,23 @@ def _table(name: str, ctype: str, values) -> dict:
     return {"name": name, "ctype": ctype, "data": [int(v) for v in values]}
 
 
+def tables(fe: FrontEnd) -> list[dict]:
+    """The const tables of tg_features_config.h, in the order it declares them."""
+    return [
+        _table("tg_features_hann_q15", "int16_t", fe.hann),
+        _table("tg_features_cos_q31", "int32_t", fe.cos),
+        _table("tg_features_sin_q31", "int32_t", fe.sin),
+        _table("tg_features_bitrev", "uint16_t", fe.bitrev),
+        _table("tg_features_band_edges", "uint16_t", fe.edges),
+        _table("tg_features_log2_table", "int16_t", fe.log_table),
+    ]
+
+
 def config_context(fe: FrontEnd) -> dict:
+    from ..integrity import front_end_set, template_values
+
     c = fe.config
+    table_list = tables(fe)
     return {
         "version": __version__,
         "params_hash": fe.params_hash(),
@@ -34,14 +49,8 @@ def config_context(fe: FrontEnd) -> dict:
         "log_mult": int(c.log_mult),
         "map_shift": MAP_SHIFT,
         "prescale_shift": PRESCALE_SHIFT,
-        "tables": [
-            _table("tg_features_hann_q15", "int16_t", fe.hann),
-            _table("tg_features_cos_q31", "int32_t", fe.cos),
-            _table("tg_features_sin_q31", "int32_t", fe.sin),
-            _table("tg_features_bitrev", "uint16_t", fe.bitrev),
-            _table("tg_features_band_edges", "uint16_t", fe.edges),
-            _table("tg_features_log2_table", "int16_t", fe.log_table),
-        ],
+        "tables": table_list,
+        **template_values(front_end_set(table_list)),     # the integrity check's table
     }
 
 

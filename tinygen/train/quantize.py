@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import DataError, ModelError
 from ..features import FrontEnd
+from ..features.training_stats import training_stats
 from .evaluate import confusion as _confusion
 from .pipeline import (TrainOptions, TrainResult, _import_tf, _say, features_document,
                        load_data, make_front_end)
@@ -86,7 +87,9 @@ def quantize(model_path: Path, out_dir: Path, data_dir: Path | None = None,
     paths = {"tflite": out_dir / "student_int8.tflite", "features": out_dir / "features.json",
              "metrics": out_dir / "metrics.json"}
     paths["tflite"].write_bytes(buf)
-    paths["features"].write_text(json.dumps(features_document(fe, ds, seed, holdout or ()), indent=2) + "\n")
+    doc = dict(features_document(fe, ds, seed, holdout or ()),
+               training_stats=training_stats(fe, *splits["train"], ds.class_names))
+    paths["features"].write_text(json.dumps(doc, indent=2) + "\n")
     np.savez_compressed(out_dir / "test_windows.npz", windows=splits["test"][0], labels=y,
                         class_names=np.array(ds.class_names))
     metrics = {

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import __version__
 from ..data import split_windows
+from ..features.training_stats import training_stats
 from . import evaluate
 from .pipeline import (TrainOptions, TrainResult, _import_tf, _say, evaluation_sets,
                        features_document, holdout_globs, load_data, make_front_end)
@@ -271,6 +272,7 @@ class Run:
         self._clean_copy(q["model"]).save(paths["student"])
         paths["tflite"].write_bytes(q["buf"])
         doc = features_document(self.fe, self.ds, self.seed, self.holdout)
+        doc["training_stats"] = training_stats(self.fe, *self.splits["train"], self.ds.class_names)
         paths["features"].write_text(json.dumps(doc, indent=2) + "\n")
         test_w, test_y = self.sets["test"]
         np.savez_compressed(paths["test_windows"], windows=test_w, labels=test_y,

@@ -27,7 +27,7 @@ from .reference import Reference, find_front_end, load_front_end, random_inputs
 from .report import Report, SampleResult
 
 __all__ = ["run_port", "run_emulated", "validate", "make_inputs", "Inputs", "reference_for",
-           "Device", "open_device"]
+           "Device", "open_device", "check_integrity"]
 
 
 @dataclass
@@ -127,6 +127,7 @@ def validate(device: Device, reference, samples: int = 20, data_dir=None, featur
         report.device = device.info.to_dict()
         report.cpu_hz = device.info.cpu_hz
         device.check(reference, model_name or "the model")
+        report.integrity = check_integrity(device, reference, features_path)
         if inputs is None:
             inputs = make_inputs(reference, device.info, samples, data_dir, features_path, mode)
         report.requested = len(inputs)
@@ -142,6 +143,44 @@ def validate(device: Device, reference, samples: int = 20, data_dir=None, featur
     if report_path:
         report.save(report_path)
     return report
+
+
+def check_integrity(device: Device, reference, features_path=None) -> Optional[dict]:
+    """The device recomputes its constants' digests now (INTEGRITY); they must equal what was
+    generated beside them and what this tinygen computes from the model file (and features.json).
+    None when the firmware was built without the check; FirmwareMismatch (one line) otherwise."""
+    from ..errors import FirmwareMismatch
+    from ..integrity import SET_FRONT_END, SET_NAMES, expected_sets
+
+    model_path = getattr(reference, "model_path", None)
+    if device.info.field.integrity == "off" or model_path is None:
+        return None
+    reply = device.client.integrity(timeout=device.client.timeout + 30.0)
+    fe_path = features_path if reference.has_front_end and device.info.has_front_end else None
+    want = expected_sets(model_path, fe_path)
+    sets = []
+    for got in reply.sets:
+        name = SET_NAMES.get(got.id, f"set {got.id}")
+        if got.id not in want:
+            if got.id == SET_FRONT_END:
+                continue        # the firmware has a front end the reference was not given
+            raise FirmwareMismatch(f"the firmware on {device.name} checks an unknown set {got.id}")
+        model_digest = want[got.id].digest(reply.algorithm)
+        if got.computed != model_digest:
+            raise FirmwareMismatch(
+                f"the {name} constants in flash on {device.name} are not {Path(model_path).name}'s: "
+                f"{reply.algorithm} {got.computed.hex()} over {got.bytes:,} B, the model gives "
+                f"{model_digest.hex()} over {want[got.id].total:,} B; reflash the firmware")
+        if got.expected != model_digest:
+            raise FirmwareMismatch(
+                f"the {name} digest generated into the firmware on {device.name} "
+                f"({got.expected.hex()}) is not what this tinygen computes from "
+                f"{Path(model_path).name} ({model_digest.hex()}); rebuild it with this tinygen")
+        sets.append({"set": name, "arrays": got.arrays, "bytes": got.bytes,
+                     "digest": got.computed.hex(), "ok": True})
+    summary = ", ".join(f"{s['set']} {s['bytes']:,} B {reply.algorithm} {s['digest']}" for s in sets)
+    return {"algorithm": reply.algorithm, "sets": sets,
+            "summary": f"{summary}: equal to the model file" if sets else "no sets"}
 
 
 def _keep_partial(report: Report, err: TinygenError, t0: float, report_path) -> None:

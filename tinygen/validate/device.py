@@ -60,8 +60,22 @@ class Device:
                 + (f"use its {board.env_twin} build with --emulate" if self.emulated
                    else f"flash its {board.env_offline} build"))
 
+    def check_health(self) -> None:
+        """Refuse a device that refuses to infer (safe mode, constants that failed their check):
+        one line saying why and what to do."""
+        f = self.info.field
+        if f.health == "safe mode":
+            raise DeviceError(f"the device on {self.name} is in safe mode after {f.resets_in_row} "
+                              "watchdog resets in a row and will not infer; find the hang, then "
+                              f"clear it: tinygen monitor --board {self.board.id} --clear ...")
+        if f.health == "integrity":
+            raise FirmwareMismatch(f"the constants in flash on {self.name} failed their "
+                                   f"{f.integrity} check at boot: the firmware is damaged; "
+                                   "reflash it")
+
     def check(self, reference, model_name: str = "the model") -> None:
-        """Refuse firmware built from another model or for another board (one line)."""
+        """Refuse firmware built from another model or for another board, or one that will not
+        infer (one line)."""
         self.check_board()
         info = self.info
         if info.model_sha256 != reference.model_sha256:
@@ -80,6 +94,7 @@ class Device:
             raise FirmwareMismatch(f"the firmware's front end takes {info.raw_samples}-sample "
                                    f"windows, features.json says {reference.raw_samples}; "
                                    f"rebuild the firmware")
+        self.check_health()
 
     def infer(self, inputs: Sequence[np.ndarray], timeout: Optional[float] = None) -> InferReply:
         return self.client.infer(pack(inputs, self.info.inputs), timeout)

@@ -131,6 +131,7 @@ class Counts:
     functions: Optional[dict[str, int]] = None    # per function, inside the network region
     network_stack: Optional[int] = None           # bytes: the network region's stack high-water mark
     front_end_stack: Optional[int] = None
+    regions: dict = field(default_factory=dict)   # every marked region counted: id -> instructions
 
     @property
     def stack(self) -> int:
@@ -143,7 +144,7 @@ class Counts:
 
 
 def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instructions: int = 200_000_000,
-                       per_function: bool = False) -> Counts:
+                       per_function: bool = False, until: int = MARK_NETWORK) -> Counts:
     """Run the ELF on unicorn until the network's end marker; return the counts (and, with
     `per_function`, the network's instructions per function: per-layer `<model>_op<i>_run`
     functions make that a per-layer profile)."""
@@ -172,6 +173,8 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
     for base, size in regions:
         mu.mem_map(base, size)
     mu.mem_map(0xE0000000, 0x100000)  # SCB, DWT: plain memory here
+    if twin.name != "netduinoplus2":
+        mu.mem_map(0x40008000, 0x1000)  # the CMSDK watchdog the field layer arms: plain memory
     for addr, blob, memsz in elf.segments:
         mu.mem_write(addr, blob)
         if twin.name == "netduinoplus2" and 0x08000000 <= addr < 0x08100000:
@@ -246,7 +249,7 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
             if mark in state["open"]:
                 state["done"][mark] = state["n"] - state["open"].pop(mark)
                 state["stack"][mark] = _stack_depth(mu, *state["paint"].pop(mark))
-            if mark == MARK_NETWORK:
+            if mark == until:
                 mu.emu_stop()
         if state["n"] >= max_instructions:
             mu.emu_stop()
@@ -257,12 +260,13 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
     except uc.UcError as exc:
         pc = mu.reg_read(A.UC_ARM_REG_PC)
         raise EmulatorError(f"unicorn stopped at 0x{pc:08x} after {state['n']} instructions: {exc}") from None
-    if MARK_NETWORK not in state["done"]:
-        raise EmulatorError(f"the network's end marker was not reached within {state['n']} instructions "
+    if MARK_NETWORK not in state["done"] or until not in state["done"]:
+        raise EmulatorError(f"the end marker {until} was not reached within {state['n']} instructions "
                             f"(device replied {bytes(port.tx[:16]).hex()}...)")
     return Counts(state["done"].get(MARK_FRONT_END), state["done"][MARK_NETWORK], state["n"],
                   by_function(elf, hist) if per_function else None,
-                  state["stack"].get(MARK_NETWORK), state["stack"].get(MARK_FRONT_END))
+                  state["stack"].get(MARK_NETWORK), state["stack"].get(MARK_FRONT_END),
+                  dict(state["done"]))
 
 
 def _paint_stack(mu, sp: int, floor: int) -> tuple[int, int]:

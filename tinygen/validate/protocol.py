@@ -15,9 +15,10 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import DeviceError, DeviceTimeout, ProtocolError
-from ..wire import (CMD_BOOT, CMD_ECHO, CMD_ERROR, CMD_INFER, CMD_INFER_RAW, CMD_INFO,
-                    ERROR_TEXT, OVERHEAD, DeviceInfo, Frame, FrameDecoder, command_name,
-                    encode_frame, parse_info, reply_cmd, split)
+from ..wire import (CMD_BOOT, CMD_CLEAR, CMD_ECHO, CMD_ERROR, CMD_HANG, CMD_INFER,
+                    CMD_INFER_RAW, CMD_INFO, CMD_INTEGRITY, CMD_STATS, ERROR_TEXT, OVERHEAD,
+                    DeviceInfo, DeviceStats, Frame, FrameDecoder, IntegrityReply, command_name,
+                    encode_frame, parse_info, parse_integrity, parse_stats, reply_cmd, split)
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,24 @@ class Client:
 
     def echo(self, payload: bytes, timeout: Optional[float] = None) -> bytes:
         return self.request(CMD_ECHO, payload, {len(payload)}, timeout).payload
+
+    # -- field-ready commands (tinygen.wire) ----------------------------------------------
+    def integrity(self, timeout: Optional[float] = None) -> IntegrityReply:
+        """The constants' digests, recomputed by the device now (a big model takes a while)."""
+        return parse_integrity(self.request(CMD_INTEGRITY, b"", None, timeout).payload)
+
+    def stats(self, reset: bool = False, timeout: Optional[float] = None) -> DeviceStats:
+        """The drift statistics; with `reset`, the device starts them afresh after this read."""
+        return parse_stats(self.request(CMD_STATS, bytes([1 if reset else 0]), None,
+                                        timeout).payload)
+
+    def clear(self, timeout: Optional[float] = None) -> int:
+        """Forget the watchdog resets and leave safe mode; the device's health afterwards."""
+        return self.request(CMD_CLEAR, b"", {1}, timeout).payload[0]
+
+    def hang(self) -> None:
+        """Twin builds only: the device spins without feeding its watchdog (no reply comes)."""
+        self.t.write(encode_frame(CMD_HANG))
 
     def connect(self, timeout: Optional[float] = None) -> DeviceInfo:
         """Start a session: drop whatever the device said so far (a BOOT frame from a device that

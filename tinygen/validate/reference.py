@@ -83,7 +83,7 @@ class Reference:
         self.input_shapes = tuple(s for _, s in ins)
         self.fe = front_end
         self.has_front_end = front_end is not None
-        self.raw_samples = int(front_end.window) if front_end is not None else 0
+        self.raw_samples = int(front_end.raw_samples) if front_end is not None else 0
 
     @property
     def input_bytes(self) -> int:

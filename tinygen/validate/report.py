@@ -87,6 +87,7 @@ class Report:
     started: float = field(default_factory=time.time)
     seconds: float = 0.0
     emulated: bool = False
+    integrity: Optional[dict] = None     # the constants' check (tinygen.validate.check_integrity)
 
     def add(self, result: SampleResult) -> None:
         self.samples.append(result)
@@ -172,6 +173,7 @@ class Report:
             "class_names": self.class_names,
             "cycles": self.cycles(), "cpu_hz": self.cpu_hz, "device": self.device,
             "error": self.error, "seconds": round(self.seconds, 3),
+            "integrity": self.integrity,
         }
 
     def to_dict(self) -> dict:
@@ -197,6 +199,8 @@ class Report:
                 ("port", self.port)]
         if self.model:
             rows.append(("model", f"{self.model} (sha256 {str(self.model_sha256)[:12]}...)"))
+        if self.integrity:
+            rows.append(("integrity", self.integrity["summary"]))
         rows += [("samples", f"{s['samples']} of {s['requested']}"),
                  ("bit-exact", f"{s['bit_exact']} / {s['samples']}"),
                  ("differing bytes", str(s["differing_bytes"])),

@@ -40,7 +40,9 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
 int bsp_uart_read_byte(void)
 {
     uint8_t b = 0;
-    while (uart_read_bytes(UART_NUM_0, &b, 1, portMAX_DELAY) != 1) {
+    /* Wake every 100 ms to feed the watchdog (tg_wdt_esp_idf.c): waiting is not a hang. */
+    while (uart_read_bytes(UART_NUM_0, &b, 1, pdMS_TO_TICKS(100)) != 1) {
+        bsp_watchdog_feed();
     }
     return (int)b;
 }

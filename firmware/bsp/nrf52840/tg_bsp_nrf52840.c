@@ -85,6 +85,7 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
         UART_EVENTS_TXDRDY = 0u;
         UART_TXD = buf[i];
         while (UART_EVENTS_TXDRDY == 0u) {
+            bsp_watchdog_feed(); /* waiting on the line is not a hang */
         }
     }
 }
@@ -92,6 +93,7 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
 int bsp_uart_read_byte(void)
 {
     while (UART_EVENTS_RXDRDY == 0u) {
+        bsp_watchdog_feed(); /* waiting for the host is not a hang */
         if (UART_EVENTS_ERROR != 0u) {
             UART_EVENTS_ERROR = 0u;
             UART_ERRORSRC = UART_ERRORSRC; /* write 1s to clear */

@@ -9,6 +9,8 @@ extern int main(void);
 
 void tg_reset_handler(void);
 void tg_fault_handler(void);
+/* The NMI: a fault unless the BSP's watchdog claims it (tg_wdt_*.c defines it). */
+void tg_nmi_handler(void) __attribute__((weak, alias("tg_fault_handler")));
 
 void tg_reset_handler(void)
 {
@@ -37,7 +39,7 @@ typedef void (*tg_vector_t)(void);
 __attribute__((section(".isr_vector"), used)) const tg_vector_t tg_vectors[16] = {
     (tg_vector_t)(uintptr_t)&_estack, /* initial stack pointer */
     tg_reset_handler,
-    tg_fault_handler, /* NMI */
+    tg_nmi_handler,   /* NMI: the watchdog's early warning on the MPS2 twins */
     tg_fault_handler, /* HardFault */
     tg_fault_handler, /* MemManage */
     tg_fault_handler, /* BusFault */

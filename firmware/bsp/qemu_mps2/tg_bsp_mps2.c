@@ -1,6 +1,7 @@
 /* Board support for the QEMU MPS2 twins (mps2-an500 Cortex-M7, mps2-an386 Cortex-M4).
  * UART0 is a CMSDK APB UART at 0x40004000; the process exits through semihosting
- * (QEMU needs -semihosting-config enable=on,target=native). C99, no libc I/O. */
+ * (QEMU needs -semihosting-config enable=on,target=native). The watchdog: tg_wdt_mps2.c.
+ * C99, no libc I/O. */
 #include <stdint.h>
 
 #include "tg_bsp.h"
@@ -36,6 +37,7 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
     uint32_t i;
     for (i = 0; i < len; ++i) {
         while (UART_STATE & UART_STATE_TX_FULL) {
+            bsp_watchdog_feed(); /* waiting on the line is not a hang */
         }
         UART_DATA = buf[i];
     }
@@ -44,6 +46,7 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
 int bsp_uart_read_byte(void)
 {
     while (!(UART_STATE & UART_STATE_RX_FULL)) {
+        bsp_watchdog_feed(); /* waiting for the host is not a hang */
     }
     return (int)(UART_DATA & 0xFFu);
 }

@@ -125,6 +125,7 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
     uint32_t i;
     for (i = 0; i < len; ++i) {
         while (!(USART2_SR & (1u << 7))) { /* TXE */
+            bsp_watchdog_feed(); /* waiting on the line is not a hang */
         }
         USART2_DR = buf[i];
     }
@@ -136,6 +137,7 @@ int bsp_uart_read_byte(void)
 {
     /* RXNE, or an error flag: reading SR then DR clears ORE/FE/NE. */
     while (!(USART2_SR & ((1u << 5) | 0xFu))) {
+        bsp_watchdog_feed(); /* waiting for the host is not a hang */
     }
     return (int)(USART2_DR & 0xFFu);
 }

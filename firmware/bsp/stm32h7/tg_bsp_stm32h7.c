@@ -137,6 +137,7 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
     uint32_t i;
     for (i = 0; i < len; ++i) {
         while (!(USART3_ISR & (1u << 7))) { /* TXE */
+            bsp_watchdog_feed(); /* waiting on the line is not a hang */
         }
         USART3_TDR = buf[i];
     }
@@ -147,6 +148,7 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
 int bsp_uart_read_byte(void)
 {
     while (!(USART3_ISR & (1u << 5))) { /* RXNE */
+        bsp_watchdog_feed(); /* waiting for the host is not a hang */
         if (USART3_ISR & 0xFu) {
             USART3_ICR = 0xFu; /* clear PE/FE/NE/ORE */
         }

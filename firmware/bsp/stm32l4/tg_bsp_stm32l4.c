@@ -122,6 +122,7 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
     uint32_t i;
     for (i = 0; i < len; ++i) {
         while (!(LPUART1_ISR & (1u << 7))) { /* TXE */
+            bsp_watchdog_feed(); /* waiting on the line is not a hang */
         }
         LPUART1_TDR = buf[i];
     }
@@ -132,6 +133,7 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
 int bsp_uart_read_byte(void)
 {
     while (!(LPUART1_ISR & (1u << 5))) { /* RXNE */
+        bsp_watchdog_feed(); /* waiting for the host is not a hang */
         if (LPUART1_ISR & 0xFu) {
             LPUART1_ICR = 0xFu;
         }
