@@ -31,8 +31,8 @@ CORPUS = {
     "trained_lstm_int8.tflite": ("exact", 8),
     "micro_speech_lstm.tflite": ("exact", 4),
     "dtln_noise_suppression.tflite": ("exact", 8),
-    "keyword_scrambled.tflite": ("refused", r"op 0 \(QUANTIZE\): input is int16", "int16 QUANTIZE not yet"),
-    "keyword_scrambled_8bit.tflite": ("refused", r"QUANTIZE.*int16", "int16 QUANTIZE not yet"),
+    "keyword_scrambled.tflite": ("exact", 8),
+    "keyword_scrambled_8bit.tflite": ("exact", 8),
 }
 
 needs_corpus = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/corpus not present")

@@ -9,14 +9,12 @@ without the reset must differ, i.e. the state is visible and the test can fail.
 
 The LSTM ops also run with their int8 weights re-drawn at random (TINYGEN_LSTM_REDRAWS, default
 1 per model; the graph, shapes and quantization stay TFLite's own).
-keyword_scrambled*: their first and last ops are int16 QUANTIZE (issue 10's op). Until tinygen
-compiles those, the test runs the model's ops 1..13 (every SVDF, FULLY_CONNECTED and the
-int8 -> int16 SOFTMAX) and checks that the full model is refused naming only QUANTIZE.
+keyword_scrambled*: whole models (int16 input QUANTIZE, SVDFs, int8 -> int16 SOFTMAX, int32
+output QUANTIZE).
 """
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -35,21 +33,7 @@ needs_corpus = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/corpu
 
 
 def _model(name: str) -> bytes:
-    """The model, or for the SVDF models the compilable part (see the module docstring)."""
-    from tinygen.codegen import compile_model
-    from tinygen.errors import UnsupportedOp
-    from tflite_edit import slice_ops
-
-    model = (EXAMPLES / f"{name}.tflite").read_bytes()
-    if name not in SVDF:
-        return model
-    try:
-        compile_model(model)
-        return model
-    except UnsupportedOp as err:
-        named = set(re.findall(r"op \d+ \(([A-Z_0-9]+)\)", str(err)))
-        assert named == {"QUANTIZE"}, str(err)
-        return slice_ops(model, 1, 13)
+    return (EXAMPLES / f"{name}.tflite").read_bytes()
 
 
 def check_sequence(model: bytes, tmp_path: Path, seed: int, state_visible: bool):

@@ -80,13 +80,20 @@ def rows():
         "dense_relu_2": ({"FULLY_CONNECTED"}, (16,), [L.Dense(24, activation="relu"), L.Dense(5)]),
         "tconv_s2_same": ({"TRANSPOSE_CONV"}, (4, 5, 6), [L.Conv2DTranspose(3, 3, strides=2, padding="same")]),
         "tconv_valid_1d": ({"TRANSPOSE_CONV"}, (1, 9, 8), [L.Conv2DTranspose(4, (1, 4), strides=(1, 2))]),
+        "maxpool_same": ({"MAX_POOL_2D"}, (7, 9, 5), [L.Conv2D(6, 1), L.MaxPooling2D(3, strides=2, padding="same")]),
+        "avgpool_same": ({"AVERAGE_POOL_2D"}, (7, 9, 5), [L.Conv2D(6, 1), L.AveragePooling2D((3, 2), strides=(2, 1), padding="same")]),
+        "avgpool_valid": ({"AVERAGE_POOL_2D"}, (6, 8, 3), [L.Conv2D(4, 1), L.AveragePooling2D(2)]),
+        "mean_hw": ({"MEAN"}, (5, 7, 6), [L.Conv2D(8, 3), L.GlobalAveragePooling2D(keepdims=True)]),
+        "softmax": ({"SOFTMAX"}, (1, 1, 24), [L.Conv2D(10, 1), L.Softmax()]),
+        "softmax_rows": ({"SOFTMAX"}, (3, 4, 9), [L.Conv2D(7, 1, activation="relu"), L.Softmax()]),
     }
 
 
 ROW_IDS = ["conv3x3_same", "conv_strided_valid_relu", "conv_dilated", "conv_pointwise_deep",
            "depthwise_mult2", "depthwise_strided", "dense", "dense_relu_2", "tconv_s2_same",
            "conv_nobias", "depthwise_nobias", "dense_nobias",
-           "tconv_valid_1d"]
+           "tconv_valid_1d", "maxpool_same", "avgpool_same", "avgpool_valid", "mean_hw", "softmax",
+           "softmax_rows"]
 
 
 @pytest.mark.tf

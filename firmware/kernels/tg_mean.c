@@ -13,11 +13,15 @@ TG_INLINE int32_t mean_rq(int32_t x, int32_t multiplier, int right)
     return (y >> right) + ((y & mask) > threshold);
 }
 
-TG_INLINE int8_t mean_out(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset)
+TG_INLINE int32_t mean_scaled(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset)
 {
     const int32_t left = shift > 0 ? shift : 0;
-    acc = mean_rq((int32_t)((uint32_t)acc << left), mult, (int)(left - shift)) + out_offset;
-    return tg_clamp_s8(acc, -128, 127);
+    return mean_rq((int32_t)((uint32_t)acc << left), mult, (int)(left - shift)) + out_offset;
+}
+
+TG_INLINE int8_t mean_out(int32_t acc, int32_t mult, int32_t shift, int32_t out_offset)
+{
+    return tg_clamp_s8(mean_scaled(acc, mult, shift, out_offset), -128, 127);
 }
 
 int tg_mean_s8(const tg_mean_params_t *p, const int8_t *in, int8_t *out)
@@ -51,6 +55,26 @@ int tg_mean_s8(const tg_mean_params_t *p, const int8_t *in, int8_t *out)
                 acc += *x;
             }
             y[i] = mean_out(acc, mult, shift, out_offset);
+        }
+    }
+    return TG_OK;
+}
+
+int tg_mean_s16(const tg_mean_params_t *p, const int16_t *in, int16_t *out)
+{
+    const int32_t stride = p->inner, reduce = p->reduce;
+    int32_t o, i, r;
+    for (o = 0; o < p->outer; ++o) {
+        const int16_t *block = in + (size_t)o * reduce * stride;
+        int16_t *y = out + (size_t)o * stride;
+        for (i = 0; i < stride; ++i) {   /* output (o, i) is written after all of its reads */
+            const int16_t *x = block + i;
+            int32_t acc = p->bias, v;
+            for (r = 0; r < reduce; ++r, x += stride) {
+                acc += *x;
+            }
+            v = mean_scaled(acc, p->mult, p->shift, p->out_offset);
+            y[i] = (int16_t)(v < -32768 ? -32768 : (v > 32767 ? 32767 : v));
         }
     }
     return TG_OK;

@@ -19,4 +19,7 @@ typedef struct {
  * output reads an element at or before it. */
 int tg_mean_s8(const tg_mean_params_t *p, const int8_t *in, int8_t *out);
 
+/* The same on int16 (16x8 models; zero points 0), clamped to int16. */
+int tg_mean_s16(const tg_mean_params_t *p, const int16_t *in, int16_t *out);
+
 #endif

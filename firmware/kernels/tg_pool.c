@@ -209,3 +209,97 @@ int tg_avgpool_s8(const tg_pool_params_t *p, const int8_t *in, int8_t *out)
     }
     return TG_OK;
 }
+
+/* int16: one output position at a time, channel by channel (the in-place rule above holds: an
+ * output is written after every tap it reads, and later outputs read no earlier position). */
+typedef struct {
+    tg_span_t sy, sx;
+    const int16_t *base; /* first tap */
+    int32_t row;         /* elements between input rows */
+} tg_window16_t;
+
+static int window16(const tg_pool_params_t *p, const int16_t *in_b, int32_t oy, int32_t ox,
+                    tg_window16_t *w)
+{
+    w->sy = window_span(oy, p->stride_h, p->pad_top, p->filter_h, p->in_h);
+    w->sx = window_span(ox, p->stride_w, p->pad_left, p->filter_w, p->in_w);
+    if (w->sy.start >= w->sy.end || w->sx.start >= w->sx.end) {
+        return TG_ERROR;
+    }
+    w->row = p->in_w * p->channels;
+    w->base = in_b + (w->sy.origin + w->sy.start) * w->row + (w->sx.origin + w->sx.start) * p->channels;
+    return TG_OK;
+}
+
+TG_INLINE int16_t tg_clamp_s16v(int32_t v, int32_t lo, int32_t hi)
+{
+    return (int16_t)(v < lo ? lo : (v > hi ? hi : v));
+}
+
+int tg_maxpool_s16(const tg_pool_params_t *p, const int16_t *in, int16_t *out)
+{
+    const int32_t C = p->channels;
+    int32_t b, oy, ox, c, fy, fx;
+    for (b = 0; b < p->batches; ++b) {
+        const int16_t *in_b = in + (size_t)b * p->in_h * p->in_w * C;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                tg_window16_t w;
+                if (window16(p, in_b, oy, ox, &w) != TG_OK) {
+                    return TG_ERROR;
+                }
+                for (c = 0; c < C; ++c) {
+                    int32_t m = -32768;
+                    for (fy = 0; fy < w.sy.end - w.sy.start; ++fy) {
+                        const int16_t *r = w.base + fy * w.row + c;
+                        for (fx = 0; fx < w.sx.end - w.sx.start; ++fx) {
+                            m = r[fx * C] > m ? r[fx * C] : m;
+                        }
+                    }
+                    out[c] = tg_clamp_s16v(m, p->act_min, p->act_max);
+                }
+                out += C;
+            }
+        }
+    }
+    return TG_OK;
+}
+
+int tg_avgpool_s16(const tg_pool_params_t *p, const int16_t *in, int16_t *out)
+{
+    const int32_t C = p->channels;
+    int32_t b, oy, ox, c, fy, fx;
+    for (b = 0; b < p->batches; ++b) {
+        const int16_t *in_b = in + (size_t)b * p->in_h * p->in_w * C;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                tg_window16_t w;
+                int32_t n;
+                uint32_t mult = 0;
+                int ell = 0, exact = 0;
+                if (window16(p, in_b, oy, ox, &w) != TG_OK) {
+                    return TG_ERROR;
+                }
+                n = (w.sy.end - w.sy.start) * (w.sx.end - w.sx.start);
+                if (p->recip_mult != NULL && n >= p->count_min && n <= p->count_max) {
+                    mult = p->recip_mult[n - p->count_min];
+                    ell = p->recip_shift[n - p->count_min];
+                    exact = mult != 0u;
+                }
+                for (c = 0; c < C; ++c) {
+                    int32_t acc = 0;
+                    for (fy = 0; fy < w.sy.end - w.sy.start; ++fy) {
+                        const int16_t *r = w.base + fy * w.row + c;
+                        for (fx = 0; fx < w.sx.end - w.sx.start; ++fx) {
+                            acc += r[fx * C];
+                        }
+                    }
+                    out[c] = tg_clamp_s16v(rounded_mean(acc, n, mult, ell, exact), p->act_min,
+                                           p->act_max);
+                }
+                out += C;
+            }
+        }
+    }
+    return TG_OK;
+}

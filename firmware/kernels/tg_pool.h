@@ -1,4 +1,4 @@
-/* MAX_POOL_2D and AVERAGE_POOL_2D, int8 NHWC, bit-exact with TFLite-Micro's reference integer
+/* MAX_POOL_2D and AVERAGE_POOL_2D, int8 and int16 NHWC, bit-exact with TFLite-Micro's reference integer
  * pooling (integer_ops/pooling.h): windows clipped at the borders, the average rounded half away
  * from zero over the taps that exist, then clamped to the fused activation range. */
 #ifndef TG_POOL_H
@@ -24,5 +24,9 @@ typedef struct {
  * read (true for VALID pooling). */
 int tg_maxpool_s8(const tg_pool_params_t *p, const int8_t *in, int8_t *out);
 int tg_avgpool_s8(const tg_pool_params_t *p, const int8_t *in, int8_t *out);
+
+/* The same on int16 activations (16x8 models): TFLite-Micro's int16 MaxPool / AveragePool. */
+int tg_maxpool_s16(const tg_pool_params_t *p, const int16_t *in, int16_t *out);
+int tg_avgpool_s16(const tg_pool_params_t *p, const int16_t *in, int16_t *out);
 
 #endif

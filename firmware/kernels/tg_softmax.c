@@ -166,3 +166,51 @@ int tg_softmax_s8_s16(const tg_softmax_params_t *p, const int8_t *in, int16_t *o
 {
     return softmax_rows(p, in, 0, out);
 }
+
+/* TFLite's lut_lookup for an int16 input: 512 intervals of 128 values, linear interpolation
+ * rounded half up in Q0.22 -> Q0.15. */
+static int16_t lut16(int32_t value, const int16_t *lut)
+{
+    const int32_t index = 256 + (value >> 7);    /* arithmetic shift: value in [-32768, 32767] */
+    const int32_t offset = value & 0x7F;
+    const int32_t base = lut[index];
+    const int32_t slope = (int32_t)lut[index + 1] - base;
+    return (int16_t)(base + ((slope * offset + 64) >> 7));
+}
+
+int tg_softmax_s16(const tg_softmax16_params_t *p, const int16_t *in, int16_t *out)
+{
+    const int32_t depth = p->depth;
+    int32_t r, c;
+    for (r = 0; r < p->rows; ++r) {
+        const int16_t *x = in + (size_t)r * depth;
+        int16_t *y = out + (size_t)r * depth;
+        int32_t max_in_row = -32768, sum_of_exps = 0;  /* Q16.15 */
+        int32_t headroom_plus_one, shifted_sum, sym, right_shift;
+        int16_t recip;
+        for (c = 0; c < depth; ++c) {
+            max_in_row = x[c] > max_in_row ? x[c] : max_in_row;
+        }
+        for (c = 0; c < depth; ++c) {  /* exp values kept in the output: x[c] is read first */
+            int32_t v = tg_requantize((int32_t)x[c] - max_in_row, p->input_multiplier,
+                                      p->input_left_shift) + 32767;
+            v = v < -32768 ? -32768 : (v > 32767 ? 32767 : v);
+            y[c] = lut16(v, p->exp_lut);
+            sum_of_exps += y[c];
+        }
+        if (sum_of_exps <= 0) {
+            return TG_ERROR; /* cannot happen: the row maximum alone gives exp(0) = 32767 */
+        }
+        headroom_plus_one = count_leading_zeros((uint32_t)sum_of_exps);
+        shifted_sum = (int32_t)((((int64_t)sum_of_exps << (headroom_plus_one - 1)) + (1 << 13)) >> 14);
+        sym = shifted_sum - ((1 << 15) + (1 << 16));
+        recip = lut16(sym < -32768 ? -32768 : (sym > 32767 ? 32767 : sym), p->recip_lut);
+        right_shift = 31 - headroom_plus_one;
+        for (c = 0; c < depth; ++c) {
+            const int32_t v = (int32_t)(((int64_t)y[c] * recip + ((int64_t)1 << (right_shift - 1))) >>
+                                        right_shift);
+            y[c] = (int16_t)(v < 0 ? 0 : (v > 32767 ? 32767 : v));
+        }
+    }
+    return TG_OK;
+}

@@ -20,4 +20,18 @@ int tg_softmax_s8(const tg_softmax_params_t *p, const int8_t *in, int8_t *out);
  * not overlap `in`. */
 int tg_softmax_s8_s16(const tg_softmax_params_t *p, const int8_t *in, int16_t *out);
 
+/* int16 in -> int16 out (scale 1/32768, zero point 0), TFLite-Micro's SoftmaxInt16: the
+ * difference from the row maximum, scaled (input_multiplier, input_left_shift) so that 65535
+ * steps span [-10, 0] and recentred, is looked up in exp_lut (Q0.15, 512 intervals with linear
+ * interpolation); the sum's reciprocal comes from recip_lut (1 / (1 + x)), both tables
+ * computed offline exactly as TFLite-Micro's Prepare fills them. `out` may equal `in`. */
+typedef struct {
+    int32_t rows, depth;
+    int32_t input_multiplier, input_left_shift;
+    const int16_t *exp_lut;     /* [513] */
+    const int16_t *recip_lut;   /* [513] */
+} tg_softmax16_params_t;
+
+int tg_softmax_s16(const tg_softmax16_params_t *p, const int16_t *in, int16_t *out);
+
 #endif

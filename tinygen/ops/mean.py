@@ -1,4 +1,4 @@
-"""MEAN over adjacent axes (Keras GlobalAveragePooling1D/2D, keepdims either way), int8.
+"""MEAN over adjacent axes (Keras GlobalAveragePooling1D/2D, keepdims either way), int8 and int16.
 
 The installed TFLite-Micro (checked against its Python interpreter, quantization equal or not,
 keep_dims true or false, 3-D and 4-D) computes every int8 MEAN in integers:
@@ -6,6 +6,7 @@ keep_dims true or false, 3-D and 4-D) computes every int8 MEAN in integers:
 where (m, s) = QuantizeMultiplier(input_scale / output_scale) and the count n is folded in as
     k = min(floor(log2 n), 32, 31 + s);  m' = (m << k) // n;  s' = s - k.
 (Older TFLite-Micro used float arithmetic or a truncating division on some of these paths.)
+int16 (16x8 models) takes the same integer path with an int16 clamp.
 """
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from ..ir import Graph, MeanAttrs, Op, OpType
 from ..quant import quantize_multiplier
 from .base import Lowered, OpSupport, unsupported
 from .common import need_int8_activation
+from .conv16 import need_int16_activation
 
 SUPPORT = {
-    OpType.MEAN: OpSupport(("int8",), "over adjacent axes, keep_dims either way"),
+    OpType.MEAN: OpSupport(("int8", "int16"), "over adjacent axes, keep_dims either way"),
 }
 
 
@@ -27,8 +29,10 @@ def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int,
 
 def lower(op: Op, graph: Graph) -> Lowered:
     ins = graph.op_inputs(op)
-    x = need_int8_activation(op, ins[0], "input")
-    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
+    s16 = ins[0] is not None and ins[0].dtype == "int16"
+    need = need_int16_activation if s16 else need_int8_activation
+    x = need(op, ins[0], "input")
+    y = need(op, graph.op_outputs(op)[0], "output")
     axes_t = ins[1] if len(ins) > 1 else None
     if axes_t is None or not axes_t.is_const or axes_t.dtype not in ("int32", "int64"):
         raise unsupported(op, "the reduction axes must be a constant int32 tensor")
@@ -51,7 +55,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
             count *= e
     if y.size != outer * inner:
         raise unsupported(op, f"output has {y.size} elements, expected {outer * inner}")
-    if count >= (1 << 23):
+    if count >= (1 << (15 if s16 else 23)):
         raise unsupported(op, f"mean over {count} elements could overflow the int32 sum")
     real = float(x.scale) / float(y.scale)
     if real >= float(1 << 30):
@@ -59,6 +63,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
     mult, shift = mean_multiplier(x.scale, y.scale, count)
     a: MeanAttrs = op.attrs
     params = dict(outer=outer, reduce=count, inner=inner, bias=-count * x.zero_point,
-                  mult=mult, shift=shift, out_offset=y.zero_point)
+                  mult=mult, shift=shift, out_offset=y.zero_point,
+                  fn="tg_mean_s16" if s16 else "tg_mean_s8")
     return Lowered("mean", ("tg_mean",), params, inplace=True,
                    notes=(f"axes {axes}, keep_dims={a.keep_dims}",))

@@ -1,4 +1,4 @@
-"""MAX_POOL_2D and AVERAGE_POOL_2D, int8 NHWC (Keras MaxPooling1D/2D, AveragePooling1D/2D).
+"""MAX_POOL_2D and AVERAGE_POOL_2D, int8 and int16 NHWC (Keras MaxPooling1D/2D, AveragePooling1D/2D).
 
 TFLite-Micro's reference integer pooling: the window is clipped to the input (SAME padding adds
 no taps), max / rounded average (half away from zero, over the taps that exist) of the raw int8
@@ -6,6 +6,8 @@ values, clamped to the fused activation range. Input and output share quantizati
 converted model; TFLite-Micro does not rescale, and neither do we.
 The average divides by the tap count with an exact multiply-shift (tables for the counts that
 occur are computed here), so the kernel executes no divide instruction.
+int16 (16x8 models) is the same arithmetic on int16 values (TFLite-Micro's int16 pooling), with
+the activation range of a symmetric int16 output.
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from ..ir import Graph, Op, OpType, PoolAttrs
 from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import (activation_bounds, check_out_size, expected_out_size, need_int8_activation,
                      padding_before)
+from .conv16 import activation_range_int16, need_int16_activation
 
 SUPPORT = {
-    OpType.MAX_POOL_2D: OpSupport(("int8",), "any window and stride, SAME/VALID"),
-    OpType.AVERAGE_POOL_2D: OpSupport(("int8",), "any window and stride, SAME/VALID"),
+    OpType.MAX_POOL_2D: OpSupport(("int8", "int16"), "any window and stride, SAME/VALID"),
+    OpType.AVERAGE_POOL_2D: OpSupport(("int8", "int16"), "any window and stride, SAME/VALID"),
 }
 
 MAX_RECIP_TABLE = 1024   # entries; beyond that the kernel divides (huge SAME windows only)
@@ -52,9 +55,17 @@ def inplace_safe(y_spans: list, x_spans: list, in_w: int, out_w: int) -> bool:
     return True
 
 
+def _io(op: Op, graph: Graph):
+    """(x, y, int16?): int8 activations, or symmetric int16 ones (16x8)."""
+    x, y = graph.op_inputs(op)[0], graph.op_outputs(op)[0]
+    if x is not None and x.dtype == "int16":
+        return (need_int16_activation(op, x, "input"), need_int16_activation(op, y, "output"),
+                True)
+    return need_int8_activation(op, x, "input"), need_int8_activation(op, y, "output"), False
+
+
 def lower(op: Op, graph: Graph) -> Lowered:
-    x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
-    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
+    x, y, s16 = _io(op, graph)
     if len(x.shape) != 4 or len(y.shape) != 4:
         raise unsupported(op, f"expects 4-D NHWC tensors, got input {x.shape}, output {y.shape}")
     if x.quant.per_channel or y.quant.per_channel:
@@ -74,16 +85,20 @@ def lower(op: Op, graph: Graph) -> Lowered:
     xs = _spans(out_w, a.stride_w, pad_left, a.filter_w, in_w)
     if any(e <= s for s, e in ys + xs):
         raise unsupported(op, "a pooling window lies entirely in the padding")
-    act_min, act_max = activation_bounds(op, y, a.activation)
+    act_min, act_max = (activation_range_int16(a.activation, y.scale) if s16 else
+                        activation_bounds(op, y, a.activation))
     params = dict(batches=n, in_h=in_h, in_w=in_w, channels=c, out_h=out_h, out_w=out_w,
                   filter_h=a.filter_h, filter_w=a.filter_w, stride_h=a.stride_h,
                   stride_w=a.stride_w, pad_top=pad_top, pad_left=pad_left,
                   act_min=act_min, act_max=act_max, count_min=0, count_max=0, has_recip=False,
-                  fn="tg_maxpool_s8" if op.type == OpType.MAX_POOL_2D else "tg_avgpool_s8")
+                  fn=("tg_maxpool_" if op.type == OpType.MAX_POOL_2D else "tg_avgpool_")
+                  + ("s16" if s16 else "s8"), ctype="int16_t" if s16 else "int8_t")
     consts: tuple[ConstArray, ...] = ()
     if op.type == OpType.AVERAGE_POOL_2D:
         counts = sorted({(ye - y0) * (xe - x0) for y0, ye in ys for x0, xe in xs})
         lo, hi = counts[0], counts[-1]
+        if s16 and hi >= (1 << 15):    # |sum| + n / 2 of int16 values must stay below 2^31
+            raise unsupported(op, f"an average over {hi} taps could overflow the int32 sum")
         if hi - lo + 1 <= MAX_RECIP_TABLE and hi < (1 << 23):
             mults = np.zeros(hi - lo + 1, dtype=np.int64)
             shifts = np.zeros(hi - lo + 1, dtype=np.int64)

@@ -1,20 +1,30 @@
-"""SOFTMAX over the last axis, int8 -> int8 (output scale 1/256, zero point -128).
+"""SOFTMAX over the last axis: int8 -> int8 (output scale 1/256, zero point -128), int8 -> int16
+(scale 1/65536, zero point -32768) and int16 -> int16 (scale 1/32768, zero point 0).
 
-TFLite-Micro (installed snapshot, softmax.cc) sends int8 -> int8 to reference_ops::Softmax, the
-gemmlowp path (not the int16 LUT path): PreprocessSoftmaxScaling(beta, input_scale, 5) gives
-input_multiplier / input_left_shift, diff_min = -CalculateInputRadius(5, left_shift).
+TFLite-Micro (installed snapshot, softmax.cc) sends int8 input to reference_ops::Softmax, the
+gemmlowp path: PreprocessSoftmaxScaling(beta, input_scale, 5) gives input_multiplier /
+input_left_shift, diff_min = -CalculateInputRadius(5, left_shift).
+int16 input goes to reference_ops::SoftmaxInt16, the LUT path: the difference from the row
+maximum is scaled by QuantizeMultiplier(input_scale * beta / (10 / 65535)) so that [-10, 0]
+spans 65535 steps, exp() and the reciprocal 1/(1 + x) are 513-entry int16 tables with linear
+interpolation (gen_lut<float, int16_t, int16_t>, computed here in float32 with the C library's
+expf, as TFLite-Micro's Prepare fills them).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..ir import Graph, Op, OpType, SoftmaxAttrs
+from ..libm import expf
 from ..quant import quantize_multiplier
 from . import gemmlowp
-from .base import Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, OpSupport, unsupported
 from .common import need_int8_activation
 
 SUPPORT = {
-    OpType.SOFTMAX: OpSupport(("int8",), "last axis, any beta; gemmlowp path as TFLite-Micro; "
-                              "int8 -> int16 output too"),
+    OpType.SOFTMAX: OpSupport(("int8", "int16"), "last axis, any beta; int8: gemmlowp path as "
+                              "TFLite-Micro, int8 or int16 output; int16: TFLite-Micro's exp and "
+                              "reciprocal tables"),
 }
 
 SCALED_DIFF_INTEGER_BITS = 5
@@ -30,6 +40,8 @@ def softmax_params(beta: float, in_scale: float) -> tuple[int, int, int]:
 
 
 def lower(op: Op, graph: Graph) -> Lowered:
+    if graph.op_inputs(op)[0] is not None and graph.op_inputs(op)[0].dtype == "int16":
+        return _lower_int16(op, graph)
     x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
     y = graph.op_outputs(op)[0]
     out16 = y.dtype == "int16"
@@ -65,3 +77,67 @@ def need_int16_out(op: Op, y):
     if y.quant is None or y.quant.per_channel:
         raise unsupported(op, f"output tensor {y.index} needs per-tensor quantization")
     return y
+
+
+# ---- int16 -> int16: the LUT path -----------------------------------------------------------
+
+LUT_STEPS = 512
+
+
+def gen_lut_int16(func, input_min: float, input_max: float) -> np.ndarray:
+    """gen_lut<float, int16_t, int16_t>(func, input_min, input_max, -1, 1): 512 samples with the
+    midpoint error halved into them, plus one more for the last slope; float32 throughout."""
+    f32 = np.float32
+    lo, hi = f32(input_min), f32(input_max)
+    step = f32((hi - lo) / f32(LUT_STEPS))
+    half = f32(step / f32(2))
+    inv = f32(65536.0 / 2.0)                      # (max - min + 1) / (output_max - output_min)
+
+    def rnd(v) -> float:                          # TfLiteRound on float: half away from zero
+        return float(np.copysign(np.floor(np.abs(f32(v)) + f32(0.5)), f32(v)))
+
+    lut = np.zeros(LUT_STEPS + 1, dtype=np.int64)
+    for i in range(LUT_STEPS):
+        at = f32(lo + f32(f32(i) * step))
+        val, nxt = func(at), func(f32(lo + f32(f32(i + 1) * step)))
+        mid = func(f32(at + half))
+        sample = rnd(f32(val * inv))
+        interp = rnd(f32(f32(f32(nxt * inv) + f32(rnd(f32(val * inv)))) / f32(2)))
+        bias = rnd(f32(f32(interp - rnd(f32(mid * inv))) / f32(2)))
+        lut[i] = min(max(f32(sample - bias), -32768.0), 32767.0)
+    lut[LUT_STEPS] = min(max(rnd(f32(func(hi) * inv)), -32768.0), 32767.0)
+    return lut
+
+
+def _lower_int16(op: Op, graph: Graph) -> Lowered:
+    from .conv16 import need_int16_activation
+    x = graph.op_inputs(op)[0]
+    y = graph.op_outputs(op)[0]
+    if y.dtype != "int16" or y.quant is None or y.quant.per_channel or x.quant is None \
+            or x.quant.per_channel or not x.scale:
+        raise unsupported(op, f"int16 input needs a per-tensor quantized int16 output (has {y.dtype})")
+    if y.zero_point != 0 or abs(float(y.scale) - 1 / 32768) > 0.001 / 32768:
+        raise unsupported(op, f"int16 output must have scale 1/32768 and zero point 0 (has "
+                          f"{y.scale}, {y.zero_point}); TFLite-Micro refuses anything else")
+    if x.is_const:
+        need_int16_activation(op, x, "input")   # the one-line message for a constant input
+    if x.shape != y.shape or not x.shape:
+        raise unsupported(op, f"input {x.shape} and output {y.shape} must have the same shape")
+    a: SoftmaxAttrs = op.attrs
+    if not a.beta > 0:
+        raise unsupported(op, f"beta {a.beta} must be positive")
+    mult, shift = quantize_multiplier(float(np.float32(x.scale)) * float(np.float32(a.beta))
+                                      / (10.0 / 65535.0))
+    if mult == 0 or shift > 31 - 17:              # int32 input_diff << shift must not wrap
+        raise unsupported(op, f"input scale {x.scale} x beta {a.beta} is outside the range "
+                          "TFLite-Micro's int16 softmax handles")
+    exp_lut = gen_lut_int16(lambda v: expf(v), -10.0, 0.0)
+    recip_lut = gen_lut_int16(lambda v: np.float32(np.float32(1.0) / np.float32(np.float32(1.0) + v)),
+                              0.0, 1.0)
+    depth = x.shape[-1]
+    if depth > (1 << 16):
+        raise unsupported(op, f"a row of {depth} values could overflow the int32 sum of exps")
+    params = dict(rows=x.size // depth, depth=depth, input_multiplier=mult,
+                  input_left_shift=shift, diff_min=0, fn="tg_softmax_s16")
+    consts = (ConstArray("exp_lut", "int16_t", exp_lut), ConstArray("recip_lut", "int16_t", recip_lut))
+    return Lowered("softmax", ("tg_softmax",), params, consts, inplace=True, notes=("int16 LUT",))
