@@ -10,7 +10,7 @@ import numpy as np
 
 from ..ir import ConvAttrs, Graph, Op, OpType
 from . import conv16
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import (activation_bounds, bias_values, channel_multipliers, check_out_size,
                      expected_out_size, folded_bias, need_batch_one, need_const,
                      need_int8_activation, padding_before)
@@ -39,7 +39,7 @@ def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:
         pad_left=padding_before(a.padding, in_w, out_w, a.stride_w, a.dilation_w, k_w))
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op) + [None] * 3
     if ins[0] is not None and ins[0].dtype == "int16":
         return conv16.lower_conv(op, graph, _geometry)   # 16x8: int16 activations

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..ir import FullyConnectedAttrs, Graph, Op, OpType
 from . import conv16
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .conv import rq_consts, rq_fast_ok
 from .common import (activation_bounds, bias_values, channel_multipliers, folded_bias,
                      need_const, need_int8_activation)
@@ -16,7 +16,7 @@ SUPPORT = {
 }
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op) + [None] * 3
     if ins[0] is not None and ins[0].dtype == "int16":
         return conv16.lower_fc(op, graph)   # 16x8: int16 activations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..ir import Graph, MeanAttrs, Op, OpType
 from ..quant import quantize_multiplier
-from .base import Lowered, OpSupport, unsupported
+from .base import Lowered, LowerOptions, OpSupport, unsupported
 from .common import need_int8_activation
 
 SUPPORT = {
@@ -25,7 +25,7 @@ def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int,
     return (m << k) // count, s - k
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op)
     x = need_int8_activation(op, ins[0], "input")
     y = need_int8_activation(op, graph.op_outputs(op)[0], "output")

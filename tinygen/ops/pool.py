@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType, PoolAttrs
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import (activation_bounds, check_out_size, expected_out_size, need_int8_activation,
                      padding_before)
 
@@ -52,7 +52,7 @@ def inplace_safe(y_spans: list, x_spans: list, in_w: int, out_w: int) -> bool:
     return True
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
     y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
     if len(x.shape) != 4 or len(y.shape) != 4:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..ir import Graph, Op, OpType, SoftmaxAttrs
 from ..quant import quantize_multiplier
 from . import gemmlowp
-from .base import Lowered, OpSupport, unsupported
+from .base import Lowered, LowerOptions, OpSupport, unsupported
 from .common import need_int8_activation
 
 SUPPORT = {
@@ -29,7 +29,7 @@ def softmax_params(beta: float, in_scale: float) -> tuple[int, int, int]:
     return q_fixed, shift, -radius
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
     y = graph.op_outputs(op)[0]
     out16 = y.dtype == "int16"
