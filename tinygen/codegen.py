@@ -161,12 +161,7 @@ def _state_layout(graph: Graph) -> tuple[dict[int, int], int]:
     return offsets, size
 
 
-def compile_graph(graph: Graph, opts: LowerOptions = LowerOptions()) -> Compiled:
-    graph = fold_constants(graph)
-    if not graph.ops:
-        raise TinygenError("model has no ops to run; nothing to compile")
-    lowered = lower_all(graph, opts)
-    state_offsets, state_bytes = _state_layout(graph)
+def _plan(graph: Graph, lowered: list[Lowered]) -> tuple[list[CompiledOp], list[TensorUse], dict, Plan]:
     sizes = {t.index: t.nbytes for t in graph.activations if not t.is_variable}
     compiled, uses = [], []
     for op, low in zip(graph.ops, lowered):
@@ -179,7 +174,41 @@ def compile_graph(graph: Graph, opts: LowerOptions = LowerOptions()) -> Compiled
         writes = tuple(t for t in op.outputs if t in sizes) + ((scratch,) if scratch else ())
         uses.append(TensorUse(reads=reads, writes=writes, alias=low.alias, inplace=low.inplace,
                               views=low.views))
-    plan = plan_memory(len(graph.ops), uses, sizes, graph.inputs, graph.outputs)
+    return compiled, uses, sizes, plan_memory(len(graph.ops), uses, sizes, graph.inputs, graph.outputs)
+
+
+def _lean_where_it_pays(graph: Graph, lowered: list[Lowered]) -> list[Lowered]:
+    """Kernel scratch is speed bought with RAM. Where an op's scratch is live at the arena's peak
+    it grows the arena; such an op gets its lean variant (Lowered.lean: less or no scratch, a
+    slower route) when, and only when, that makes the planned arena smaller. Greedy, largest
+    scratch first, each op down its chain of lean variants; one plan per try (milliseconds).
+    So the arena never exceeds the plan without any kernel scratch, and scratch that fits beside
+    the peak's activations stays."""
+    best = _plan(graph, lowered)[3].arena_bytes
+    all_lean = [low.lean or low for low in lowered]
+    if _plan(graph, all_lean)[3].arena_bytes >= best:
+        return lowered
+    order = sorted((i for i, low in enumerate(lowered) if low.lean),
+                   key=lambda i: -lowered[i].scratch_bytes)
+    lowered = list(lowered)
+    for i in order:
+        variant = lowered[i].lean
+        while variant is not None:        # the fastest variant of the smallest arena
+            trial = lowered[:i] + [variant] + lowered[i + 1:]
+            arena = _plan(graph, trial)[3].arena_bytes
+            if arena < best:
+                lowered, best = trial, arena
+            variant = variant.lean
+    return lowered
+
+
+def compile_graph(graph: Graph, opts: LowerOptions = LowerOptions()) -> Compiled:
+    graph = fold_constants(graph)
+    if not graph.ops:
+        raise TinygenError("model has no ops to run; nothing to compile")
+    lowered = _lean_where_it_pays(graph, lower_all(graph, opts))
+    state_offsets, state_bytes = _state_layout(graph)
+    compiled, uses, sizes, plan = _plan(graph, lowered)
     facts = liveness_lower_bound(graph, uses, {t: n for t, n in sizes.items() if t < len(graph.tensors)})
     return Compiled(graph, tuple(compiled), plan, facts,
                     inputs=tuple(_io_tensor(graph.tensor(i), "input") for i in graph.inputs),

@@ -91,6 +91,8 @@ class Lowered:
     views: tuple[tuple[int, int], ...] = ()  # (output tensor, byte offset): outputs that ARE a
                                        # contiguous, word-aligned part of input 0 (no code, no memory)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    lean: Optional["Lowered"] = None   # the same op with less scratch (slower): compile_graph
+                                       # takes it where this op's scratch would grow the arena
 
     @property
     def weight_bytes(self) -> int:

@@ -52,8 +52,13 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
               ConstArray("mult", "int32_t", np.array(mults, dtype=np.int64)),
               ConstArray("shift", "int32_t", np.array(shifts, dtype=np.int64))
               ) + rq_consts(params["rq_fast"], mults, shifts, y.zero_point)
+    lean = None
+    if params["scratch_bytes"]:    # without the expanded input: no scratch
+        lean = Lowered("fully_connected", ("tg_fully_connected", "tg_simd"),
+                       dict(params, q15=0, scratch_bytes=0), consts, macs=batches * in_depth * out_depth)
     return Lowered("fully_connected", ("tg_fully_connected", "tg_simd"), params, consts,
-                   macs=batches * in_depth * out_depth, scratch_bytes=params["scratch_bytes"])
+                   macs=batches * in_depth * out_depth, scratch_bytes=params["scratch_bytes"],
+                   lean=lean)
 
 
 # Largest input the DSP path expands to int16 lanes (scratch: 2 bytes per input byte).
