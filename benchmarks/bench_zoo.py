@@ -110,7 +110,7 @@ def measure(name: str, work: Path, samples: int, optimize: str = "speed") -> dic
     from tinygen.validate import run_emulated
 
     model, feats = model_file(name)
-    compiled = compile_model(model)
+    compiled = compile_model(model, optimize)
     elf = build_twin_firmware(BOARD, model, work / f"{name}-{optimize}", feats, optimize=optimize)
     c = count(BOARD, model, feats, elf=elf)
     exact = None

@@ -16,7 +16,7 @@ from .fold import fold_constants
 from .importers.tflite import load_model
 from .ir import Graph, Op, Tensor
 from .ops import lower_all
-from .ops.base import Lowered
+from .ops.base import OPTIMIZE, Lowered, LowerOptions
 from .planner import Plan, TensorUse, align_up, lower_bound, make_buffers, plan_memory
 from .render import c_comment, c_identifier, environment
 from .resources import firmware_dir
@@ -69,6 +69,7 @@ class Compiled:
     outputs: tuple[IOTensor, ...]
     state_offsets: dict[int, int]    # variable tensor -> byte offset in the state area
     state_bytes: int
+    options: LowerOptions = LowerOptions()   # what the ops were lowered for (--optimize)
 
     @property
     def macs(self) -> int:
@@ -160,12 +161,7 @@ def _state_layout(graph: Graph) -> tuple[dict[int, int], int]:
     return offsets, size
 
 
-def compile_graph(graph: Graph) -> Compiled:
-    graph = fold_constants(graph)
-    if not graph.ops:
-        raise TinygenError("model has no ops to run; nothing to compile")
-    lowered = lower_all(graph)
-    state_offsets, state_bytes = _state_layout(graph)
+def _plan(graph: Graph, lowered: list[Lowered]) -> tuple[list[CompiledOp], list[TensorUse], dict, Plan]:
     sizes = {t.index: t.nbytes for t in graph.activations if not t.is_variable}
     compiled, uses = [], []
     for op, low in zip(graph.ops, lowered):
@@ -178,16 +174,59 @@ def compile_graph(graph: Graph) -> Compiled:
         writes = tuple(t for t in op.outputs if t in sizes) + ((scratch,) if scratch else ())
         uses.append(TensorUse(reads=reads, writes=writes, alias=low.alias, inplace=low.inplace,
                               views=low.views))
-    plan = plan_memory(len(graph.ops), uses, sizes, graph.inputs, graph.outputs)
+    return compiled, uses, sizes, plan_memory(len(graph.ops), uses, sizes, graph.inputs, graph.outputs)
+
+
+def _lean_where_it_pays(graph: Graph, lowered: list[Lowered]) -> list[Lowered]:
+    """Kernel scratch is speed bought with RAM. Where an op's scratch is live at the arena's peak
+    it grows the arena; such an op gets its lean variant (Lowered.lean: less or no scratch, a
+    slower route) when, and only when, that makes the planned arena smaller. Greedy, largest
+    scratch first, each op down its chain of lean variants; one plan per try (milliseconds).
+    So the arena never exceeds the plan without any kernel scratch, and scratch that fits beside
+    the peak's activations stays."""
+    best = _plan(graph, lowered)[3].arena_bytes
+    all_lean = [low.lean or low for low in lowered]
+    if _plan(graph, all_lean)[3].arena_bytes >= best:
+        return lowered
+    order = sorted((i for i, low in enumerate(lowered) if low.lean),
+                   key=lambda i: -lowered[i].scratch_bytes)
+    lowered = list(lowered)
+    for i in order:
+        variant = lowered[i].lean
+        while variant is not None:        # the fastest variant of the smallest arena
+            trial = lowered[:i] + [variant] + lowered[i + 1:]
+            arena = _plan(graph, trial)[3].arena_bytes
+            if arena < best:
+                lowered, best = trial, arena
+            variant = variant.lean
+    return lowered
+
+
+def compile_graph(graph: Graph, opts: LowerOptions = LowerOptions()) -> Compiled:
+    graph = fold_constants(graph)
+    if not graph.ops:
+        raise TinygenError("model has no ops to run; nothing to compile")
+    lowered = _lean_where_it_pays(graph, lower_all(graph, opts))
+    state_offsets, state_bytes = _state_layout(graph)
+    compiled, uses, sizes, plan = _plan(graph, lowered)
     facts = liveness_lower_bound(graph, uses, {t: n for t, n in sizes.items() if t < len(graph.tensors)})
     return Compiled(graph, tuple(compiled), plan, facts,
                     inputs=tuple(_io_tensor(graph.tensor(i), "input") for i in graph.inputs),
                     outputs=tuple(_io_tensor(graph.tensor(i), "output") for i in graph.outputs),
-                    state_offsets=state_offsets, state_bytes=state_bytes)
+                    state_offsets=state_offsets, state_bytes=state_bytes, options=opts)
 
 
-def compile_model(model: Union[str, Path, bytes]) -> Compiled:
-    return compile_graph(load_model(model))
+def check_optimize(optimize: str) -> LowerOptions:
+    if optimize not in OPTIMIZE:
+        raise TinygenError(f"--optimize {c_comment(str(optimize), 20)} is not one of "
+                           f"{', '.join(OPTIMIZE)}; pick speed (default) or size")
+    return LowerOptions(optimize=optimize)
+
+
+def compile_model(model: Union[str, Path, bytes], optimize: str = "speed") -> Compiled:
+    """`optimize` reaches the op plugins (LowerOptions): "speed" may store constants in the
+    layout the fastest kernels read (more flash), "size" the smallest."""
+    return compile_graph(load_model(model), check_optimize(optimize))
 
 
 @dataclass
@@ -264,14 +303,12 @@ def _io_values(compiled: Compiled, ptr: _Pointers) -> dict:
                 outputs=[one(io, k, "output") for k, io in enumerate(compiled.outputs)])
 
 
-OPTIMIZE = ("speed", "size")
-
-
-def render_sources(compiled: Compiled, name: str, optimize: str = "speed") -> dict[str, str]:
-    """File name -> text for the model's own files (header and source). `optimize`: "speed"
-    gives every conv/depthwise/FC layer its own specialised kernel; "size" calls one shared
-    generic kernel per op kind (less code, more instructions)."""
+def render_sources(compiled: Compiled, name: str) -> dict[str, str]:
+    """File name -> text for the model's own files (header and source). compiled.options'
+    optimize "speed" gives every conv/depthwise/FC layer its own specialised kernel; "size" calls
+    one shared generic kernel per op kind (less code, more instructions)."""
     env = environment()
+    optimize = compiled.options.optimize
     graph, plan = compiled.graph, compiled.plan
     ptr = _Pointers(compiled)
     contexts = [_op_context(env, c, name, ptr, graph, optimize) for c in compiled.ops]
@@ -316,14 +353,15 @@ def generate(model: Union[str, Path, bytes, Compiled], out_dir: Union[str, Path]
              name: str = "model", optimize: str = "speed") -> GenResult:
     """Write `<name>.h`, `<name>.c` and the runtime files the model needs into out_dir."""
     name = check_name(name)
-    if optimize not in OPTIMIZE:
-        raise TinygenError(f"--optimize {c_comment(str(optimize), 20)} is not one of "
-                           f"{', '.join(OPTIMIZE)}; pick speed (default) or size")
-    compiled = model if isinstance(model, Compiled) else compile_model(model)
+    check_optimize(optimize)
+    compiled = model if isinstance(model, Compiled) else compile_model(model, optimize)
+    if compiled.options.optimize != optimize:
+        raise TinygenError(f"the model was compiled for --optimize {compiled.options.optimize}, "
+                           f"not {optimize}; compile it again with the same option")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for fname, text in render_sources(compiled, name, optimize).items():
+    for fname, text in render_sources(compiled, name).items():
         path = out / fname
         path.write_text(text)
         written.append(path)

@@ -2,7 +2,11 @@
  * (MultiplyByQuantizedMultiplier with gemmlowp double rounding).
  *
  * A GEMV: four output neurons per pass share every loaded input word (tg_dot_1x4; SMLAD on
- * ARMv7E-M). The input zero point is folded into the bias offline. Like the conv kernels, the
+ * ARMv7E-M). The input zero point is folded into the bias offline. With `wide` (--optimize
+ * speed) the weights are stored pre-widened to int16 and interleaved by four rows
+ * (tinygen/ops/fully_connected.py, widened_rows): per four inputs one LDR + two SXTB16 of the
+ * input and two 4-register LDMs of weights feed eight SMLADs, 13 instructions per 16 MACs (the
+ * conv windows' inner loop, tg_dot_4x1_q15), for twice the weights' flash and no scratch. Like the conv kernels, the
  * generated code calls tg_fully_connected_inline from a per-layer function with a `static const`
  * parameter struct, so every size is a compile-time constant. */
 #ifndef TG_FULLY_CONNECTED_H
@@ -27,7 +31,9 @@ typedef struct {
     int32_t rq_fast;            /* 1: tg_rq_fast's preconditions hold (checked offline) */
     int32_t q15;                /* DSP builds: expand the input to int16 lanes once into the
                                    scratch (2 * (in_depth & ~3) bytes, planned offline) */
+    int32_t wide;               /* 1: weights in `wide` (pre-widened), else in `weights` */
     const int8_t *weights;      /* [out_depth][in_depth] */
+    const uint32_t *wide_w;     /* blocks of 4 rows x 8-word groups of 4 inputs (see above) */
     const int32_t *bias_folded; /* bias - in_zp * sum(weights of o): no padding, always folded */
     const int32_t *mult;        /* [out_depth] (per-tensor models repeat one value) */
     const int32_t *shift;
@@ -46,12 +52,71 @@ TG_INLINE int8_t tg_fc_out(const tg_fc_params_t *p, int32_t acc, int32_t o)
     return tg_rq_s8(acc, p->mult[o], p->shift[o], p->out_offset, p->act_min, p->act_max);
 }
 
+/* acc[k] += row k of a pre-widened block . the input (n values): the DSP path runs whole groups
+ * of four through tg_dot_4x1_q15 and the last partial group from a zero-padded copy (no read
+ * past the input); the portable path reads the same layout lane by lane. */
+TG_INLINE void tg_fc_wide_block(const uint32_t *wq, const int8_t *in, int32_t n, int32_t *acc)
+{
+    const int32_t n4 = n & ~3;
+    int32_t i, k;
+#if TG_DSP
+    tg_dot_4x1_q15(wq, in, n4, acc);
+    if (n4 < n) {
+        int8_t tail[4] = {0, 0, 0, 0};
+        for (i = n4; i < n; ++i) {
+            tail[i - n4] = in[i];
+        }
+        tg_dot_part_q15(wq + 2 * n4, tail, 4, 4, acc);
+    }
+#else
+    for (i = 0; i < n; i += 4, wq += 8) {
+        const int32_t x0 = in[i], x1 = i + 1 < n ? in[i + 1] : 0;
+        const int32_t x2 = i + 2 < n ? in[i + 2] : 0, x3 = i + 3 < n ? in[i + 3] : 0;
+        for (k = 0; k < 4; ++k) {
+            const uint32_t e = wq[2 * k], o = wq[2 * k + 1];
+            acc[k] += x0 * (int16_t)(e & 0xFFFFu) + x2 * (int16_t)(e >> 16) +
+                      x1 * (int16_t)(o & 0xFFFFu) + x3 * (int16_t)(o >> 16);
+        }
+    }
+    (void)n4;
+#endif
+    (void)k;
+}
+
+/* The wide route: four rows per pass, the last block's padding rows computed and dropped. */
+TG_INLINE void tg_fc_wide(const tg_fc_params_t *p, const int8_t *in, int8_t *out)
+{
+    const int32_t n = p->in_depth, stride = 2 * ((n + 3) & ~3);
+    int32_t b, o, k;
+    for (b = 0; b < p->batches; ++b, in += n) {
+        const uint32_t *wq = p->wide_w;
+        for (o = 0; o < p->out_depth; o += 4, wq += stride) {
+            int32_t acc[4];
+            TG_UNROLL4
+            for (k = 0; k < 4; ++k) {
+                acc[k] = o + k < p->out_depth ? p->bias_folded[o + k] : 0;
+            }
+            tg_fc_wide_block(wq, in, n, acc);
+            TG_UNROLL4
+            for (k = 0; k < 4; ++k) {
+                if (o + k < p->out_depth) {
+                    *out++ = tg_fc_out(p, acc[k], o + k);
+                }
+            }
+        }
+    }
+}
+
 TG_INLINE void tg_fully_connected_inline(const tg_fc_params_t *p, const int8_t *in, int8_t *out,
                                          void *scratch)
 {
     const int32_t n = p->in_depth;
     int32_t b, o, r;
     (void)scratch;
+    if (p->wide) {
+        tg_fc_wide(p, in, out);
+        return;
+    }
     for (b = 0; b < p->batches; ++b, in += n) {
         const int8_t *w = p->weights;
 #if TG_DSP

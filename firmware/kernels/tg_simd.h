@@ -392,6 +392,97 @@ TG_INLINE void tg_dot_1x4_q15(const uint32_t *xq, const int8_t *x, const int8_t 
 }
 #endif
 
+#if TG_DSP
+/* Four int8 vectors expanded to int16 lanes and interleaved per four bytes (slot k's even and
+ * odd lanes at words 2k, 2k + 1 of each 8-word group): conv windows (tg_conv.h) and FC weight
+ * rows stored pre-widened (tg_fully_connected.h), each dotted with one raw int8 vector. */
+#define TG_Q15_BATCH 4
+
+/* cnt accumulators += cnt interleaved windows . one channel's weights (n bytes, n % 4 == 0); cnt
+ * <= 4 is a constant at each call: a layer's last 1-3 positions, and tg_dot_4x1_q15 without the
+ * real DSP instructions. */
+TG_INLINE void tg_dot_part_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t cnt,
+                               int32_t *acc)
+{
+    int32_t i, k;
+    for (i = 0; i < n; i += 4, x += 2 * TG_Q15_BATCH) {
+        const uint32_t wv = tg_ld32(w + i);
+        const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
+        TG_UNROLL4
+        for (k = 0; k < cnt; ++k) {
+            acc[k] = tg_smlad(x[2 * k], we, acc[k]);
+            acc[k] = tg_smlad(x[2 * k + 1], wo, acc[k]);
+        }
+    }
+}
+
+/* Four accumulators += four windows (interleaved) . one channel's weights (n bytes, n % 4 == 0).
+ * Per four weight bytes (TG_Q15_STEP): LDR + 2 SXTB16 for the weights, two 4-register LDMs bring
+ * the four windows' eight lane words, eight SMLADs: 13 instructions per 16 MACs. The loop is
+ * written out in assembly, four steps per trip (54 instructions per 64 MACs with its CMP/BNE):
+ * LDM's register list must ascend, so its registers are fixed (r8-r11; local register variables
+ * are honoured for asm operands), and GCC, left to unroll it, shuffled the accumulators between
+ * steps. A window of 4, 8 or 12 mod 16 bytes takes one to three steps first. */
+#if TG_DSP_ASM
+#define TG_Q15_STEP                                                                          \
+    "ldr %[we], [%[wp]], #4\n\t"                                                          \
+    "sxtb16 %[wo], %[we], ror #8\n\t"                                                     \
+    "sxtb16 %[we], %[we]\n\t"                                                             \
+    "ldmia %[xp]!, {%[t0], %[t1], %[t2], %[t3]}\n\t"                                      \
+    "smlad %[a0], %[t0], %[we], %[a0]\n\t"                                                \
+    "smlad %[a0], %[t1], %[wo], %[a0]\n\t"                                                \
+    "smlad %[a1], %[t2], %[we], %[a1]\n\t"                                                \
+    "smlad %[a1], %[t3], %[wo], %[a1]\n\t"                                                \
+    "ldmia %[xp]!, {%[t0], %[t1], %[t2], %[t3]}\n\t"                                      \
+    "smlad %[a2], %[t0], %[we], %[a2]\n\t"                                                \
+    "smlad %[a2], %[t1], %[wo], %[a2]\n\t"                                                \
+    "smlad %[a3], %[t2], %[we], %[a3]\n\t"                                                \
+    "smlad %[a3], %[t3], %[wo], %[a3]\n\t"
+#endif
+
+TG_INLINE void tg_dot_4x1_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t *acc)
+{
+#if TG_DSP_ASM
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int8_t *wp = w;
+    const uint32_t *xp = x;
+    uint32_t we, wo;
+    register uint32_t t0 __asm__("r8");
+    register uint32_t t1 __asm__("r9");
+    register uint32_t t2 __asm__("r10");
+    register uint32_t t3 __asm__("r11");
+    int32_t k;
+    TG_UNROLL4
+    for (k = 0; k < (n / 4) % 4; ++k) {
+        __asm__(TG_Q15_STEP
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),
+                  [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [we] "=&r"(we),
+                  [wo] "=&r"(wo), [xp] "+r"(xp), [wp] "+r"(wp)
+                :
+                : "memory");
+    }
+    if (n >= 16) {
+        const int8_t *const wend = w + n;
+        __asm__("1:\n\t" TG_Q15_STEP TG_Q15_STEP TG_Q15_STEP TG_Q15_STEP
+                "cmp %[wp], %[wend]\n\t"
+                "bne 1b"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t0] "=&r"(t0),
+                  [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [we] "=&r"(we),
+                  [wo] "=&r"(wo), [xp] "+r"(xp), [wp] "+r"(wp)
+                : [wend] "r"(wend)
+                : "cc", "memory");
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+#else
+    tg_dot_part_q15(x, w, n, TG_Q15_BATCH, acc);
+#endif
+}
+
+#endif
+
 /* One input vector times four weight vectors w, w + ws, w + 2ws, w + 3ws. */
 TG_INLINE void tg_dot_1x4(const int8_t *x, const int8_t *w, int32_t ws, int32_t n, int32_t *s0,
                           int32_t *s1, int32_t *s2, int32_t *s3)

@@ -1,7 +1,7 @@
 """Op plugins: one module per op family, discovered automatically.
 
 Each module in this package (other than base and the shared helpers) declares SUPPORT and
-lower(op, graph); see base.py. Adding an op = one module here, one kernel in firmware/kernels/,
+lower(op, graph, opts); see base.py. Adding an op = one module here, one kernel in firmware/kernels/,
 one template in templates/ops/, one row in the op test table (tests/test_ops_table.py).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from types import ModuleType
 
 from ..errors import ModelError, UnsupportedOp
 from ..ir import Graph, Op, OpType
-from .base import Lowered, OpSupport
+from .base import Lowered, LowerOptions, OpSupport
 
 # Modules here that are shared helpers, not plugins.
 HELPERS = frozenset({"base", "common", "gemmlowp", "conv16"})
@@ -44,7 +44,7 @@ def supported_op_types() -> list[str]:
     return sorted(t.value for t in registry())
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions = LowerOptions()) -> Lowered:
     """Lower one op; an UnsupportedOp names the op, its index and the layer it came from."""
     module = registry().get(op.type)
     layer = graph.layer_name(op)
@@ -56,17 +56,17 @@ def lower(op: Op, graph: Graph) -> Lowered:
         raise ModelError(f"op {op.index} ({op.name}){where}: has no "
                          f"{'outputs' if not op.outputs else 'inputs'}; the file is corrupt")
     try:
-        return module.lower(op, graph)
+        return module.lower(op, graph, opts)
     except UnsupportedOp as err:
         raise UnsupportedOp(f"{err}{where}") from None
 
 
-def lower_all(graph: Graph) -> list[Lowered]:
+def lower_all(graph: Graph, opts: LowerOptions = LowerOptions()) -> list[Lowered]:
     """Lower every op; if any cannot be compiled, one UnsupportedOp names all of them."""
     lowered, failures = [], []
     for op in graph.ops:
         try:
-            lowered.append(lower(op, graph))
+            lowered.append(lower(op, graph, opts))
         except UnsupportedOp as err:
             failures.append(str(err))
     if len(failures) == 1:

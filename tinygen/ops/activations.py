@@ -20,7 +20,7 @@ import numpy as np
 from ..ir import Graph, Op, OpType
 from ..quant import multiply_by_quantized_multiplier, rounding_divide_by_pot
 from . import gemmlowp
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import unary_io
 from ..libm import checked_log2
 
@@ -60,7 +60,7 @@ def _table(op: Op, in_scale: float, in_zp: int) -> np.ndarray:
     return out
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     x, y = unary_io(op, graph, ("int8", "int16"))
     if x.dtype == "int16":
         return _lower_int16(op, x, y)

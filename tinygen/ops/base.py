@@ -2,7 +2,8 @@
 
 An op plugin is a module tinygen/ops/<name>.py with
     SUPPORT: dict[OpType, OpSupport]           # the op types it lowers, their types and limits
-    def lower(op: Op, graph: Graph) -> Lowered # raises UnsupportedOp naming op, index and the fix
+    def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered
+                                               # raises UnsupportedOp naming op, index and the fix
 SUPPORT is the one source of `tinygen ops` and of the README's op table.
 and a Jinja template templates/ops/<template>.c.j2 defining two macros:
     {% macro decl(o) %}  file-scope C: const parameter structs / weight arrays (flash)
@@ -51,6 +52,18 @@ def const_values(inputs: Sequence[Optional[Tensor]]) -> Optional[list[Optional[n
     return [t.data if t is not None else None for t in inputs]
 
 
+OPTIMIZE = ("speed", "size")
+
+
+@dataclass(frozen=True)
+class LowerOptions:
+    """What the user asked of the whole compilation that may change how an op is lowered (its
+    constants' layout, its scratch), the same for every op. Plugins that do not care ignore it."""
+
+    optimize: str = "speed"   # "speed": layouts for the fastest kernels (e.g. FC weights stored
+                              # pre-widened to int16); "size": the smallest flash and code
+
+
 @dataclass(frozen=True)
 class ConstArray:
     """A constant array emitted to flash as `static const <ctype> <sym>_<suffix>[]`."""
@@ -78,6 +91,8 @@ class Lowered:
     views: tuple[tuple[int, int], ...] = ()  # (output tensor, byte offset): outputs that ARE a
                                        # contiguous, word-aligned part of input 0 (no code, no memory)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    lean: Optional["Lowered"] = None   # the same op with less scratch (slower): compile_graph
+                                       # takes it where this op's scratch would grow the arena
 
     @property
     def weight_bytes(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Activation, ConcatAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, OpSupport, const_values, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, const_values, unsupported
 from .common import need_int8_activation
 
 def _fold(op: Op, ins, outs):
@@ -36,7 +36,7 @@ SUPPORT = {
 }
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op)
     y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
     a: ConcatAttrs = op.attrs

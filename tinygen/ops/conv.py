@@ -10,7 +10,7 @@ import numpy as np
 
 from ..ir import ConvAttrs, Graph, Op, OpType
 from . import conv16
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import (activation_bounds, bias_values, channel_multipliers, check_out_size,
                      expected_out_size, folded_bias, need_batch_one, need_const,
                      need_int8_activation, padding_before)
@@ -39,7 +39,7 @@ def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:
         pad_left=padding_before(a.padding, in_w, out_w, a.stride_w, a.dilation_w, k_w))
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op) + [None] * 3
     if ins[0] is not None and ins[0].dtype == "int16":
         return conv16.lower_conv(op, graph, _geometry)   # 16x8: int16 activations
@@ -97,9 +97,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
         geo["in_c"] if op.type == OpType.CONV_2D else 1)
 
     if not as_conv:
-        params["plane_w"], params["band"], params["scratch_bytes"] = dw_planes(geo)
-        return Lowered("depthwise", ("tg_depthwise", "tg_simd"), params, consts, macs,
-                       scratch_bytes=params["scratch_bytes"])
+        return _depthwise(geo, params, consts, macs)
     one_d = _as_1d(geo)
     if one_d is not None:
         k_h, k_w, dil_w = 1, one_d["k"], one_d["dil"]
@@ -109,12 +107,34 @@ def lower(op: Op, graph: Graph) -> Lowered:
     params["run_pad"] = run_pad
     params["q15"], params["scratch_bytes"] = conv_q15(k_h, k_w, geo["in_c"], dil_w, run_pad)
     consts = (ConstArray("weights", "int8_t", padded.ravel()),) + consts[1:]
-    if one_d is not None:
-        return Lowered("conv1d", ("tg_conv", "tg_simd"), dict(params, **one_d), consts, macs,
-                       scratch_bytes=params["scratch_bytes"],
-                       notes=("1-D kernel",))
-    return Lowered("conv2d", ("tg_conv", "tg_simd"), params, consts, macs,
-                   scratch_bytes=params["scratch_bytes"])
+    template, notes = ("conv2d", ()) if one_d is None else ("conv1d", ("1-D kernel",))
+    params = params if one_d is None else dict(params, **one_d)
+
+    def variant(q15: int, scratch: int, lean=None) -> Lowered:
+        return Lowered(template, ("tg_conv", "tg_simd"), dict(params, q15=q15, scratch_bytes=scratch),
+                       consts, macs, scratch_bytes=scratch, notes=notes, lean=lean)
+
+    # lean: the in-register route, no scratch (where the windows' scratch would grow the arena)
+    return variant(params["q15"], params["scratch_bytes"],
+                   variant(0, 0) if params["scratch_bytes"] else None)
+
+
+def _depthwise(geo: dict, params: dict, consts: tuple, macs: int) -> Lowered:
+    """The channel-plane route with the largest band DW_PLANE_BUDGET allows; lean variants: one
+    output row per band, then the per-position route (no scratch)."""
+    def variant(plane: tuple[int, int, int], lean=None) -> Lowered:
+        p = dict(params, plane_w=plane[0], band=plane[1], scratch_bytes=plane[2])
+        return Lowered("depthwise", ("tg_depthwise", "tg_simd"), p, consts, macs,
+                       scratch_bytes=plane[2], lean=lean)
+
+    plane = dw_planes(geo)
+    if not plane[1]:
+        return variant(plane)
+    lean = variant((0, 0, 0))
+    one_row = dw_planes(geo, max_band=1)
+    if one_row[1] < plane[1]:
+        lean = variant(one_row, lean)
+    return variant(plane, lean)
 
 
 def _pad_runs(weights: np.ndarray, k_h: int, k_w: int, in_c: int, dil_w: int
@@ -155,10 +175,11 @@ DW_PLANE_LIMIT = 16384
 DW_PAIRS_MAX = 32                                              # TG_DW_PAIRS_MAX
 
 
-def dw_planes(g: dict) -> tuple[int, int, int]:
+def dw_planes(g: dict, max_band: int = 0) -> tuple[int, int, int]:
     """(plane_w, band, scratch bytes) of tg_depthwise.h's channel-plane route: int16 rows of
     plane_w values, `band` output rows per fill (as many as DW_PLANE_BUDGET holds, at least 1);
-    band 0 is the per-position route (width dilation, or a kernel too large)."""
+    band 0 is the per-position route (width dilation, or a kernel too large). max_band: at most
+    this many rows per band (0: no limit)."""
     pairs = g["k_h"] * ((g["k_w"] + 1) // 2)
     if g["dil_w"] != 1 or pairs > DW_PAIRS_MAX:
         return 0, 0, 0
@@ -169,7 +190,7 @@ def dw_planes(g: dict) -> tuple[int, int, int]:
 
     if plane_bytes(1) > DW_PLANE_LIMIT:
         return 0, 0, 0
-    band = g["out_h"]
+    band = min(g["out_h"], max_band or g["out_h"])
     while band > 1 and plane_bytes(band) > DW_PLANE_BUDGET:
         band -= 1
     return plane_w, band, -(-plane_bytes(band) // 4) * 4

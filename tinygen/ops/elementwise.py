@@ -21,7 +21,7 @@ import numpy as np
 
 from ..ir import ActivationAttrs, Graph, Op, OpType, Tensor
 from ..quant import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 
 _BCAST = "broadcasting (up to 4 collapsed axes), a constant operand"
 SUPPORT = {
@@ -124,7 +124,7 @@ def _placement(x1: Tensor, x2: Tensor, y: Tensor) -> tuple[list, tuple[ConstArra
     return operands, tuple(consts), tuple(first_act.shape) == tuple(y.shape)
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     if op.type in (OpType.MAXIMUM, OpType.MINIMUM):
         return _lower_minmax(op, graph)
     x1, x2, y = _operands(op, graph, QUANTIZED)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..ir import Activation, Graph, LstmAttrs, Op, OpType
 from ..quant import quantize_multiplier
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import need_const, need_int8_activation
 
 SUPPORT = {
@@ -82,7 +82,7 @@ def _tanh_scaling(cell_scale: float) -> tuple[int, int]:
     return (3 << left, 0) if left >= 0 else (3, -left)
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op) + [None] * 24
     a: LstmAttrs = op.attrs
     for i, what in UNSUPPORTED.items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..ir import Graph, MeanAttrs, Op, OpType
 from ..quant import quantize_multiplier
-from .base import Lowered, OpSupport, unsupported
+from .base import Lowered, LowerOptions, OpSupport, unsupported
 from .common import need_int8_activation
 from .conv16 import need_int16_activation
 
@@ -27,7 +27,7 @@ def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int,
     return (m << k) // count, s - k
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op)
     s16 = ins[0] is not None and ins[0].dtype == "int16"
     need = need_int16_activation if s16 else need_int8_activation

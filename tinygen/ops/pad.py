@@ -4,7 +4,7 @@ outside them, so the kernel copies whole contiguous rows (at most 4 loops)."""
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpType
-from .base import Lowered, OpSupport, unsupported
+from .base import Lowered, LowerOptions, OpSupport, unsupported
 from .common import need_int8_activation
 
 SUPPORT = {
@@ -28,7 +28,7 @@ def pad_loops(op: Op, shape: tuple, pads: list[tuple[int, int]]) -> dict:
                 out_shape=[d[0] + d[1] + d[2] for d in dims])
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op)
     x = need_int8_activation(op, ins[0], "input")
     y = need_int8_activation(op, graph.op_outputs(op)[0], "output")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType, PoolAttrs
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import (activation_bounds, check_out_size, expected_out_size, need_int8_activation,
                      padding_before)
 from .conv16 import activation_range_int16, need_int16_activation
@@ -64,7 +64,7 @@ def _io(op: Op, graph: Graph):
     return need_int8_activation(op, x, "input"), need_int8_activation(op, y, "output"), False
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     x, y, s16 = _io(op, graph)
     if len(x.shape) != 4 or len(y.shape) != 4:
         raise unsupported(op, f"expects 4-D NHWC tensors, got input {x.shape}, output {y.shape}")

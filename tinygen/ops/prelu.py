@@ -10,7 +10,7 @@ import numpy as np
 
 from ..ir import Graph, Op, OpType
 from ..quant import quantize_multiplier
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import unary_io
 from .elementwise import broadcast_loops
 
@@ -20,7 +20,7 @@ SUPPORT = {
 }
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     x, y = unary_io(op, graph, ("int8", "int16"))
     ins = graph.op_inputs(op)
     a = ins[1] if len(ins) > 1 else None

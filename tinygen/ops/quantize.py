@@ -18,7 +18,7 @@ import numpy as np
 
 from ..ir import Graph, Op, OpType, Tensor
 from ..quant import DTYPE_RANGE, multiply_by_quantized_multiplier, quantize_multiplier
-from .base import ConstArray, Lowered, OpSupport, const_values, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, const_values, unsupported
 
 SUFFIX = {"int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "float32": "f32"}
 REQUANT_PAIRS = {("int8", "int8"), ("int8", "uint8"), ("uint8", "int8"), ("int8", "int16"),
@@ -93,7 +93,7 @@ def _lowered(x: Tensor, y: Tensor, fn: str, consts=(), **values) -> Lowered:
     return Lowered("quantize", ("tg_quantize",), params, tuple(consts), inplace=same_width)
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     x, y = _io(op, graph)
     if op.type == OpType.CAST:
         return _lower_cast(op, x, y)

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..ir import Graph, Op, OpType, Tensor
 from ..quant import quantize_multiplier
-from .base import Lowered, OpSupport, unsupported
+from .base import Lowered, LowerOptions, OpSupport, unsupported
 from .common import unary_io
 
 SUPPORT = {
@@ -77,7 +77,7 @@ def reduce_loops(shape: tuple[int, ...], axes: list[int]) -> tuple[list[int], li
     return ext, strides, acc
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     if op.type in (OpType.ARG_MAX, OpType.ARG_MIN):
         return _lower_arg(op, graph)
     x, y = _io(op, graph, SUPPORT[op.type].dtypes)

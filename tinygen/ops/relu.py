@@ -14,7 +14,7 @@ import numpy as np
 
 from ..ir import Graph, Op, OpType
 from ..quant import DTYPE_RANGE, multiply_by_quantized_multiplier, quantize_multiplier, tflite_round
-from .base import ConstArray, Lowered, OpSupport
+from .base import ConstArray, Lowered, LowerOptions, OpSupport
 from .common import act16_params, unary_io
 
 SUPPORT = {
@@ -45,7 +45,7 @@ def relu6_table(in_scale: float, in_zp: int) -> np.ndarray:
     return np.array([min(max(v, lo), hi) for v in range(-128, 128)], dtype=np.int8)
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     x, y = unary_io(op, graph, ("int8", "int16"))
     if x.dtype == "int16":
         return _lower_int16(op, x, y)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType
-from .base import Lowered, OpSupport, unsupported
+from .base import Lowered, LowerOptions, OpSupport, unsupported
 from .common import need_int8_activation
 
 def _fold(op: Op, ins, outs):
@@ -27,7 +27,7 @@ SUPPORT = {
 }
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
     y = graph.op_outputs(op)[0]
     if y.size != x.size:

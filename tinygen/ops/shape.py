@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..ir import Graph, Op, OpType, Tensor
-from .base import Lowered, OpSupport, const_values, unsupported
+from .base import Lowered, LowerOptions, OpSupport, const_values, unsupported
 
 
 def _fold_shape(op: Op, ins: Sequence[Optional[Tensor]], outs: Sequence[Tensor]):
@@ -36,6 +36,6 @@ SUPPORT = {
 }
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     raise unsupported(op, "its inputs are computed at run time; tinygen evaluates this op only "
                       "at compile time", "give it constant inputs (static shapes)")

@@ -18,7 +18,7 @@ from ..ir import Graph, Op, OpType, SoftmaxAttrs
 from ..libm import expf
 from ..quant import quantize_multiplier
 from . import gemmlowp
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import need_int8_activation
 
 SUPPORT = {
@@ -39,7 +39,7 @@ def softmax_params(beta: float, in_scale: float) -> tuple[int, int, int]:
     return q_fixed, shift, -radius
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     if graph.op_inputs(op)[0] is not None and graph.op_inputs(op)[0].dtype == "int16":
         return _lower_int16(op, graph)
     x = need_int8_activation(op, graph.op_inputs(op)[0], "input")

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..ir import Graph, Op, OpType, SvdfAttrs
 from ..quant import quantize_multiplier
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import need_const, need_int8_activation
 
 SUPPORT = {
@@ -26,7 +26,7 @@ def _scale(a: float, b: float, c: float) -> float:
     return float(np.float32(np.float32(a) * np.float32(b)) / np.float32(c))
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op) + [None] * 5
     a: SvdfAttrs = op.attrs
     x = need_int8_activation(op, ins[0], "input")

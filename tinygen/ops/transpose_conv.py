@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..ir import Graph, Op, OpType, TransposeConvAttrs
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import (activation_bounds, channel_multipliers, expected_out_size, need_batch_one,
                      need_const, need_int8_activation, padding_before)
 from .conv16 import activation_range_int16, need_int16_activation, requant_arrays, run_layout
@@ -51,7 +51,7 @@ def _bias(op: Op, b, channels: int, int16: bool) -> tuple[np.ndarray, bool]:
     return b.data.astype(np.int64).ravel(), True
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op) + [None] * 4
     y = graph.op_outputs(op)[0]
     int16 = ins[2] is not None and ins[2].dtype == "int16"

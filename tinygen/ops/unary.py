@@ -20,7 +20,7 @@ from ..ir import Graph, LeakyReluAttrs, Op, OpType
 from ..libm import expf, round_f32
 from ..quant import (DTYPE_RANGE, multiply_by_quantized_multiplier, quantize_multiplier,
                      rounding_divide_by_pot)
-from .base import ConstArray, Lowered, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
 from .common import act16_params, unary_io
 
 SUPPORT = {
@@ -34,7 +34,7 @@ SUPPORT = {
 F32 = np.float32
 
 
-def lower(op: Op, graph: Graph) -> Lowered:
+def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     dtypes = SUPPORT[op.type].dtypes
     x, y = unary_io(op, graph, dtypes)
     if op.type == OpType.LEAKY_RELU:
