@@ -16,7 +16,7 @@ from ..ir import Graph, Op, OpType
 from .base import Lowered, OpSupport
 
 # Modules here that are shared helpers, not plugins.
-HELPERS = frozenset({"base", "common", "gemmlowp"})
+HELPERS = frozenset({"base", "common", "gemmlowp", "movement"})
 
 
 @lru_cache(maxsize=1)
