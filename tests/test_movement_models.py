@@ -299,3 +299,26 @@ def test_ellipsis_and_new_axis_masks_follow_tflite(tmp_path):
         spec = [(o.nbytes, np.dtype(o.dtype)) for o in gen.outputs]
         ours = as_bytes(run_host(build_host(tmp_path / str(k), gen=gen), [x], spec))
         assert np.array_equal(ours, as_bytes(tflite_reference(model, [x]))), masks
+
+
+@pytest.mark.host
+def test_gather_from_a_table_in_flash_checks_positions(tmp_path):
+    """An embedding lookup: int32 positions computed at run time pick rows of a constant int8
+    table read from flash; a position outside the table fails the call, as in TFLite-Micro."""
+    from harness import build_host, run_host
+    from tinygen.codegen import compile_graph, generate
+
+    table = np.arange(-40, 40, 4, dtype=np.int8).reshape(5, 4)
+    table.setflags(write=False)
+    tensors = (Tensor(0, "pos", (2, 3), "int32"), Tensor(1, "table", (5, 4), "int8", Q, table),
+               Tensor(2, "rows", (2, 3, 4), "int8", Q))
+    graph = Graph(tensors, (Op(0, OpType.GATHER, (1, 0), (2,), GatherAttrs(0, 0)),), (0,), (2,),
+                  "0" * 64)
+    gen = generate(compile_graph(graph), tmp_path)
+    assert gen.compiled.kernels == ["tg_gather"] and gen.weight_bytes == 20
+    exe = build_host(tmp_path, gen=gen)
+    pos = np.random.default_rng(4).integers(0, 5, size=(5, 6)).astype(np.int32)
+    got = run_host(exe, [pos], [(24, np.dtype("int8"))])[0]
+    assert np.array_equal(got, table[pos].reshape(5, 24))
+    with pytest.raises(AssertionError, match="exited 3"):
+        run_host(exe, [np.array([[0, 1, 5, 2, 0, 0]], dtype=np.int32)], [(24, np.dtype("int8"))])
