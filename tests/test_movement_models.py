@@ -40,10 +40,10 @@ class _Builder:
         self.ops: list[Op] = []
         self.dtype = dtype
 
-    def const(self, values, dtype="int32") -> int:
-        data = np.asarray(values, dtype=dtype)
+    def const(self, values) -> int:
+        data = np.array(values, dtype=values.dtype if isinstance(values, np.ndarray) else "int32")
         data.setflags(write=False)
-        self.tensors.append(Tensor(len(self.tensors), "c", data.shape, dtype, None, data))
+        self.tensors.append(Tensor(len(self.tensors), "c", data.shape, data.dtype.name, None, data))
         return len(self.tensors) - 1
 
     def op(self, op_type, consts_before=(), consts_after=(), out_shapes=((),), attrs=NoAttrs()):
@@ -80,6 +80,8 @@ def _many_moves(dtype: str) -> Graph:
          SplitAttrs(3))
     b.op(OpType.UNPACK, (), (), [(2, 5, 6)] * 4, PackAttrs(3, 4))
     b.op(OpType.SLICE, (), ([1, 0, 2, 1], [1, -1, 3, 2]), [(1, 5, 3, 2)])
+    b.op(OpType.PACK, (), (np.arange(240, dtype=np.int8).reshape(2, 5, 6, 4),), [(2, 5, 2, 6, 4)],
+         PackAttrs(2, 2))                                           # a constant input from flash
     return b.graph()
 
 
@@ -120,8 +122,11 @@ def test_generated_c_runs_the_plans_numpy_runs(dtype, tmp_path):
 def _retyped(graph: Graph, dtype: str) -> Graph:
     from dataclasses import replace
 
-    return replace(graph, tensors=tuple(t if t.is_const else replace(t, dtype=dtype)
-                                        for t in graph.tensors))
+    def one(t: Tensor) -> Tensor:
+        if not t.is_const:
+            return replace(t, dtype=dtype)
+        return replace(t, dtype=dtype, data=t.data.astype(dtype)) if t.dtype == "int8" else t
+    return replace(graph, tensors=tuple(one(t) for t in graph.tensors))
 
 
 CROSS = {"arm-none-eabi-gcc": ["-mcpu=cortex-m7", "-mthumb"],
