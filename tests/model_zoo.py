@@ -15,8 +15,10 @@ ACTS = ["linear", "relu", "relu6", "tanh", "sigmoid"]
 @st.composite
 def layer_specs(draw, two_d: bool) -> dict[str, Any]:
     kind = draw(st.sampled_from(["conv", "conv", "depthwise", "maxpool", "avgpool", "residual",
-                                 "concat", "mul", "zeropad", "act"]))
+                                 "concat", "mul", "zeropad", "act"] + MOVEMENT_KINDS))
     spec: dict[str, Any] = {"kind": kind}
+    if kind in MOVEMENT_KINDS:
+        spec.update(draw(movement_params(kind)))
     if kind in ("conv", "depthwise", "residual", "concat"):
         spec["kernel"] = draw(st.integers(1, 5))
         spec["dilation"] = draw(st.sampled_from([1, 1, 2]))
@@ -115,6 +117,8 @@ def build_keras(spec: dict[str, Any]):
             x = Pad(padding=(s["pad"], s["pad"]) if two_d else s["pad"])(x)
         elif k == "act":
             x = L.Activation(s["activation"])(x)
+        elif k in MOVEMENT_KINDS:
+            x = movement_layer(x, s, two_d)
     if spec["head"] == "flatten":
         x = L.Flatten()(x)
     elif spec["head"] == "gap":
@@ -124,6 +128,59 @@ def build_keras(spec: dict[str, Any]):
     if spec["final"] != "linear":
         x = L.Activation(spec["final"])(x)
     return keras.Model(inp, x)
+
+
+# ---- data-movement layers (opsb) ------------------------------------------------------------------
+# Layers whose TFLite ops only move bytes: crops and strided slices, permutes, channel gathers,
+# split-and-swap, mirror padding, resizing (2-D), space-to-depth (2-D). (Keras' UpSampling layers
+# become TILE, which TFLite-Micro cannot run, so resizing goes through tf.image.resize.)
+
+MOVEMENT_KINDS = ["crop", "stride", "permute", "shuffle", "split", "mirror", "resize", "s2d"]
+
+
+@st.composite
+def movement_params(draw, kind: str) -> dict[str, Any]:
+    return {
+        "crop": lambda: {"crop": (draw(st.integers(0, 2)), draw(st.integers(1, 2)))},
+        "stride": lambda: {"step": draw(st.integers(2, 3)), "start": draw(st.integers(0, 1)),
+                           "reverse": draw(st.booleans())},
+        "permute": lambda: {},
+        "shuffle": lambda: {"seed": draw(st.integers(0, 99)), "keep": draw(st.integers(1, 3))},
+        "split": lambda: {"first": draw(st.integers(1, 3))},
+        "mirror": lambda: {"pad": (draw(st.integers(0, 2)), draw(st.integers(1, 2))),
+                           "mode": draw(st.sampled_from(["REFLECT", "SYMMETRIC"]))},
+        "resize": lambda: {"size": (draw(st.integers(2, 12)), draw(st.integers(2, 12))),
+                           "method": draw(st.sampled_from(["nearest", "bilinear"]))},
+        "s2d": lambda: {},
+    }[kind]()
+
+
+def movement_layer(x, s: dict[str, Any], two_d: bool):
+    """The layer of a data-movement spec, or x unchanged when it does not fit x's shape."""
+    import tensorflow as tf
+    from keras import layers as L
+
+    k, spatial, ch = s["kind"], list(x.shape[1:-1]), x.shape[-1]
+    if k == "crop" and all(n > sum(s["crop"]) for n in spatial):
+        return (L.Cropping2D((s["crop"], s["crop"])) if two_d else L.Cropping1D(s["crop"]))(x)
+    if k == "stride" and spatial[0] > s["step"]:
+        step = -s["step"] if s["reverse"] else s["step"]
+        return L.Lambda(lambda t: t[:, s["start"]::step])(x)
+    if k == "permute" and spatial[0] > 1:
+        return L.Permute((2, 1, 3) if two_d else (2, 1))(x)
+    if k == "shuffle" and ch > 1:
+        order = np.random.default_rng(s["seed"]).permutation(ch)[:max(1, ch - s["keep"] + 1)]
+        return L.Lambda(lambda t: tf.gather(t, order.tolist(), axis=-1))(x)
+    if k == "split" and spatial[0] > s["first"]:
+        return L.Lambda(lambda t: tf.concat(tf.split(t, [s["first"], -1], axis=1)[::-1], axis=1))(x)
+    if k == "mirror" and all(n > max(s["pad"]) for n in spatial):
+        pads = [[0, 0]] + [list(s["pad"])] * len(spatial) + [[0, 0]]
+        return L.Lambda(lambda t: tf.pad(t, pads, mode=s["mode"]))(x)
+    if k == "resize" and two_d:
+        return L.Lambda(lambda t: tf.image.resize(t, s["size"], s["method"]))(x)
+    if k == "s2d" and two_d and all(n % 2 == 0 for n in spatial):
+        return L.Lambda(lambda t: tf.nn.space_to_depth(t, 2))(x)
+    return x
 
 
 def representative(spec: dict[str, Any], n: int = 24) -> np.ndarray:

@@ -530,6 +530,142 @@ def typed_edge_inputs(gen, seed: int, n_random: int = 12) -> list[np.ndarray]:
     return [x[:n] for x in out]
 
 
+# ---- data-movement ops (opsb): a few multi-output models, each in every type TFLite-Micro runs ----
+# One model holds many variants of its ops as separate outputs, so one conversion and one compile
+# check them all. int16 models come from TFLite's 16x8 conversion; int32 ones retype an int8
+# model's activations (TFLite-Micro moves any type byte for byte; the converter makes no int32
+# activations). TILE is checked against TFLite's reference kernels: TFLite-Micro has no TILE.
+
+def _movement_fns():
+    tf = _tf()
+    r = tf.compat.v1.image
+    slicing = lambda x: [x[:, 1:5:2], x[:, ::-1, 2:], x[:, :, 3], x[:, -3:, :, ::2],  # noqa: E731
+                         x[:, 4:0:-2, ::3, 1:3], x[:, 2:4], tf.slice(x, [0, 1, 2, 0], [1, 3, -1, 2]),
+                         tf.slice(x, [0, 2, 0, 0], [1, 3, -1, -1]), *tf.split(x, 2, axis=1),
+                         *tf.split(x, [1, 2, 5], axis=2), *tf.unstack(x[:, :3], axis=3),
+                         tf.expand_dims(tf.pad(x[:, 1], [[0, 0], [1, 0], [0, 2]]), 3)]
+    # (the converter leaves a TRANSPOSE of the input in float when a CONCATENATION shares the
+    # model, so they are in separate models)
+    reorder = lambda x: [tf.transpose(x, [0, 2, 3, 1]), tf.transpose(x, [0, 3, 1, 2]),  # noqa: E731
+                         tf.transpose(tf.reshape(x, (1, 3, 2, 2, 5)), [0, 4, 2, 1, 3]),
+                         tf.expand_dims(tf.squeeze(x[:, :, 2:3], 2), 1),
+                         tf.pad(x, [[0, 0], [2, 1], [0, 3], [0, 0]])]
+    stacking = lambda x: [tf.stack([x, x[:, ::-1]], axis=2),  # noqa: E731
+                          tf.concat([x[:, 1:], x[:, :2]], axis=1)]
+    resize = lambda x: [tf.image.resize(x, (9, 13), "nearest"),  # noqa: E731
+                        r.resize_nearest_neighbor(x, (7, 4), align_corners=True),
+                        r.resize_nearest_neighbor(x, (11, 9), half_pixel_centers=True),
+                        tf.image.resize(x, (9, 13), "bilinear"),
+                        r.resize_bilinear(x, (7, 4), align_corners=True), r.resize_bilinear(x, (3, 2))]
+    nearest16 = lambda x: [tf.image.resize(x, (9, 13), "nearest"),  # noqa: E731
+                           r.resize_nearest_neighbor(x, (7, 4), align_corners=True),
+                           r.resize_nearest_neighbor(x, (3, 3), half_pixel_centers=True)]
+    blocks = lambda x: [tf.nn.space_to_depth(x, 2), tf.nn.depth_to_space(x, 2),  # noqa: E731
+                        tf.space_to_batch_nd(x, [2, 2], [[1, 1], [0, 2]]),
+                        tf.batch_to_space(tf.reshape(x, (4, 2, 3, 4)), [2, 2], [[1, 0], [0, 3]])]
+    mirror = lambda x: [tf.pad(x, [[0, 0], [2, 1], [0, 3], [0, 0]], mode="REFLECT"),  # noqa: E731
+                        tf.pad(x, [[0, 0], [1, 2], [3, 0], [1, 1]], mode="SYMMETRIC"),
+                        tf.gather(x, [3, 0, 2, 2], axis=2), tf.gather(x, [[1, 4], [0, 0]], axis=1),
+                        tf.pad(x, [[0, 0], [1, 0], [0, 0], [1, 2]], constant_values=0.5)]
+    tile = lambda x: [tf.tile(x, [1, 2, 1, 3]), tf.tile(x[:, :, :1], [2, 1, 3, 1])]  # noqa: E731
+    gather = lambda x: [tf.gather(x, [[3, 0], [2, 2]], axis=2)]  # noqa: E731
+    return {
+        "slicing": ({"STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "UNPACK", "PAD", "RESHAPE"},
+                    (6, 8, 4), slicing),
+        "reorder": ({"TRANSPOSE", "RESHAPE", "PAD"}, (3, 4, 5), reorder),
+        "stacking": ({"PACK", "CONCATENATION"}, (3, 4, 5), stacking),
+        "resize": ({"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"}, (5, 6, 3), resize),
+        "nearest16": ({"RESIZE_NEAREST_NEIGHBOR"}, (5, 6, 3), nearest16),
+        "blocks": ({"SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND"},
+                   (4, 6, 4), blocks),
+        "mirror": ({"MIRROR_PAD", "GATHER", "PADV2"}, (5, 6, 3), mirror),
+        "tile": ({"TILE"}, (3, 4, 2), tile),
+        "gather_runtime": ({"GATHER"}, (4, 5, 3), gather),
+    }
+
+
+# (model, type): every type TFLite-Micro runs the model's ops in (measured on the installed
+# TFLite-Micro: TRANSPOSE has no int32, RESIZE_BILINEAR / GATHER / the block ops / MIRROR_PAD only
+# int8; TILE, not in TFLite-Micro, in the three types TFLite's kernel takes).
+MOVEMENT_ROWS = [("slicing", "int8"), ("slicing", "int16"), ("slicing", "int32"),
+                 ("reorder", "int8"), ("reorder", "int16"), ("stacking", "int8"),
+                 ("stacking", "int16"), ("stacking", "int32"), ("resize", "int8"),
+                 ("nearest16", "int16"), ("blocks", "int8"), ("mirror", "int8"), ("tile", "int8"),
+                 ("tile", "int16"), ("tile", "int32"), ("gather_runtime", "int8")]
+
+
+def retype(model: bytes, dtype: str) -> bytes:
+    """The model with every int8 activation tensor made `dtype` (no quantization for int32)."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    codes = {"int16": schema.TensorType.INT16, "int32": schema.TensorType.INT32}
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    for t in m.subgraphs[0].tensors:
+        if t.type == schema.TensorType.INT8 and (t.buffer == 0 or m.buffers[t.buffer].data is None):
+            t.type = codes[dtype]
+            if dtype == "int32":
+                t.quantization = None
+    return _pack_model(m)
+
+
+def positions_as_input(model: bytes) -> bytes:
+    """GATHER's constant positions made a second model input (positions computed at run time)."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model, 0))
+    g = m.subgraphs[0]
+    op = next(o for o in g.operators
+              if m.operatorCodes[o.opcodeIndex].builtinCode == schema.BuiltinOperator.GATHER)
+    g.tensors[op.inputs[1]].buffer = 0
+    g.inputs = list(g.inputs) + [op.inputs[1]]
+    return _pack_model(m)
+
+
+def _pack_model(m) -> bytes:
+    import flatbuffers
+
+    fb = flatbuffers.Builder(4096)
+    fb.Finish(m.Pack(fb), file_identifier=b"TFL3")
+    return bytes(fb.Output())
+
+
+def movement_model(name: str, dtype: str) -> bytes:
+    want, shape, fn = _movement_fns()[name]
+    tf = _tf()
+    spec = tf.TensorSpec((1,) + shape, tf.float32)
+    module = tf.Module()
+    module.f = tf.function(fn, input_signature=[spec])
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([module.f.get_concrete_function()], module)
+    from tinygen.train.convert import convert_int8
+
+    io = "int16" if dtype == "int16" else "int8"
+    model = convert_int8(tf, conv, rep_data(shape), input_type=io, output_type=io,
+                         int16_activations=dtype == "int16")
+    if dtype == "int32":
+        model = retype(model, "int32")
+    if name == "gather_runtime":
+        model = positions_as_input(model)
+    return model
+
+
+def tflite_reference(model: bytes, inputs) -> list:
+    """TFLite's builtin kernels without delegates, for ops TFLite-Micro does not have (its
+    reference resolver lacks TILE version 3; TILE copies bytes, so the two kernels agree)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    it = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    it.allocate_tensors()
+    outs = [[] for _ in it.get_output_details()]
+    for r in range(len(inputs[0])):
+        for d, batch in zip(it.get_input_details(), inputs):
+            it.set_tensor(d["index"], batch[r].reshape(d["shape"]))
+        it.invoke()
+        for k, d in enumerate(it.get_output_details()):
+            outs[k].append(it.get_tensor(d["index"]).ravel())
+    return [np.stack(o) for o in outs]
+
+
 @needs_tf
 @pytest.mark.tf
 @pytest.mark.host
@@ -547,3 +683,29 @@ def test_arith_row(case_id, tmp_path):
     ours, theirs, _ = check_bit_exact(model, inputs, tmp_path / "gen")
     differing = int(np.count_nonzero(ours != theirs))
     assert differing == 0, f"{differing} differing bytes of {ours.size} (ops {sorted(present)})"
+
+
+@pytest.mark.parametrize("name,dtype", MOVEMENT_ROWS)
+def test_movement_row(name, dtype, tmp_path):
+    from harness import as_bytes, build_host, random_inputs, run_host, tflm_arena
+    from tinygen.codegen import compile_model, generate
+    from tinygen.importers.tflite import load_model
+
+    model = movement_model(name, dtype)
+    graph = load_model(model)
+    present = {op.type.value for op in graph.ops}
+    assert _movement_fns()[name][0] <= present, f"model has only {sorted(present)}"
+    assert all(graph.tensor(i).dtype == dtype for i in graph.outputs)
+    rng = np.random.default_rng(zlib.crc32(f"{name}{dtype}".encode()))
+    inputs = random_inputs(compile_model(model), 12, rng)
+    if name == "gather_runtime":     # in-range positions: TFLite-Micro fails on others, so do we
+        inputs[1] = rng.integers(0, 5, size=inputs[1].shape, dtype=np.int64).astype(np.int32)
+    if name == "tile":
+        gen = generate(model, tmp_path)
+        spec = [(o.nbytes, np.dtype(o.dtype)) for o in gen.outputs]
+        ours = as_bytes(run_host(build_host(tmp_path, gen=gen), inputs, spec))
+        theirs = as_bytes(tflite_reference(model, inputs))
+    else:
+        ours, theirs, gen = check_bit_exact(model, inputs, tmp_path)
+        assert gen.arena_bytes <= tflm_arena(model)["head"]
+    assert int(np.count_nonzero(ours != theirs)) == 0, f"{sorted(present)} differ"

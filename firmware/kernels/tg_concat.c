@@ -1,8 +1,8 @@
 /* See tg_concat.h. */
 #include "tg_concat.h"
 
-int tg_concat_s8(const int8_t *const *inputs, const int32_t *inner, int32_t n_inputs,
-                 int32_t outer, int8_t *out)
+int tg_concat(const int8_t *const *inputs, const int32_t *inner, int32_t n_inputs,
+              int32_t outer, int8_t *out)
 {
     int32_t o, k;
     for (o = 0; o < outer; ++o) {

@@ -16,7 +16,7 @@ from ..ir import Graph, Op, OpType
 from .base import Lowered, LowerOptions, OpSupport
 
 # Modules here that are shared helpers, not plugins.
-HELPERS = frozenset({"base", "common", "gemmlowp", "conv16"})
+HELPERS = frozenset({"base", "common", "gemmlowp", "conv16", "movement"})
 
 
 @lru_cache(maxsize=1)

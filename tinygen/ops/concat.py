@@ -1,6 +1,7 @@
-"""CONCATENATION, int8, any axis: the inputs' bytes are copied in turn, no arithmetic.
+"""CONCATENATION, int8 / int16 / int32, any axis: the inputs' bytes are copied in turn, no
+arithmetic.
 
-TFLite-Micro's int8 kernel does not requantize. The converter gives every input the output's
+TFLite-Micro's integer kernels do not requantize. The converter gives every input the output's
 scale and zero point (inserting a QUANTIZE where a producer has fixed output parameters); a model
 where they differ is refused by the installed TFLite-Micro (AllocateTensors fails; checked by
 patching a converted model), so we refuse it too rather than guess. Fused activations other than
@@ -11,7 +12,10 @@ import numpy as np
 
 from ..ir import Activation, ConcatAttrs, Graph, Op, OpType
 from .base import ConstArray, Lowered, LowerOptions, OpSupport, const_values, unsupported
-from .common import need_int8_activation
+from .movement import need_data
+
+DTYPES = ("int8", "int16", "int32")
+_CTYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t"}
 
 def _fold(op: Op, ins, outs):
     """Constant inputs (shape vectors, mostly): the same bytes the kernel would copy."""
@@ -31,14 +35,20 @@ def _fold(op: Op, ins, outs):
 
 
 SUPPORT = {
-    OpType.CONCATENATION: OpSupport(("int8",), "any axis; inputs share the output's quantization",
+    OpType.CONCATENATION: OpSupport(DTYPES, "any axis; inputs share the output's quantization",
                                     fold=_fold),
 }
 
 
 def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op)
-    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
+    y = graph.op_outputs(op)[0]
+    if y.dtype not in DTYPES:
+        raise unsupported(op, f"output tensor {y.index} is {y.dtype}; TFLite-Micro's kernel takes "
+                          f"{', '.join(DTYPES)}")
+    if y.dtype != "int32" and (y.quant is None or not y.quant.scale):
+        raise unsupported(op, f"output tensor {y.index} has no quantization parameters")
+    itemsize = np.dtype(y.dtype).itemsize
     a: ConcatAttrs = op.attrs
     if a.activation != Activation.NONE:
         raise unsupported(op, f"fused activation {a.activation.value}",
@@ -54,25 +64,26 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     for k, t in enumerate(ins):
         if t is None:
             raise unsupported(op, f"input {k} is missing")
+        if t.dtype != y.dtype:
+            raise unsupported(op, f"input {k} is {t.dtype}, the output {y.dtype}")
         if t.is_const:
-            if t.dtype != "int8":
-                raise unsupported(op, f"constant input {k} is {t.dtype}, not int8")
-            consts.append(ConstArray(f"in{k}", "int8_t", np.asarray(t.data, dtype=np.int8).ravel()))
+            consts.append(ConstArray(f"in{k}", _CTYPES[t.dtype], np.asarray(t.data).ravel()
+                                     .astype(np.int64)))
             srcs.append(("c", f"in{k}"))
         else:
-            need_int8_activation(op, t, f"input {k}")
+            need_data(op, t, f"input {k}", DTYPES)
             srcs.append(("a", n_act))   # index among the op's activation inputs (o.inp)
             n_act += 1
         if len(t.shape) != rank or any(t.shape[d] != y.shape[d] for d in range(rank) if d != axis):
             raise unsupported(op, f"input {k} shape {t.shape} does not fit output {y.shape} "
                               f"along axis {axis}")
-        if t.quant is not None and (t.quant.scale != y.quant.scale
-                                    or t.quant.zero_point != y.quant.zero_point):
+        if y.dtype != "int32" and t.quant is not None and \
+                (t.quant.scale != y.quant.scale or t.quant.zero_point != y.quant.zero_point):
             raise unsupported(op, f"input {k} quantization ({t.quant.scale[0]}, "
                               f"{t.quant.zero_point[0]}) differs from the output's "
                               f"({y.quant.scale[0]}, {y.quant.zero_point[0]}); TFLite-Micro "
                               "refuses this too", "re-convert the model with the TFLite converter")
-        inner.append(int(np.prod(t.shape[axis:], dtype=np.int64)))
+        inner.append(int(np.prod(t.shape[axis:], dtype=np.int64)) * itemsize)
         total += t.shape[axis]
     if total != y.shape[axis]:
         raise unsupported(op, f"inputs sum to {total} along axis {axis}, output has {y.shape[axis]}")

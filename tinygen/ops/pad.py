@@ -1,15 +1,20 @@
-"""PAD and PADV2, int8, constant mode. The pad value is what TFLite-Micro writes: the output zero
-point for PAD, the given int8 constant for PADV2. Unpadded inner axes are merged into the axis
-outside them, so the kernel copies whole contiguous rows (at most 4 loops)."""
+"""PAD and PADV2, constant mode, int8 / int16 / int32 (TFLite-Micro's types). The pad value is
+what TFLite-Micro writes: for int8 the output zero point (PAD) or the given constant (PADV2, whose
+quantization must be the output's); for int16 and int32 zero or the given constant. Unpadded inner
+axes are merged into the axis outside them, so the kernel copies whole contiguous rows (at most
+4 loops)."""
 from __future__ import annotations
+
+import numpy as np
 
 from ..ir import Graph, Op, OpType
 from .base import Lowered, LowerOptions, OpSupport, unsupported
-from .common import need_int8_activation
+from .movement import const_ints, need_data, same_type
 
+DTYPES = ("int8", "int16", "int32")
 SUPPORT = {
-    OpType.PAD: OpSupport(("int8",), "constant mode, up to 4 axes"),
-    OpType.PADV2: OpSupport(("int8",), "constant mode with a given value, up to 4 axes"),
+    OpType.PAD: OpSupport(DTYPES, "constant mode, up to 4 padded axes"),
+    OpType.PADV2: OpSupport(DTYPES, "constant mode with a given value, up to 4 padded axes"),
 }
 
 
@@ -28,29 +33,38 @@ def pad_loops(op: Op, shape: tuple, pads: list[tuple[int, int]]) -> dict:
                 out_shape=[d[0] + d[1] + d[2] for d in dims])
 
 
+def pad_value(op: Op, x, y, c) -> int:
+    """The value TFLite-Micro pads with (its PadEval / PadPrepare)."""
+    if c is None:
+        return int(y.zero_point) if x.dtype == "int8" else 0
+    if not c.is_const or c.dtype != x.dtype or c.size != 1:
+        raise unsupported(op, f"the pad value is {'a constant ' if c.is_const else ''}{c.dtype}"
+                          f"{list(c.shape)}; TFLite-Micro takes a constant {x.dtype} scalar",
+                          "re-convert so that the value has the input's type")
+    if x.dtype == "int8" and (c.quant is None or (c.scale, c.zero_point) != (y.scale, y.zero_point)):
+        raise unsupported(op, "the pad value's quantization differs from the output's",
+                          "TFLite-Micro refuses this too")
+    return int(np.asarray(c.data).ravel()[0])
+
+
 def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op)
-    x = need_int8_activation(op, ins[0], "input")
-    y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
-    p = ins[1] if len(ins) > 1 else None
-    if p is None or not p.is_const or p.dtype not in ("int32", "int64"):
-        raise unsupported(op, "paddings must be a constant int32 tensor")
+    x = need_data(op, ins[0], "input", DTYPES)
+    y = graph.op_outputs(op)[0]
+    same_type(op, x, y)
+    if x.dtype == "int8" and (y.quant is None or not y.quant.scale):
+        raise unsupported(op, f"output tensor {y.index} has no quantization parameters")
+    table = const_ints(op, ins[1] if len(ins) > 1 else None, "paddings")
     rank = len(x.shape)
-    table = p.data.reshape(-1).tolist()
     if len(table) != 2 * rank:
         raise unsupported(op, f"paddings have {len(table)} values for a rank-{rank} input")
-    pads = [(int(table[2 * d]), int(table[2 * d + 1])) for d in range(rank)]
+    pads = [(table[2 * d], table[2 * d + 1]) for d in range(rank)]
     if any(b < 0 or a < 0 for b, a in pads):
         raise unsupported(op, "negative paddings (cropping)")
     want = tuple(e + b + a for e, (b, a) in zip(x.shape, pads))
     if tuple(y.shape) != want:
         raise unsupported(op, f"output shape {y.shape} does not match padded shape {want}")
-    if op.type == OpType.PADV2 and len(ins) > 2 and ins[2] is not None:
-        c = ins[2]
-        if not c.is_const or c.dtype != "int8" or c.size != 1:
-            raise unsupported(op, "the pad value must be a constant int8 scalar")
-        value = int(c.data.ravel()[0])
-    else:
-        value = int(y.zero_point)
-    params = dict(pad_loops(op, x.shape, pads), value=value)
+    c = ins[2] if op.type == OpType.PADV2 and len(ins) > 2 else None
+    params = dict(pad_loops(op, x.shape, pads), value=pad_value(op, x, y, c),
+                  elem=np.dtype(x.dtype).itemsize)
     return Lowered("pad", ("tg_pad",), params)

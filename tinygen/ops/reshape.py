@@ -1,13 +1,17 @@
 """RESHAPE, SQUEEZE, EXPAND_DIMS: the bytes do not move, so the output aliases the input.
 
-No code is emitted and no memory is planned for the output (planner: alias)."""
+No code is emitted and no memory is planned for the output (planner: alias). Any element type
+TFLite-Micro's kernels take (they copy bytes)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..ir import Graph, Op, OpType
 from .base import Lowered, LowerOptions, OpSupport, unsupported
-from .common import need_int8_activation
+from .movement import need_data
+
+DTYPES = ("int8", "int16", "int32")
+
 
 def _fold(op: Op, ins, outs):
     """A constant input (a shape vector, a weight) reshaped: same bytes, the output's shape."""
@@ -21,18 +25,21 @@ def _fold(op: Op, ins, outs):
 
 _NOTE = "no code, no copy: the output aliases the input"
 SUPPORT = {
-    OpType.RESHAPE: OpSupport(("int8",), _NOTE, fold=_fold),
-    OpType.SQUEEZE: OpSupport(("int8",), _NOTE, fold=_fold),
-    OpType.EXPAND_DIMS: OpSupport(("int8",), _NOTE, fold=_fold),
+    OpType.RESHAPE: OpSupport(DTYPES, _NOTE, fold=_fold),
+    OpType.SQUEEZE: OpSupport(DTYPES, _NOTE, fold=_fold),
+    OpType.EXPAND_DIMS: OpSupport(DTYPES, _NOTE, fold=_fold),
 }
 
 
 def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
-    x = need_int8_activation(op, graph.op_inputs(op)[0], "input")
+    x = need_data(op, graph.op_inputs(op)[0], "input", DTYPES)
     y = graph.op_outputs(op)[0]
     if y.size != x.size:
         raise unsupported(op, f"reshapes {x.size} values into {y.size}")
-    if y.quant is None or (y.scale, y.zero_point) != (x.scale, x.zero_point):
+    if y.dtype != x.dtype:
+        raise unsupported(op, f"output is {y.dtype}, input {x.dtype}; a reshape keeps the type")
+    if x.quant != y.quant and (x.quant is None or y.quant is None or
+                               (y.scale, y.zero_point) != (x.scale, x.zero_point)):
         raise unsupported(op, "output quantization differs from the input's",
                           "a reshape cannot requantize; add a QUANTIZE op")
     return Lowered("alias", (), {}, alias=True)
