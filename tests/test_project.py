@@ -46,8 +46,11 @@ def test_project_layout_and_envs(tmp_path, board_id):
         assert off["platform"] == "symlink://${PROJECT_DIR}/platforms/tinygen"
         assert off["board"] == f"tinygen_{board.id}"
         assert "platform_packages" not in off          # Debian's compilers, from PATH
-        assert f"+<bsp/{board.ldscript_dir}/>" in off["build_src_filter"]
-        assert off["upload_command"] == upload_command_line(board)
+        if board.offline_output == "firmware":
+            assert f"+<bsp/{board.ldscript_dir}/>" in off["build_src_filter"]
+            assert off["upload_command"] == upload_command_line(board)
+        else:                   # a static library for the vendor SDK: nothing to link or upload
+            assert off["build_src_filter"] == "+<*> -<bsp/>" and "upload_command" not in off
         assert default == f"{board.id}_offline"
         manifest = json.loads((p.dir / "boards" / f"tinygen_{board.id}.json").read_text())
         assert manifest["build"]["tinygen_cflags"] == list(board.cflags)
@@ -125,7 +128,7 @@ def test_front_end_goes_into_the_library_and_stale_files_go(tmp_path):
     lib = p.dir / "lib" / "tinygen_model" / "src"
     assert (lib / "tg_features_config.h").is_file() and p.front_end
     main = (p.dir / "src" / "main.c").read_text()
-    assert ".features = tg_features_run" in main and "TG_FEATURES_WINDOW" in main
+    assert ".features = tg_features_run" in main and "TG_FEATURES_SAMPLES" in main
     p = write_project(b, tmp_path / "p", fixture_gen())
     assert not (lib / "tg_features_config.h").exists() and not (lib / "tg_features.c").exists()
     assert ".features = 0" in (p.dir / "src" / "main.c").read_text()
