@@ -23,7 +23,8 @@ MAX_MODEL_BYTES = 64 << 20  # far above anything a microcontroller holds; refuse
 
 # TFLite TensorType enum -> numpy dtype name (the ones a quantized model may contain).
 _DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16",
-           9: "int8", 10: "float64", 15: "uint32", 16: "uint16"}
+           8: "complex64", 9: "int8", 10: "float64", 11: "complex128", 12: "uint64", 15: "uint32",
+           16: "uint16"}
 
 # Ops that may read or write float32 activations in a quantized model: the QUANTIZE that takes a
 # float input and the DEQUANTIZE that gives a float output (typed model I/O, as TFLite-Micro runs it).

@@ -338,7 +338,9 @@ def view_pays(graph: Graph, op: Op, source: int, views: Sequence[int]) -> bool:
                 last[t] = i
     for t in graph.outputs:
         last[t] = n - 1
-    sizes = {t.index: t.nbytes for t in graph.activations if not t.is_variable}
+    # (tensors of types numpy has no size for -- strings, resources -- only feed ops refused anyway)
+    sizes = {t.index: t.nbytes for t in graph.activations
+             if not t.is_variable and not t.dtype.startswith("type")}
 
     def peak(merged: bool) -> int:
         live = np.zeros(n, dtype=np.int64)
