@@ -115,8 +115,9 @@ def test_oversized_model_is_refused_before_building(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(codegen, "compile_model", inflated)
     called = []
 
-    def fake_build(*a, **k):
-        called.append(a)
+    def fake_build(project, *a, **k):    # what was written when the build step began
+        called.append(sorted(p.relative_to(project.dir).as_posix()
+                             for p in project.dir.rglob("*") if p.is_file()))
         raise BuildError("reached the build step")
 
     monkeypatch.setattr(builder, "build", fake_build)
@@ -131,7 +132,8 @@ def test_oversized_model_is_refused_before_building(tmp_path, monkeypatch, capsy
     rc = cli_main(["build", "--board", "stm32h7", "--model", str(model), "--out", str(out),
                    "--env", "offline"])
     assert rc == 2 and called and "reached the build step" in capsys.readouterr().err
-    assert (out / "model" / "gen" / "model.c").is_file() and (out / "platformio.ini").is_file()
+    assert {"model/gen/model.c", "platformio.ini"} <= set(called[0])
+    assert not out.exists()            # a failed build leaves nothing behind either
 
 
 def test_emulate_needs_the_twin_build(tmp_path, capsys):

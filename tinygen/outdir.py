@@ -11,7 +11,12 @@ and each file tinygen wrote there with its SHA-256. That list is what tinygen ma
   output) is refused in one line naming it, before any work; `--force` writes over the folder
   anyway and records the files it found as not its own (later runs leave them alone);
 - a command that fails or is interrupted after claiming the folder removes what it wrote and the
-  folders it created (`with claim(...) as out:` rolls back unless `out.commit()` ran).
+  folders it created (`with claim(...) as out:` rolls back unless `out.commit()` ran). The files of
+  the previous run go only at `begin()`, just before the new ones are written: a command refused
+  before that (a bad model, a model too big) leaves the last good output as it was.
+
+A sub-folder holding its own manifest is another tinygen output (`validate`'s twin build inside
+`build/`): the enclosing folder neither refuses, tracks nor removes it.
 
 Tool state under `.pio/`, `pio-core/` and `__pycache__/` (PlatformIO's build cache and core, kept
 between builds) is never tracked, never refused and never removed.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable, Optional
@@ -52,10 +58,11 @@ def _is_tool_state(rel: str) -> bool:
 
 
 def _files(root: Path) -> list[str]:
-    """Every file under root (relative, '/'-separated, sorted), the manifest itself excluded."""
+    """Every file under root (relative, '/'-separated, sorted), the manifest itself and nested
+    tinygen outputs (sub-folders with their own manifest) excluded."""
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if not (Path(dirpath, d) / MANIFEST).is_file())
         for name in filenames:
             rel = Path(dirpath, name).relative_to(root).as_posix()
             if rel != MANIFEST:
@@ -99,6 +106,7 @@ class Output:
         self.created: list[Path] = []        # folders this run made (deepest last)
         self.previous: list[str] = []        # files of the last run (its manifest)
         self.kept: list[str] = []            # files tinygen did not write, left alone
+        self.kept_sha: dict[str, str] = {}   # ... and their content when checked
         self.keep_inputs: set[str] = set()   # listed files this run reads: never removed
         self.begun = False
         self.committed = False
@@ -108,8 +116,12 @@ class Output:
         check_folder_path(self.given, self.flag)
         if self.root.is_dir():
             self._check_owner()
-        self._make_dirs()
-        self._probe()
+        try:
+            self._make_dirs()
+            self._probe()
+        except BaseException:
+            self.rollback()             # the folders made on the way go too
+            raise
         return self
 
     def _check_owner(self) -> None:
@@ -130,6 +142,8 @@ class Output:
         self.previous = [] if other_kind else [r for r in owned if r not in edited]
         self.kept = sorted(kept | set(foreign) | set(edited) |
                            (set(owned) if other_kind else set()))
+        self.kept_sha = {r: _sha256(self.root / r) for r in self.kept
+                         if (self.root / r).is_file()}
 
     def _refusal(self, doc, foreign, edited, other_kind) -> str:
         where = _explain(self.given, self.flag)
@@ -190,7 +204,9 @@ class Output:
             self.keep_inputs.update(r for r in self.previous if r.startswith(rel + "/"))
 
     def begin(self) -> None:
-        """Remove the files of the previous run, just before this run writes its own."""
+        """Remove the files of the previous run, just before this run writes its own (once)."""
+        if self.begun:
+            return
         for rel in self.previous:
             if rel not in self.keep_inputs:
                 (self.root / rel).unlink(missing_ok=True)
@@ -198,8 +214,10 @@ class Output:
         self.begun = True
 
     def commit(self) -> list[str]:
-        """Record every file now in the folder (but those not its own) as tinygen's."""
-        kept = set(self.kept)
+        """Record every file now in the folder (but those not its own) as tinygen's. A kept file
+        this run wrote over (--force into a project with a platformio.ini) is tinygen's now."""
+        kept = {r for r in self.kept if (self.root / r).is_file()
+                and _sha256(self.root / r) == self.kept_sha.get(r)}
         files = [r for r in _files(self.root) if r not in kept and not _is_tool_state(r)]
         doc = {"tool": "tinygen", "version": __version__, "kind": self.kind,
                "files": [{"path": r, "sha256": _sha256(self.root / r)} for r in files],
@@ -211,15 +229,17 @@ class Output:
         return files
 
     def rollback(self) -> None:
-        """Undo this run: its files (once begun), then the folders it created."""
+        """Undo this run: its files (once begun), then the folders it created (with whatever
+        tools left in them, e.g. a failed build's .pio: nothing was there before this run)."""
+        if self.created:
+            shutil.rmtree(self.created[0], ignore_errors=True)
+            return
         if self.begun:
             kept = set(self.kept) | self.keep_inputs
             for rel in _files(self.root):
                 if rel not in kept and not _is_tool_state(rel):
                     (self.root / rel).unlink(missing_ok=True)
             _prune_empty(self.root)
-        for d in reversed(self.created):
-            _remove_tree_if_only_state(d)
 
     def __enter__(self) -> "Output":
         return self
@@ -238,17 +258,6 @@ def _prune_empty(root: Path) -> None:
                 d.rmdir()
             except OSError:
                 pass
-
-
-def _remove_tree_if_only_state(d: Path) -> None:
-    """A folder this run created: remove it when nothing but empty folders is left."""
-    if not d.is_dir():
-        return
-    _prune_empty(d)
-    try:
-        d.rmdir()
-    except OSError:
-        pass
 
 
 def claim(path, kind: str, *, force: bool = False, flag: str = "--out") -> Output:
