@@ -144,6 +144,31 @@ def test_another_kind_of_output_is_not_replaced(tmp_path, capsys):
     assert rc == 2 and "train output" in one_line(err)
 
 
+def test_force_over_a_colliding_file_makes_it_tinygens(tmp_path, capsys):
+    """--force over a user's model.c: tinygen wrote it, so it is tinygen's from then on."""
+    out = tmp_path / "gen"
+    out.mkdir()
+    (out / "model.c").write_text("/* the user's */\n")
+    (out / "notes.txt").write_text("mine\n")
+    assert run_cli(capsys, "generate", FC, "--out", out)[0] == 2
+    assert run_cli(capsys, "generate", FC, "--out", out, "--force")[0] == 0
+    doc = json.loads((out / MANIFEST).read_text())
+    assert doc["kept"] == ["notes.txt"] and "model.c" in manifest_files(out)
+    assert (out / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_nested_output_is_neither_refused_nor_removed(tmp_path, capsys):
+    """validate's twin build lands in build/validate-twin-<board>, inside build/: the next
+    build must neither refuse build/ for it nor delete it."""
+    out = tmp_path / "gen"
+    assert run_cli(capsys, "generate", CONV, "--out", out)[0] == 0
+    assert run_cli(capsys, "generate", FC, "--out", out / "inner")[0] == 0
+    inner = snapshot(out / "inner")
+    assert run_cli(capsys, "generate", FC, "--out", out)[0] == 0
+    assert snapshot(out / "inner") == inner
+    assert not any(f.startswith("inner/") for f in manifest_files(out))
+
+
 def test_build_refuses_another_platformio_project(tmp_path, capsys):
     out = tmp_path / "proj"
     before = foreign_project(out)

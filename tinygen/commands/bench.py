@@ -115,7 +115,12 @@ def run(args: argparse.Namespace) -> int:
 
     from ..outdir import claim
 
+    from ..errors import DataError
+
     model = default_model(args.model)
+    if args.elf is not None and not args.elf.is_file():
+        raise DataError(f"firmware {args.elf} not found; pass a twin ELF, or leave --elf out to "
+                        f"build one")
     if args.elf is not None:
         r = measure(args.board, model, args.features, args.elf, counter=args.counter,
                     layers=args.layers)

@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from ..validate.report import Progress
 
     from ..outdir import check_file, is_validation_report
+    from ..importers.tflite import load_model
     from ..validate.probe import check_loads
 
     board = get_board(args.board)
@@ -104,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.emulate and (args.elf or args.project):
         raise DataError("--elf and --project choose twin firmware: add --emulate, or flash the "
                         "board (tinygen flash) and pass --port")
+    load_model(model)           # tinygen's own reading first: its errors name what is wrong
     check_loads(model)          # TFLite-Micro may crash on a corrupt file: try it in a child
     reference, features = reference_for(model, args.features)
     progress = None if args.json else Progress("validating")
