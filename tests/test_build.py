@@ -99,15 +99,25 @@ def test_copied_project_builds_offline_without_tinygen(tmp_path, monkeypatch):
 
 
 def test_oversized_model_is_refused_before_building(tmp_path, monkeypatch, capsys):
+    """A model too big for the board is refused before anything is written: no `model/gen`,
+    no project, not even the --out folder (issue 16)."""
     pytest.importorskip("tflite_micro")
+    import dataclasses
+
     import tinygen.codegen as codegen
 
-    monkeypatch.setattr(codegen, "generate", lambda model_path, out_dir, name="model":
-                        fixture_gen(weight_bytes=600_000, arena_bytes=4_000))
+    real = codegen.compile_model
+
+    def inflated(model):      # the real model, with an arena of 200,000 B
+        c = real(model)
+        return dataclasses.replace(c, plan=dataclasses.replace(c.plan, arena_bytes=200_000))
+
+    monkeypatch.setattr(codegen, "compile_model", inflated)
     called = []
 
-    def fake_build(*a, **k):
-        called.append(a)
+    def fake_build(project, *a, **k):    # what was written when the build step began
+        called.append(sorted(p.relative_to(project.dir).as_posix()
+                             for p in project.dir.rglob("*") if p.is_file()))
         raise BuildError("reached the build step")
 
     monkeypatch.setattr(builder, "build", fake_build)
@@ -116,12 +126,14 @@ def test_oversized_model_is_refused_before_building(tmp_path, monkeypatch, capsy
     rc = cli_main(["build", "--board", "stm32f4", "--model", str(model), "--out", str(out)])
     err = capsys.readouterr().err
     assert rc == 2 and not called
-    assert "does not fit stm32f4 flash" in err and "600,000" in err and "524,288" in err
-    assert not (out / "platformio.ini").exists()
-    # the same model fits the H7 (2 MB flash)
+    assert "does not fit stm32f4 RAM" in err and "arena 200,000 B" in err and "131,072" in err
+    assert not out.exists(), sorted(p.name for p in out.rglob("*"))
+    # the same model fits the H7 (512 KB of RAM)
     rc = cli_main(["build", "--board", "stm32h7", "--model", str(model), "--out", str(out),
                    "--env", "offline"])
     assert rc == 2 and called and "reached the build step" in capsys.readouterr().err
+    assert {"model/gen/model.c", "platformio.ini"} <= set(called[0])
+    assert not out.exists()            # a failed build leaves nothing behind either
 
 
 def test_emulate_needs_the_twin_build(tmp_path, capsys):

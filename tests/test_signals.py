@@ -101,3 +101,4 @@ def test_sigterm_to_build_leaves_no_pio_or_compiler(tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert _session_alive(pio[1]) == [], "pio (or scons, gcc) left running"
     assert "tinygen: terminated by SIGTERM" in err
+    assert not out.exists(), "an interrupted build leaves its new folder behind"

@@ -513,6 +513,7 @@ class FitEstimate:
     static_ram: int
     flash_limit: int
     ram_limit: int
+    state: int = 0              # recurrent state: beside the arena, alive between calls
 
     @property
     def flash(self) -> int:
@@ -520,15 +521,17 @@ class FitEstimate:
 
     @property
     def ram(self) -> int:
-        return self.arena + self.stack + self.static_ram
+        return self.arena + self.state + self.stack + self.static_ram
 
 
 def check_fit(board: Board, weight_bytes: int, arena_bytes: int, *, code_bytes: int = 0,
-              static_bytes: int = 0, twin: bool = False) -> FitEstimate:
-    """Refuse a model that cannot fit the board (or its twin), before anything is built.
+              static_bytes: int = 0, state_bytes: int = 0, twin: bool = False,
+              check: bool = True) -> FitEstimate:
+    """Refuse a model that cannot fit the board (or its twin), before anything is built
+    (`check=False`: only the estimate, which `tinygen analyze` prints).
 
     Flash: weights + code (estimated: CODE_ESTIMATE_BYTES unless the caller knows better).
-    RAM: arena + stack + static buffers (static_bytes, else STATIC_RAM_ESTIMATE_BYTES).
+    RAM: arena + state + stack + static buffers (static_bytes, else STATIC_RAM_ESTIMATE_BYTES).
     """
     t = board.twin if twin else None
     flash_limit = t.flash_bytes if t else board.flash_bytes
@@ -536,15 +539,16 @@ def check_fit(board: Board, weight_bytes: int, arena_bytes: int, *, code_bytes: 
     est = FitEstimate(weights=int(weight_bytes), code=int(code_bytes or CODE_ESTIMATE_BYTES),
                       arena=int(arena_bytes), stack=board.stack_bytes,
                       static_ram=int(static_bytes or STATIC_RAM_ESTIMATE_BYTES),
-                      flash_limit=flash_limit, ram_limit=ram_limit)
+                      flash_limit=flash_limit, ram_limit=ram_limit, state=int(state_bytes))
     what = f"{board.id} twin ({t.machine})" if t else board.id
-    if est.flash > flash_limit:
+    if check and est.flash > flash_limit:
         raise ModelTooLarge(
             f"model does not fit {what} flash: weights {est.weights:,} B + code ~{est.code:,} B "
             f"= {est.flash:,} B > {flash_limit:,} B; use a smaller model or a larger board")
-    if est.ram > ram_limit:
+    if check and est.ram > ram_limit:
+        state = f" + state {est.state:,} B" if est.state else ""
         raise ModelTooLarge(
-            f"model does not fit {what} RAM: arena {est.arena:,} B + stack {est.stack:,} B + "
-            f"buffers ~{est.static_ram:,} B = {est.ram:,} B > {ram_limit:,} B; use a smaller "
-            f"model or a larger board")
+            f"model does not fit {what} RAM: arena {est.arena:,} B{state} + stack "
+            f"{est.stack:,} B + buffers ~{est.static_ram:,} B = {est.ram:,} B > {ram_limit:,} B; "
+            f"use a smaller model or a larger board")
     return est

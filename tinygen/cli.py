@@ -4,8 +4,9 @@ Each command lives in tinygen/commands/<name>.py and exposes `register(subparser
 its parser and sets `func=run`. Command modules import heavy libraries (TensorFlow, PlatformIO)
 inside `run`, never at module level, so `tinygen analyze` starts in well under a second.
 
-Known errors (TinygenError) print as one line `tinygen: error: ...` and exit 2; anything else is a
-bug and keeps its traceback. SIGINT, SIGTERM and SIGHUP stop every child process group (QEMU, pio,
+Known errors (TinygenError) print as one line `tinygen: error: ...` and exit 2, and so do bad
+arguments (Parser.error: argparse's usage block would bury the line; `--help` shows it); anything
+else is a bug and keeps its traceback. SIGINT, SIGTERM and SIGHUP stop every child process group (QEMU, pio,
 compilers: tinygen.procs) and exit with 128 + the signal number.
 """
 from __future__ import annotations
@@ -22,8 +23,18 @@ COMMANDS = ("train", "quantize", "generate", "analyze", "ops", "boards", "build"
             "devices", "validate", "monitor", "bench")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a refused argument said in one line like every other error."""
+
+    def error(self, message: str):
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        where, see = (f"{command}: ", f"tinygen {command} --help") if command else \
+            ("", "tinygen --help")
+        self.exit(2, f"tinygen: error: {where}{message}; see {see}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tinygen",
         description="Turn a small int8 neural network into microcontroller firmware and prove it "
         "bit-exact on the device.",

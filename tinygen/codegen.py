@@ -5,6 +5,7 @@ The same model and options always give byte-identical sources (no timestamps, so
 """
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -341,11 +342,29 @@ def runtime_files(compiled: Compiled) -> list[Path]:
     return files
 
 
+# The harness's src/main.c sits beside <name>.c in a PlatformIO project.
+RESERVED_NAMES = ("main",)
+
+
+def _plain_name(name: str) -> bool:
+    return (c_identifier(name) == name and name not in RESERVED_NAMES
+            and not name.startswith(("tg_", "_")))
+
+
+def _suggest_name(name: str) -> str:
+    """A name check_name accepts, close to what the user typed (never the refused name)."""
+    body = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_").removeprefix("tg_").strip("_")
+    for candidate in (body, f"model_{body}"):
+        if body and _plain_name(candidate):
+            return candidate
+    return "model"
+
+
 def check_name(name: str) -> str:
-    safe = c_identifier(name)
-    if safe != name or name.startswith("tg_"):
-        raise TinygenError(f"--name '{c_comment(name, 40)}' is not a plain C identifier; "
-                           f"try --name {safe.removeprefix('tg_') or 'model'}")
+    if not _plain_name(name):
+        raise TinygenError(f"--name '{c_comment(name, 40)}' is not a plain C identifier tinygen "
+                           f"can use as a prefix (letters, digits and _, not a C keyword, not main, not starting with _ or "
+                           f"tg_); try --name {_suggest_name(name)}")
     return name
 
 

@@ -46,6 +46,6 @@ def plot_plan(compiled: Compiled, path: Path, title: str = "") -> Path:
     ax.set_title(title or f"arena plan ({plan.strategy}): {plan.arena_bytes:,} B")
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path)
+    fig.savefig(path, format="png")     # the path given, never path + ".png"
     plt.close(fig)
     return path

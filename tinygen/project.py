@@ -115,6 +115,17 @@ def static_ram_bytes(gen, front_end=None, field: Optional[FieldOptions] = None) 
     return 2 * frame_buffer(gen, front_end, field) + stats_bytes(gen, front_end, field) + 1024
 
 
+def model_fit(board: Board, compiled, front_end=None, *, twin: bool = False,
+              check: bool = True):
+    """The one flash/RAM estimate of a compiled model (codegen.Compiled) on a board: what
+    `tinygen analyze` prints and what `tinygen build` refuses an oversized model with."""
+    from .boards import check_fit
+
+    return check_fit(board, compiled.weight_bytes, compiled.plan.arena_bytes,
+                     state_bytes=compiled.state_bytes,
+                     static_bytes=static_ram_bytes(compiled, front_end), twin=twin, check=check)
+
+
 def _sha_bytes(sha: str) -> list[int]:
     if not _HEX64.match(str(sha)):
         raise TinygenError("model hash is not a SHA-256 hex digest; regenerate the model sources")

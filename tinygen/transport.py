@@ -5,6 +5,7 @@ not frames: the twin (tinygen.twin) and the protocol (tinygen.validate.protocol)
 """
 from __future__ import annotations
 
+import queue
 import time
 from typing import Optional
 
@@ -49,8 +50,9 @@ class Transport:
         try:
             self.ser.write(data)
             self.ser.flush()
-        except serial.SerialTimeoutException as exc:
-            raise DeviceTimeout(f"writing to {self.name} timed out: {exc}") from None
+        except (serial.SerialTimeoutException, queue.Full) as exc:   # loop:// fills a queue
+            raise DeviceTimeout(f"writing to {self.name} timed out ({type(exc).__name__}: "
+                                f"{exc}); no device is reading the port") from None
         except (serial.SerialException, OSError) as exc:
             raise DeviceError(f"writing to {self.name} failed: {exc}; was the device unplugged?") from None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .args import add_force, board_id
 from .validate import DEFAULT_MODELS, default_model
 
 
@@ -12,7 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Build the board's twin firmware, run one inference in the "
                        "unicorn emulator and count executed instructions: front end and network "
                        "separately, and per MAC. These are instructions on an emulator, not cycles.")
-    p.add_argument("--board", required=True, help="board id (tinygen boards)")
+    p.add_argument("--board", required=True, type=board_id, help="board id (tinygen boards)")
     p.add_argument("--emulate", action="store_true", required=True,
                    help="count on the emulated twin (the only mode so far)")
     p.add_argument("--model", type=Path, help="int8 .tflite (default: the first of "
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also a per-layer profile: instructions and instructions/MAC of each op "
                    "(unicorn only)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_force(p, "the build folder")
     p.set_defaults(func=run)
 
 
@@ -111,9 +113,25 @@ def _layer_rows(compiled, functions: dict[str, int]) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from ..outdir import claim
+
+    from ..errors import DataError
+
     model = default_model(args.model)
-    r = measure(args.board, model, args.features, args.elf, args.out, counter=args.counter,
-                layers=args.layers)
+    if args.elf is not None and not args.elf.is_file():
+        raise DataError(f"firmware {args.elf} not found; pass a twin ELF, or leave --elf out to "
+                        f"build one")
+    if args.elf is not None:
+        r = measure(args.board, model, args.features, args.elf, counter=args.counter,
+                    layers=args.layers)
+    else:
+        with claim(args.out or Path("build") / f"bench-{args.board}", "twin",
+                   force=args.force) as out:
+            out.keep(model, args.features)
+            out.begin()
+            r = measure(args.board, model, args.features, None, out.root, counter=args.counter,
+                        layers=args.layers)
+            out.commit()
     if args.json:
         print(json.dumps(r, indent=2))
         return 0

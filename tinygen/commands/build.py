@@ -21,6 +21,7 @@ from typing import Callable, Optional
 
 from ..boards import Board
 from ..builder import PREFIX
+from .args import add_force, board_id, positive_float, positive_int
 
 Say = Callable[[str], None]
 
@@ -31,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Build firmware for a board: trains the default model when no --model is "
         "given, generates its C, refuses a model that does not fit, writes a PlatformIO project "
         "to --out and builds its offline environments (and the emulated twin) with `pio run`.")
-    p.add_argument("--board", required=True, help="board id (see `tinygen boards`)")
+    p.add_argument("--board", required=True, type=board_id,
+                   help="board id (see `tinygen boards`)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--model", type=Path, help="int8 .tflite model (default: train one)")
     src.add_argument("--data", type=Path, help="training data folder (train on it first)")
@@ -45,9 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "them, or the official one (needs PlatformIO's registry)")
     p.add_argument("--emulate", action="store_true",
                    help="after building, validate the twin build on the board's QEMU twin")
-    p.add_argument("--samples", type=int, default=20, help="inputs to validate with --emulate")
-    p.add_argument("--timeout", type=float, default=300.0, help="seconds allowed per `pio run`")
+    p.add_argument("--samples", type=positive_int, default=20,
+                   help="inputs to validate with --emulate")
+    p.add_argument("--timeout", type=positive_float, default=300.0,
+                   help="seconds allowed per `pio run`")
     p.add_argument("--json", action="store_true", help="quiet; print one JSON object at the end")
+    add_force(p)
     p.set_defaults(func=run)
 
 
@@ -89,8 +94,6 @@ def phase_check(args: argparse.Namespace, board: Board) -> Plan:
         if args.env not in ("all", "twin"):
             raise DataError(f"--emulate validates the twin build; use --env all or --env twin, "
                             f"not --env {args.env}")
-    if args.samples < 1:
-        raise DataError("--samples must be at least 1")
     if args.env == "official":
         builder.pio_command()
         if not builder.registry_reachable():
@@ -128,22 +131,23 @@ def phase_train(args: argparse.Namespace, out: Path, say: Say) -> ModelSource:
     return ModelSource(Path(result.tflite_path), Path(result.features_path), result.metrics)
 
 
-def phase_generate(plan: Plan, source: ModelSource, out: Path, say: Say) -> Generated:
-    """C for the network, a fit check against the board (and twin), the golden vectors."""
-    from ..boards import check_fit
-    from ..codegen import generate
+def phase_generate(plan: Plan, source: ModelSource, out, say: Say) -> Generated:
+    """A fit check against the board (and twin) before anything is written, then C for the
+    network into the claimed folder (out: outdir.Output), and the golden vectors."""
+    from .. import codegen
     from ..hil import make_golden
-    from ..project import static_ram_bytes
+    from ..project import model_fit
     from ..validate import reference_for
 
     say(f"generating C for {source.model.name} ...")
     with _stdout_to_stderr():
-        gen = generate(source.model, out / "model" / "gen", name="model")
+        compiled = codegen.compile_model(source.model)
     reference, _ = reference_for(source.model, source.features)
-    static = static_ram_bytes(gen, reference.fe)
-    check_fit(plan.board, gen.weight_bytes, gen.arena_bytes, static_bytes=static)
+    model_fit(plan.board, compiled, reference.fe)
     if "twin" in plan.envs:
-        check_fit(plan.board, gen.weight_bytes, gen.arena_bytes, static_bytes=static, twin=True)
+        model_fit(plan.board, compiled, reference.fe, twin=True)
+    out.begin()           # the last build's files go only now: a refused model changes nothing
+    gen = codegen.generate(compiled, out.root / "model" / "gen", name="model")
     return Generated(gen, reference.fe, make_golden(plan.board, reference))
 
 
@@ -196,12 +200,18 @@ def run(args: argparse.Namespace) -> int:
 
     say = (lambda m: None) if args.json else \
         (lambda m: print(f"[tinygen] {m}", file=sys.stderr, flush=True))
-    out = args.out.resolve()
+    from ..outdir import claim
+
     plan = phase_check(args, get_board(args.board))
-    source = phase_train(args, out, say)
-    generated = phase_generate(plan, source, out, say)
-    project = phase_project(plan, generated, out, say)
-    results = phase_build(plan, project, args.timeout, say)
+    with claim(args.out, "build", force=args.force) as out:
+        if args.model is None:
+            out.begin()                         # the model is trained into the folder
+        source = phase_train(args, out.root, say)
+        out.keep(source.model, source.features)     # a model an earlier build trained in --out
+        generated = phase_generate(plan, source, out, say)
+        project = phase_project(plan, generated, out.root, say)
+        results = phase_build(plan, project, args.timeout, say)
+        out.commit()
     report = phase_validate(plan, project, source, args.samples, say) if plan.validate else None
     return phase_report(args, plan, project, source, generated, results, report, say)
 

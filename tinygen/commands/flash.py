@@ -9,13 +9,15 @@ import argparse
 import shlex
 from pathlib import Path
 
+from .args import board_id, positive_float
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("flash", help="flash a board with OpenOCD, pyOCD or esptool (offline)",
                        description="Flash the firmware tinygen built for a real board: OpenOCD or "
                        "pyOCD through the debug probe (Cortex-M), esptool over the serial port "
                        "(ESP32 family). The same command as `pio run -t upload` in the project.")
-    p.add_argument("--board", required=True, help="board id (tinygen boards)")
+    p.add_argument("--board", required=True, type=board_id, help="board id (tinygen boards)")
     p.add_argument("--probe", choices=("openocd", "pyocd", "esptool"), default=None,
                    help="flash tool (default: the board's, see `tinygen boards`)")
     fw = p.add_mutually_exclusive_group()
@@ -27,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--probe-serial", default=None,
                    help="serial number of the probe to use when several are attached")
     p.add_argument("--dry-run", action="store_true", help="print the command, do not run it")
-    p.add_argument("--timeout", type=float, default=180.0, help="seconds allowed")
+    p.add_argument("--timeout", type=positive_float, default=180.0, help="seconds allowed")
     p.set_defaults(func=run)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .args import add_force
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="compile an int8 .tflite model into dependency-free C",
@@ -15,13 +17,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--optimize", choices=("speed", "size"), default="speed",
                    help="speed (default): a specialised kernel per conv/depthwise/FC layer; "
                    "size: one shared kernel per op kind (less code, more instructions)")
+    add_force(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..codegen import generate
+    from ..codegen import check_name, compile_model, generate
+    from ..outdir import claim
 
-    gen = generate(args.model, args.out, name=args.name, optimize=args.optimize)
+    check_name(args.name)
+    with claim(args.out, "generate", force=args.force) as out:
+        compiled = compile_model(args.model, args.optimize)   # refused models change nothing
+        out.keep(args.model)
+        out.begin()
+        gen = generate(compiled, args.out, name=args.name, optimize=args.optimize)
+        out.commit()
     print(f"wrote {len(gen.files)} files to {gen.out_dir}/: "
           f"{', '.join(p.name for p in gen.files)}")
     print(f"arena {gen.arena_bytes:,} B, weights {gen.weight_bytes:,} B, {gen.macs:,} MACs; "

@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from .args import board_id, positive_float, positive_int
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("monitor", help="read a device's health and drift statistics and compare "
@@ -21,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "twin), print its health (integrity, watchdog, safe mode) and its drift "
                        "statistics against features.json's training statistics: a drift score "
                        "per band, flagged beyond --threshold. Exit 1 when drift is flagged.")
-    p.add_argument("--board", required=True, help="board id (tinygen boards)")
+    p.add_argument("--board", required=True, type=board_id, help="board id (tinygen boards)")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", help="serial port: auto, /dev/ttyACM0, COM3, socket://host:port")
     where.add_argument("--emulate", action="store_true", help="run the board's QEMU twin")
@@ -34,14 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     fw.add_argument("--project", type=Path, help="with --emulate: a generated project")
     p.add_argument("--feed", type=Path, help="recordings (a file or a folder, searched "
                    "recursively) to send through the device's front end first")
-    p.add_argument("--windows", type=int, default=200, help="at most this many windows from "
+    p.add_argument("--windows", type=positive_int, default=200, help="at most this many windows from "
                    "--feed (default 200)")
-    p.add_argument("--threshold", type=float, default=None,
+    p.add_argument("--threshold", type=positive_float, default=None,
                    help="flag a band whose drift score exceeds this (default 2.0)")
     p.add_argument("--reset", action="store_true", help="start the statistics afresh after reading")
     p.add_argument("--clear", action="store_true", help="forget the watchdog resets and leave "
                    "safe mode first")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply")
+    p.add_argument("--timeout", type=positive_float, default=5.0, help="seconds to wait for each reply")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 

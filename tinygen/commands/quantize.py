@@ -24,8 +24,14 @@ def run(args: argparse.Namespace) -> int:
     from ..train.quantize import quantize
     from ..train.report import format_table
 
-    result = quantize(args.model, args.out, args.data, args.sample_rate, args.channel,
-                      args.window, args.seed, args.features, progress)
+    from ..outdir import claim
+
+    with claim(args.out, "quantize", force=args.force) as out:   # checked before any work
+        out.keep(args.model, args.features, args.data)
+        out.begin()
+        result = quantize(args.model, out.root, args.data, args.sample_rate, args.channel,
+                          args.window, args.seed, args.features, progress)
+        out.commit()
     print(format_table(result.metrics))
     print(f"wrote {result.tflite_path}, {result.features_path}, {result.metrics_path}")
     return 0

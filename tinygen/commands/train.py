@@ -5,16 +5,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from .args import (add_force, fraction, natural_int, positive_float, positive_int,
+                   power_of_two)
+
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, help="folder with one sub-folder of recordings per class "
                    "(.npz, .csv, .mat, .wav); default: built-in synthetic vibration data")
-    p.add_argument("--sample-rate", type=float, help="sample rate in Hz, if the files do not say")
+    p.add_argument("--sample-rate", type=positive_float, help="sample rate in Hz, if the files do not say")
     p.add_argument("--channel", help="array (.npz/.mat), column (.csv) or channel index (.wav); "
                    "several sensor axes as a list, e.g. x,y,z or 0,1,2, or 'all'")
-    p.add_argument("--window", type=int, help="samples per window, a power of two (default 1024)")
-    p.add_argument("--seed", type=int, default=0, help="seed for data, split and weights (default 0)")
+    p.add_argument("--window", type=power_of_two, help="samples per window, a power of two (default 1024)")
+    p.add_argument("--seed", type=natural_int, default=0, help="seed for data, split and weights (default 0)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_force(p)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,28 +37,28 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "the last fifth of the machines and the middle speed)")
     p.add_argument("--no-holdout", action="store_true",
                    help="hold nothing out: test on unseen segments of the training recordings")
-    p.add_argument("--seeds", type=int, default=d.seeds,
+    p.add_argument("--seeds", type=positive_int, default=d.seeds,
                    help=f"student initialisations, alone and distilled, on the same split ({d.seeds})")
     p.add_argument("--qat", action="store_true", help="quantization-aware fine-tuning (automatic "
                    "when int8 post-training quantization loses > 0.5 points on validation)")
-    p.add_argument("--max-flash", type=int, metavar="BYTES",
+    p.add_argument("--max-flash", type=positive_int, metavar="BYTES",
                    help="prune the student's channels until its weights + tables fit")
-    p.add_argument("--max-macs", type=int, metavar="N", help="prune until its MACs fit")
+    p.add_argument("--max-macs", type=positive_int, metavar="N", help="prune until its MACs fit")
     p.add_argument("--no-size-table", action="store_true",
                    help="skip the accuracy-vs-size table (saves a few fine-tunings)")
     p.add_argument("--axes", type=int, default=d.axes, choices=(1, 2, 3),
                    help="built-in data only: sensor axes x, y, z (default 1)")
-    p.add_argument("--machines", type=int, default=d.machines,
+    p.add_argument("--machines", type=positive_int, default=d.machines,
                    help=f"built-in data only: machines in the fleet ({d.machines})")
-    p.add_argument("--seconds", type=float, default=d.seconds,
+    p.add_argument("--seconds", type=positive_float, default=d.seconds,
                    help=f"built-in data only: seconds per recording ({d.seconds:g})")
-    p.add_argument("--temperature", type=float, default=d.temperature,
+    p.add_argument("--temperature", type=positive_float, default=d.temperature,
                    help=f"distillation temperature ({d.temperature:g})")
-    p.add_argument("--alpha", type=float, default=d.alpha,
+    p.add_argument("--alpha", type=fraction, default=d.alpha,
                    help=f"weight of the hard labels in distillation, 0..1 ({d.alpha:g})")
-    p.add_argument("--teacher-epochs", type=int, default=d.teacher_epochs)
-    p.add_argument("--student-epochs", type=int, default=d.student_epochs)
-    p.add_argument("--finetune-epochs", type=int, default=d.finetune_epochs,
+    p.add_argument("--teacher-epochs", type=positive_int, default=d.teacher_epochs)
+    p.add_argument("--student-epochs", type=positive_int, default=d.student_epochs)
+    p.add_argument("--finetune-epochs", type=positive_int, default=d.finetune_epochs,
                    help=f"after pruning, and for QAT ({d.finetune_epochs})")
     p.add_argument("--json", action="store_true",
                    help="print metrics.json to stdout; no progress bars or messages")
@@ -70,21 +74,11 @@ def options_from(args: argparse.Namespace):
     from ..train.pipeline import TrainOptions
     from ..train.progress import default_enabled
 
-    if not 0.0 <= args.alpha <= 1.0:
-        raise DataError(f"--alpha {args.alpha} is outside 0..1")
-    if args.temperature <= 0:
-        raise DataError(f"--temperature {args.temperature} must be positive")
-    for flag, value in (("--max-flash", args.max_flash), ("--max-macs", args.max_macs)):
-        if value is not None and value <= 0:
-            raise DataError(f"{flag} {value} must be positive")
+    # signs, ranges and finiteness are checked while parsing (commands/args.py)
     if args.machines < 2:
         raise DataError(f"--machines {args.machines}: the built-in data needs at least 2")
-    if args.seconds <= 0 or args.seconds > 600:
+    if args.seconds > 600:
         raise DataError(f"--seconds {args.seconds:g}: give 0 < seconds <= 600")
-    for flag, value in (("--teacher-epochs", args.teacher_epochs), ("--student-epochs", args.student_epochs),
-                        ("--finetune-epochs", args.finetune_epochs), ("--seeds", args.seeds)):
-        if value < 1:
-            raise DataError(f"{flag} {value} must be at least 1")
     if args.holdout and args.no_holdout:
         raise DataError("--holdout and --no-holdout contradict each other; pick one")
     holdout = () if args.no_holdout else (tuple(args.holdout) if args.holdout else None)
@@ -103,9 +97,15 @@ def run(args: argparse.Namespace) -> int:
     from ..train.pipeline import train  # TensorFlow loads inside train()
     from ..train.report import format_table
 
+    from ..outdir import claim
+
     options = options_from(args)
-    result = train(args.out, args.data, args.sample_rate, args.channel, args.window, args.seed,
-                   None if args.json else progress, options)
+    with claim(args.out, "train", force=args.force) as out:   # checked before any training
+        out.keep(args.data)
+        out.begin()
+        result = train(out.root, args.data, args.sample_rate, args.channel, args.window,
+                       args.seed, None if args.json else progress, options)
+        out.commit()
     if args.json:
         print(json.dumps(result.metrics, indent=2))
         return 0

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .args import add_force, board_id, positive_float, positive_int
+
 DEFAULT_MODELS = ("build/model/student_int8.tflite", "build/student_int8.tflite",
                   "student_int8.tflite")
 
@@ -20,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Connect to the firmware (a board's serial port or its QEMU "
                        "twin), check it was built from --model for --board, send inputs and "
                        "compare every output byte with TFLite-Micro and the integer front end.")
-    p.add_argument("--board", required=True, help="board id (tinygen boards)")
+    p.add_argument("--board", required=True, type=board_id, help="board id (tinygen boards)")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", help="serial port: auto (the board's USB serial bridge), "
                        "/dev/ttyACM0, COM3, socket://host:port")
@@ -35,15 +37,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "environment is built if needed")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data", type=Path, help="recordings folder; its test windows are sent raw")
-    src.add_argument("--samples", type=int, default=20, help="number of inputs (default 20)")
+    src.add_argument("--samples", type=positive_int, default=20, help="number of inputs (default 20)")
     p.add_argument("--mode", choices=("auto", "raw", "features"), default="auto",
                    help="raw: int16 windows through the on-device front end; features: the "
                    "model's inputs straight to the network (default: raw when the firmware has "
                    "a front end)")
-    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply")
+    p.add_argument("--timeout", type=positive_float, default=5.0, help="seconds to wait for each reply")
     p.add_argument("--report", type=Path, default=None,
                    help="where to save the JSON report (default: validate-<board>.json)")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
+    add_force(p, "--report's file (and the twin build folder)")
     p.set_defaults(func=run)
 
 
@@ -71,9 +74,16 @@ def twin_elf(args: argparse.Namespace, board, model: Path, features) -> Path:
     if args.project is not None:
         project = open_project(args.project, board)
         return builder.build(project, project.envs["twin"]).elf
+    from ..outdir import claim
+
     print(f"[tinygen] building the {board.id} twin firmware for {model.name} ...", file=sys.stderr)
-    return builder.build_twin_firmware(board, model, Path("build") / f"validate-twin-{board.id}",
-                                       features)
+    with claim(Path("build") / f"validate-twin-{board.id}", "twin", force=args.force,
+               flag="the twin build folder") as out:
+        out.keep(model, features)
+        out.begin()
+        elf = builder.build_twin_firmware(board, model, out.root, features)
+        out.commit()
+    return elf
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,16 +92,22 @@ def run(args: argparse.Namespace) -> int:
     from ..validate import reference_for, run_emulated, run_port
     from ..validate.report import Progress
 
+    from ..outdir import check_file, is_validation_report
+    from ..importers.tflite import load_model
+    from ..validate.probe import check_loads
+
     board = get_board(args.board)
+    report_path = check_file(args.report or Path(f"validate-{board.id}.json"), "--report",
+                             ours=is_validation_report, force=args.force,
+                             what="validation report")
     model = default_model(args.model)
     samples = args.samples if args.data is None else 10**9
-    if samples <= 0:
-        raise DataError("--samples must be at least 1")
     if not args.emulate and (args.elf or args.project):
         raise DataError("--elf and --project choose twin firmware: add --emulate, or flash the "
                         "board (tinygen flash) and pass --port")
+    load_model(model)           # tinygen's own reading first: its errors name what is wrong
+    check_loads(model)          # TFLite-Micro may crash on a corrupt file: try it in a child
     reference, features = reference_for(model, args.features)
-    report_path = args.report or Path(f"validate-{board.id}.json")
     progress = None if args.json else Progress("validating")
     try:
         if args.emulate:

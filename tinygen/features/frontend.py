@@ -147,7 +147,7 @@ class FrontEndConfig:
         e = self.band_edges
         if len(e) != self.n_bands + 1 or e[0] < 1 or e[-1] > n // 2 or any(
                 b <= a for a, b in zip(e, e[1:])):
-            raise DataError("features.json has inconsistent band edges; regenerate it with tinygen train")
+            raise DataError("inconsistent band edges; regenerate it with tinygen train")
 
 
 class FrontEnd:
@@ -184,12 +184,15 @@ class FrontEnd:
         return hashlib.sha256(blob).hexdigest()[:16]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "FrontEnd":
+    def from_dict(cls, data: dict, source: str = "features.json") -> "FrontEnd":
+        """source: the file the user gave, named in every error."""
         try:
-            cfg = FrontEndConfig(**data["front_end"])
-        except (KeyError, TypeError) as exc:
-            raise DataError(f"features.json is not a tinygen front end description ({exc})") from None
-        return cls(cfg)
+            return cls(FrontEndConfig(**data["front_end"]))
+        except (KeyError, TypeError, ValueError) as exc:   # missing or mistyped fields
+            raise DataError(f"{source} is not a tinygen front end description ({exc}); "
+                            f"regenerate it with tinygen train") from None
+        except DataError as err:
+            raise DataError(f"{source}: {err}") from None
 
     @classmethod
     def from_json(cls, path) -> "FrontEnd":
@@ -198,7 +201,7 @@ class FrontEnd:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise DataError(f"cannot read front end parameters {path}: {exc}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(data, str(path))
 
     # ---- the integer pipeline ------------------------------------------------------------
     def band_log2(self, samples: np.ndarray) -> np.ndarray:

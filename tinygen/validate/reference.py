@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -71,7 +72,7 @@ class Reference:
                                    "pip install tflite-micro") from None
         try:
             self._interp = _quiet_fd2(lambda: runtime.Interpreter.from_bytes(buf, arena_size=arena_size))
-        except (RuntimeError, ValueError) as exc:
+        except (RuntimeError, ValueError, TypeError, struct.error) as exc:  # its flatbuffer walk
             raise ModelError(f"TFLite-Micro cannot load {self.model_path.name}: {exc}") from None
         name = self.model_path.name
         ins = [_tensor(self._interp.get_input_details(i), f"input {i}", name)
