@@ -134,6 +134,7 @@ def validate(device: Device, reference, samples: int = 20, data_dir=None, featur
         report.num_classes, report.class_names = inputs.num_classes, inputs.class_names
         for i in range(len(inputs)):
             report.add(_one(device, reference, inputs, i))
+            report.resends = device.resends
             if progress:
                 progress(i + 1, len(inputs))
     except TinygenError as err:

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..errors import DeviceError, DeviceTimeout, ProtocolError
 from ..wire import (CMD_BOOT, CMD_CLEAR, CMD_ECHO, CMD_ERROR, CMD_HANG, CMD_INFER,
-                    CMD_INFER_RAW, CMD_INFO, CMD_INTEGRITY, CMD_STATS, ERROR_TEXT, OVERHEAD,
+                    CMD_INFER_RAW, CMD_INFO, CMD_INTEGRITY, CMD_STATS, ERR_BAD_CRC, ERROR_TEXT,
+                    OVERHEAD,
                     DeviceInfo, DeviceStats, Frame, FrameDecoder, IntegrityReply, command_name,
                     encode_frame, parse_info, parse_integrity, parse_stats, reply_cmd, split)
 
@@ -37,6 +38,11 @@ class RawReply:
 
 class DeviceReset(DeviceError):
     """The device sent a BOOT frame while a reply was awaited (it reset or crashed)."""
+
+
+class LineError(ProtocolError):
+    """A frame failed its CRC on the way to the device (the device says so) or back: the line
+    lost or changed bytes. The request itself may be sent again."""
 
 
 class Client:
@@ -83,13 +89,15 @@ class Client:
                     raise DeviceReset(f"the device on {self.t.name} reset while answering {name} "
                                       "(it sent a boot frame); check power, stack size and watchdog")
                 if frame.cmd == CMD_ERROR:
-                    raise ProtocolError(_error_message(frame.payload, name, self.t.name))
+                    bad_line = len(frame.payload) == 8 and frame.payload[0] == ERR_BAD_CRC
+                    raise (LineError if bad_line else ProtocolError)(
+                        _error_message(frame.payload, name, self.t.name))
                 return frame
             if dec.bad_crc and crc_deadline is None:
                 crc_deadline = time.monotonic() + min(self.quiet, timeout)
             now = time.monotonic()
             if crc_deadline is not None and now >= crc_deadline:
-                raise ProtocolError(f"the reply to {name} from {self.t.name} failed its CRC check "
+                raise LineError(f"the reply to {name} from {self.t.name} failed its CRC check "
                                     f"({dec.bad_crc} bad frame(s)); check the baud rate and cable")
             if now >= deadline:
                 raise _silence(dec, name, self.t.name, timeout)

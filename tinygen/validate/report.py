@@ -88,6 +88,7 @@ class Report:
     seconds: float = 0.0
     emulated: bool = False
     integrity: Optional[dict] = None     # the constants' check (tinygen.validate.check_integrity)
+    resends: int = 0                     # inferences sent again after a line error (twins only)
 
     def add(self, result: SampleResult) -> None:
         self.samples.append(result)
@@ -173,7 +174,7 @@ class Report:
             "class_names": self.class_names,
             "cycles": self.cycles(), "cpu_hz": self.cpu_hz, "device": self.device,
             "error": self.error, "seconds": round(self.seconds, 3),
-            "integrity": self.integrity,
+            "integrity": self.integrity, "resends": self.resends,
         }
 
     def to_dict(self) -> dict:
@@ -223,6 +224,9 @@ class Report:
             else:
                 ms = f" = {c['ms']:.3f} ms at {self.cpu_hz / 1e6:g} MHz" if c["ms"] else ""
                 rows.append((label, f"{c['mean']:.0f}{ms}"))
+        if self.resends:
+            rows.append(("line", f"{self.resends} inference(s) sent again after a line error "
+                                  "(the twin's console loses bytes under load; CRC-checked)"))
         rows.append(("status", s["status"] + (f": {self.error}" if self.error else "")))
         w = max(len(k) for k, _ in rows)
         lines = [f"{k.ljust(w)}  {v}" for k, v in rows]

@@ -43,17 +43,26 @@ typedef model_output0_t model_output_t;
 #define MODEL_OUTPUT_ZERO_POINT (-128)
 
 /* One static arena holds every activation, input, output and kernel scratch included
- * (two-ended plan, lower bound 5240 B; largest scratch 320 B).
- * Weights are const arrays in flash: 1600 B. */
-#define MODEL_ARENA_BYTES 5240
+ * (two-ended plan, lower bound 5112 B; largest scratch 320 B).
+ * Weights are const arrays in flash: 1664 B. */
+#define MODEL_ARENA_BYTES 5112
 #define MODEL_SCRATCH_BYTES 320
 /* Recurrent state (TFLite variable tensors), kept across calls until model_reset(). */
 #define MODEL_STATE_BYTES 0
-#define MODEL_WEIGHT_BYTES 1600
+#define MODEL_WEIGHT_BYTES 1664
 #define MODEL_MACS 111304
 
 /* SHA-256 of the .tflite file, as bytes (for on-device identification). */
 extern const uint8_t model_sha256[32];
+
+/* The constant arrays in flash (weights, biases, multipliers, tables), for an integrity check:
+ * their count, total bytes, and CRC-32 (zlib's) and SHA-256 over their bytes in order. */
+#define MODEL_CONST_ARRAYS 17
+#define MODEL_CONST_BYTES 1664u
+#define MODEL_CONST_CRC32 0xEF304217u
+extern const void *const model_const_data[17];
+extern const uint32_t model_const_bytes[17];
+extern const uint8_t model_const_sha256[32];
 
 /* Run the network on the model's tensors, row-major as TFLite lays them out, in model order.
  * Returns 0 on success. Not reentrant: one static arena (and one state area). */
