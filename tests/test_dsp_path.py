@@ -166,7 +166,8 @@ def test_anchor_models_exact_and_small(name, tmp_path):
                  if len(p) == 4 and re.match(r"^model_op\d+_(?!run)\w+$", p[3]))
     assert consts > 0
     code = text - consts        # the model's constant arrays that are in the ELF
-    assert 0 < code < 10 * 1024, f"{name}: {code} bytes of code beside the weights"
+    # measured: cnn_raw_stride 10,644 B (with the lean conv/depthwise/FC variants beside the wide)
+    assert 0 < code < 11 * 1024, f"{name}: {code} bytes of code beside the weights"
     from tinygen.commands.bench import measure
 
     r = measure(BOARD, model, elf=elf)
@@ -175,10 +176,11 @@ def test_anchor_models_exact_and_small(name, tmp_path):
     assert 0 < r["network_stack_bytes"] <= most_stack, r
 
 
-# One inference on the twin with this compiler: instructions (measured 36,617 and 172,750; issue
-# 12's target is 0.40x TFLite-Micro + CMSIS-NN: 56,667 and 290,890) and stack bytes (measured 272
-# and 272: the kernels' scratch is in the arena) at most.
-ANCHOR_BOUNDS = {"cnn_fft_flatten.tflite": (37_500, 320), "cnn_raw_stride.tflite": (178_000, 320)}
+# One inference on the twin with this compiler: instructions (measured 36,617 and 181,520 -- the
+# latter with the lean routes that keep its arena at 5,112 B instead of 5,240; issue 12's target is
+# 0.40x TFLite-Micro + CMSIS-NN: 56,667 and 290,890) and stack bytes (measured 272 and 272: the
+# kernels' scratch is in the arena) at most.
+ANCHOR_BOUNDS = {"cnn_fft_flatten.tflite": (37_500, 320), "cnn_raw_stride.tflite": (182_000, 320)}
 
 
 RQ_CHECK = r"""
@@ -233,7 +235,9 @@ def test_rq_fast_is_tflite_rounding(tmp_path):
 # stack high-water mark (kernel scratch lives in the arena, so the stack is frames only).
 # person_detect (10 M instructions, ~3 min here) is collected only with TINYGEN_CORPUS_BIG=1.
 CORPUS_BOUNDS = {   # name: (network instructions at most, stack bytes at most)
-    "micro_speech_quantized": (520_000, 320),      # measured 514,245 and 272 B
+    # measured 558,784 and 272 B (0.38x): the lean depthwise route keeps the arena at 5,960 B
+    # (6,600 B with the wide one, 514,245 instructions)
+    "micro_speech_quantized": (560_000, 320),
     "person_detect": (10_100_000, 352),            # measured 10,068,322 and 308 B
 }
 CORPUS_RUN = ["micro_speech_quantized"] + (
