@@ -12,6 +12,7 @@ from typing import Union
 
 import numpy as np
 
+from ..checks import check_graph
 from ..errors import ModelError, UnsupportedModel, UnsupportedOp
 from ..ir import (printable, Activation, ActivationAttrs, ConcatAttrs, ConvAttrs, FullyConnectedAttrs, Graph,
                   MeanAttrs, NoAttrs, Op, OpType, Padding, PoolAttrs, Quant, SoftmaxAttrs, Tensor)
@@ -45,18 +46,22 @@ def load_model(source: Union[str, Path, bytes]) -> Graph:
         size = path.stat().st_size
         if size > MAX_MODEL_BYTES:
             raise ModelError(f"{label}: {size} bytes is far too large for a microcontroller model")
-        buf = path.read_bytes()
+        try:
+            buf = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{label}: cannot read the model file ({exc.strerror})") from None
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         raise ModelError(f"{label}: not a TFLite flatbuffer (missing 'TFL3' identifier); "
                          "export the model with tf.lite.TFLiteConverter")
     try:
-        return _parse(buf)
+        graph = _parse(buf)
     except (ModelError, UnsupportedModel):
         raise
     except Exception as exc:  # flatbuffers raises anything from IndexError to struct.error
         raise ModelError(f"{label}: corrupt or truncated TFLite file ({type(exc).__module__}."
                          f"{type(exc).__name__} while reading the flatbuffer); "
                          "re-export the model") from None
+    return check_graph(graph)  # tinygen/checks.py: every index, scale, zero point, shape, arity
 
 
 def _parse(buf: bytes) -> Graph:
@@ -99,9 +104,9 @@ def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
 
     quant = None
     q = t.Quantization()
-    if q is not None and q.ScaleLength() > 0:
+    if q is not None and q.ScaleLength() > 0 and q.ZeroPointLength() > 0:  # as TFLite-Micro reads it
         scales = tuple(float(s) for s in q.ScaleAsNumpy())
-        zps = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scales)
+        zps = tuple(int(z) for z in q.ZeroPointAsNumpy())
         quant = Quant(scale=scales, zero_point=zps, axis=int(q.QuantizedDimension()))
 
     data = None

@@ -15,10 +15,11 @@ import numpy as np
 from ..ir import Graph, Op, OpType
 from ..quant import multiply_by_quantized_multiplier, rounding_divide_by_pot
 from . import gemmlowp
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, Signature, act, unsupported
 from .common import need_int8_activation
 
 OP_TYPES = (OpType.LOGISTIC, OpType.TANH)
+SIGNATURE = Signature(inputs=(act("input"),))
 
 INPUT_INTEGER_BITS = 4
 
@@ -26,8 +27,9 @@ INPUT_INTEGER_BITS = 4
 def _table(op: Op, in_scale: float, in_zp: int) -> np.ndarray:
     real = float(in_scale) * float(1 << (31 - INPUT_INTEGER_BITS))
     multiplier, left_shift = gemmlowp.frexp_multiplier(real)
-    if left_shift > 31 or left_shift < -31:
-        raise unsupported(op, f"input scale {in_scale} is outside the range TFLite-Micro handles")
+    if not 0 <= left_shift <= 31:  # TFLite-Micro's CalculateInputRadius shifts by it: undefined < 0
+        raise unsupported(op, f"input scale {in_scale:.4g} is outside the range TFLite-Micro "
+                          f"handles (input shift {left_shift})", "check the input tensor's scale")
     radius = gemmlowp.calculate_input_radius(INPUT_INTEGER_BITS, left_shift, 31)
     out = np.empty(256, dtype=np.int8)
     for v in range(-128, 128):

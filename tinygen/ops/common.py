@@ -1,14 +1,46 @@
 """Checks and quantization parameters shared by several op plugins (not itself a plugin)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ModelError
 from ..ir import Op, Padding, Tensor
-from ..quant import activation_range_int8, quantize_multiplier
+from ..quant import MAX_LEFT_SHIFT, activation_range_int8, quantize_multiplier
 from .base import unsupported
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+MAX_WINDOW_EXTENT = 1 << 30   # strides, dilated windows and paddings stay far inside int32 in C
+
+
+def multiplier(op: Op, real: float, what: str = "requantisation multiplier") -> tuple[int, int]:
+    """QuantizeMultiplier(real) for a ratio of scales read from the model, refusing what
+    TFLite-Micro cannot compute: x * (1 << shift) overflows int32 for shift > MAX_LEFT_SHIFT
+    (undefined behaviour there; a shift >= 32 is undefined in our C too). Ratios so small that the
+    shift passes -31 become multiplier 0, as in TFLite-Micro (every output is the zero point)."""
+    if not (math.isfinite(real) and real > 0):
+        raise unsupported(op, f"{what} {real!r} is not a finite positive number",
+                          "check the scales of its tensors")
+    m, s = quantize_multiplier(real)
+    if s > MAX_LEFT_SHIFT:
+        raise unsupported(op, f"{what} {real:.4g} needs a left shift of {s} bits, beyond the "
+                          f"{MAX_LEFT_SHIFT} that TFLite-Micro's int32 arithmetic allows",
+                          "check the scales of its tensors (e.g. the output scale is far too small)")
+    return m, s
+
+
+def check_window(op: Op, axis: str, in_size: int, out_size: int, stride: int, dilation: int,
+                 kernel: int) -> None:
+    """Refuse window geometry (from the op's options) whose C index arithmetic would leave int32."""
+    if min(stride, dilation, kernel) < 1:
+        raise unsupported(op, f"{axis}: stride {stride}, dilation {dilation} and window {kernel} "
+                          "must be at least 1")
+    extent = (kernel - 1) * dilation + 1
+    if max(extent, (out_size + 1) * stride, in_size + extent) >= MAX_WINDOW_EXTENT:
+        raise unsupported(op, f"{axis}: window {kernel} x dilation {dilation} at stride {stride} "
+                          f"spans more than {MAX_WINDOW_EXTENT:,} positions",
+                          "the options are corrupt; re-export the model")
 
 
 def need_int8_activation(op: Op, t: Tensor | None, role: str) -> Tensor:
@@ -79,14 +111,19 @@ def channel_multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int
     in_scale, out_scale = float(np.float32(x.scale)), float(np.float32(y.scale))
     for c in range(channels):
         f = float(np.float32(scales[c if len(scales) > 1 else 0]))
-        m, s = quantize_multiplier(in_scale * f / out_scale)
+        m, s = multiplier(op, in_scale * f / out_scale, f"channel {c}'s multiplier")
         mults.append(m)
         shifts.append(s)
     return mults, shifts
 
 
 def activation_bounds(op: Op, y: Tensor, activation) -> tuple[int, int]:
-    return activation_range_int8(activation, y.scale, y.zero_point)
+    try:
+        return activation_range_int8(activation, y.scale, y.zero_point)
+    except OverflowError:
+        raise unsupported(op, f"output scale {y.scale:.4g} is too small for the fused "
+                          f"{activation.value}: its bounds overflow int32 (undefined in "
+                          "TFLite-Micro)", "check the output tensor's scale") from None
 
 
 def bias_values(op: Op, b: Tensor | None, channels: int) -> np.ndarray:

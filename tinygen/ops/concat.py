@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Activation, ConcatAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, Port, Signature, unsupported
 from .common import need_int8_activation
 
 OP_TYPES = (OpType.CONCATENATION,)
+SIGNATURE = Signature(inputs=(Port("input", const=None),), repeat_inputs=True)
 
 
 def lower(op: Op, graph: Graph) -> Lowered:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import ConvAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, Signature, act, param, unsupported, weights
 from .common import (activation_bounds, bias_values, channel_multipliers, check_out_size,
                      expected_out_size, folded_bias, need_batch_one, need_const,
-                     need_int8_activation, padding_before)
+                     need_int8_activation, padding_before, check_window)
 
 OP_TYPES = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D)
+SIGNATURE = Signature(inputs=(act("input"), weights("filter"), param("bias", optional=True)))
 
 
 def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:
@@ -23,6 +24,8 @@ def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:
     k_h, k_w = w.shape[1], w.shape[2]
     if min(a.stride_h, a.stride_w, a.dilation_h, a.dilation_w) < 1:
         raise unsupported(op, "stride and dilation must be at least 1")
+    check_window(op, "height", in_h, out_h, a.stride_h, a.dilation_h, k_h)
+    check_window(op, "width", in_w, out_w, a.stride_w, a.dilation_w, k_w)
     check_out_size(op, "height", out_h, expected_out_size(a.padding, in_h, a.stride_h, a.dilation_h, k_h))
     check_out_size(op, "width", out_w, expected_out_size(a.padding, in_w, a.stride_w, a.dilation_w, k_w))
     return dict(

@@ -14,10 +14,11 @@ import numpy as np
 
 from ..ir import ActivationAttrs, Graph, Op, OpType, Tensor
 from ..quant import multiply_by_quantized_multiplier, quantize_multiplier
-from .base import ConstArray, Lowered, unsupported
-from .common import activation_bounds, need_int8_activation
+from .base import ConstArray, Lowered, Port, Signature, unsupported
+from .common import activation_bounds, multiplier, need_int8_activation
 
 OP_TYPES = (OpType.ADD, OpType.MUL)
+SIGNATURE = Signature(inputs=(Port("input 1", const=None), Port("input 2", const=None)))
 
 LEFT_SHIFT = 20
 ADD_TABLE_MIN_ELEMENTS = 256   # from here on, 2 KB of flash buys ~2x fewer instructions per element
@@ -116,10 +117,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
             params["tables"] = True
         template, kernel = "add", "tg_add"
     else:
-        real = s1 * s2 / so
-        if real >= float(1 << 30):
-            raise unsupported(op, "input/output scale ratio too large")
-        mo, sho = quantize_multiplier(real)
+        mo, sho = multiplier(op, s1 * s2 / so, "input scales x input scales / output scale")
         params.update(out_mult=mo, out_shift=sho)
         template, kernel = "mul", "tg_mul"
     # the planner may overwrite the first activation input (o.inp[0], here x1)

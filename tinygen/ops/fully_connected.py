@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import FullyConnectedAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, Signature, act, param, unsupported, weights
 from .conv import rq_consts, rq_fast_ok
 from .common import (activation_bounds, bias_values, channel_multipliers, folded_bias,
                      need_const, need_int8_activation)
 
 OP_TYPES = (OpType.FULLY_CONNECTED,)
+SIGNATURE = Signature(inputs=(act("input"), weights("weights"), param("bias", optional=True)))
 
 
 def lower(op: Op, graph: Graph) -> Lowered:

@@ -4,10 +4,16 @@ outside them, so the kernel copies whole contiguous rows (at most 4 loops)."""
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpType
-from .base import Lowered, unsupported
+from .base import Lowered, Port, Signature, act, param, unsupported
 from .common import need_int8_activation
 
 OP_TYPES = (OpType.PAD, OpType.PADV2)
+_PADDINGS = param("paddings", "int32", "int64")
+SIGNATURE = {
+    OpType.PAD: Signature(inputs=(act("input"), _PADDINGS)),
+    OpType.PADV2: Signature(inputs=(act("input"), _PADDINGS,
+                                    Port("value", None, const=True, optional=True, quantized=False))),
+}
 
 
 def pad_loops(op: Op, shape: tuple, pads: list[tuple[int, int]]) -> dict:

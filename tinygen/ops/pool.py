@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType, PoolAttrs
-from .base import ConstArray, Lowered, unsupported
-from .common import (activation_bounds, check_out_size, expected_out_size, need_int8_activation,
-                     padding_before)
+from .base import ConstArray, Lowered, Signature, act, unsupported
+from .common import (activation_bounds, check_out_size, check_window, expected_out_size,
+                     need_int8_activation, padding_before)
 
 OP_TYPES = (OpType.MAX_POOL_2D, OpType.AVERAGE_POOL_2D)
+SIGNATURE = Signature(inputs=(act("input"),))
 
 MAX_RECIP_TABLE = 1024   # entries; beyond that the kernel divides (huge SAME windows only)
 
@@ -41,12 +42,12 @@ def recip(n: int) -> tuple[int, int]:
 
 def inplace_safe(y_spans: list, x_spans: list, in_w: int, out_w: int) -> bool:
     """Output spatial position p may overwrite input position p only if every input position it
-    reads is >= p (then nothing still to be read has been overwritten)."""
-    for oy, (y0, _) in enumerate(y_spans):
-        for ox, (x0, _) in enumerate(x_spans):
-            if y0 * in_w + x0 < oy * out_w + ox:
-                return False
-    return True
+    reads is >= p (then nothing still to be read has been overwritten). The condition
+    y0[oy] * in_w + x0[ox] >= oy * out_w + ox splits into a row term and a column term, so it
+    holds for every (oy, ox) exactly when it holds for the smallest of each: O(out_h + out_w)."""
+    rows = min(y0 * in_w - oy * out_w for oy, (y0, _) in enumerate(y_spans))
+    cols = min(x0 - ox for ox, (x0, _) in enumerate(x_spans))
+    return rows + cols >= 0
 
 
 def lower(op: Op, graph: Graph) -> Lowered:
@@ -63,6 +64,8 @@ def lower(op: Op, graph: Graph) -> Lowered:
         raise unsupported(op, f"input {x.shape} and output {y.shape} differ in batch or channels")
     if min(a.filter_h, a.filter_w, a.stride_h, a.stride_w) < 1:
         raise unsupported(op, "filter size and stride must be at least 1")
+    check_window(op, "height", in_h, out_h, a.stride_h, 1, a.filter_h)
+    check_window(op, "width", in_w, out_w, a.stride_w, 1, a.filter_w)
     check_out_size(op, "height", out_h, expected_out_size(a.padding, in_h, a.stride_h, 1, a.filter_h))
     check_out_size(op, "width", out_w, expected_out_size(a.padding, in_w, a.stride_w, 1, a.filter_w))
     pad_top = padding_before(a.padding, in_h, out_h, a.stride_h, 1, a.filter_h)
@@ -79,7 +82,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
                   fn="tg_maxpool_s8" if op.type == OpType.MAX_POOL_2D else "tg_avgpool_s8")
     consts: tuple[ConstArray, ...] = ()
     if op.type == OpType.AVERAGE_POOL_2D:
-        counts = sorted({(ye - y0) * (xe - x0) for y0, ye in ys for x0, xe in xs})
+        counts = sorted({h * w for h in {ye - y0 for y0, ye in ys} for w in {xe - x0 for x0, xe in xs}})
         lo, hi = counts[0], counts[-1]
         if hi - lo + 1 <= MAX_RECIP_TABLE and hi < (1 << 23):
             mults = np.zeros(hi - lo + 1, dtype=np.int64)

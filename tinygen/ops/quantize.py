@@ -11,11 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType
-from ..quant import multiply_by_quantized_multiplier, quantize_multiplier
-from .base import ConstArray, Lowered, unsupported
-from .common import need_int8_activation
+from ..quant import multiply_by_quantized_multiplier
+from .base import ConstArray, Lowered, Port, Signature, unsupported
+from .common import multiplier, need_int8_activation
 
 OP_TYPES = (OpType.QUANTIZE,)
+# Any input dtype gets past the signature so that lower() can say how to convert a float model.
+SIGNATURE = Signature(inputs=(Port("input", None, const=False, quantized=False),))
 
 
 def lower(op: Op, graph: Graph) -> Lowered:
@@ -32,10 +34,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
     y = need_int8_activation(op, y, "output")
     if x.quant.per_channel or y.quant.per_channel:
         raise unsupported(op, "per-channel quantization")
-    real = float(x.scale) / float(y.scale)
-    if real >= float(1 << 30):
-        raise unsupported(op, "input/output scale ratio too large")
-    m, s = quantize_multiplier(real)
+    m, s = multiplier(op, float(x.scale) / float(y.scale), "input scale / output scale")
     lut = np.empty(256, dtype=np.int8)
     for v in range(-128, 128):
         q = multiply_by_quantized_multiplier(v - x.zero_point, m, s) + y.zero_point

@@ -12,23 +12,29 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType
-from ..quant import multiply_by_quantized_multiplier, quantize_multiplier, tflite_round
-from .base import ConstArray, Lowered, unsupported
-from .common import need_int8_activation
+from ..quant import multiply_by_quantized_multiplier, tflite_round
+from .base import ConstArray, Lowered, Signature, act, unsupported
+from .common import multiplier, need_int8_activation
 
 OP_TYPES = (OpType.RELU, OpType.RELU6)
+SIGNATURE = Signature(inputs=(act("input"),))
 
 
-def relu_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> np.ndarray:
-    mult, shift = quantize_multiplier(float(np.float32(in_scale)) / float(np.float32(out_scale)))
+def relu_table(op: Op, in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> np.ndarray:
+    mult, shift = multiplier(op, float(np.float32(in_scale)) / float(np.float32(out_scale)),
+                             "input scale / output scale")
     lo = max(-128, out_zp)
     return np.array([min(max(out_zp + multiply_by_quantized_multiplier(v - in_zp, mult, shift), lo),
                          127) for v in range(-128, 128)], dtype=np.int8)
 
 
-def relu6_table(in_scale: float, in_zp: int) -> np.ndarray:
-    six = tflite_round(float(np.float32(6.0) / np.float32(in_scale))) + in_zp
-    six = min(max(six, -128), 127)
+def relu6_table(op: Op, in_scale: float, in_zp: int) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        six = float(np.float32(6.0) / np.float32(in_scale))
+    if not abs(six) < 2 ** 31 - 256:  # TFLite-Micro casts it (+ zero point) to int32
+        raise unsupported(op, f"input scale {in_scale:.4g} is too small: 6 / scale overflows int32",
+                          "check the input tensor's scale")
+    six = min(max(tflite_round(six) + in_zp, -128), 127)
     return np.array([min(max(v, in_zp), six) for v in range(-128, 128)], dtype=np.int8)
 
 
@@ -40,9 +46,9 @@ def lower(op: Op, graph: Graph) -> Lowered:
     if x.size != y.size:
         raise unsupported(op, f"input has {x.size} elements but output has {y.size}")
     if op.type == OpType.RELU:
-        lut = relu_table(x.scale, x.zero_point, y.scale, y.zero_point)
+        lut = relu_table(op, x.scale, x.zero_point, y.scale, y.zero_point)
     else:
-        lut = relu6_table(x.scale, x.zero_point)
+        lut = relu6_table(op, x.scale, x.zero_point)
     return Lowered("lut", ("tg_lut",), dict(size=x.size, fn="tg_lut_s8"),
                    (ConstArray("lut", "int8_t", lut),), macs=0, inplace=True,
                    notes=("256-entry table",))

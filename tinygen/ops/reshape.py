@@ -4,10 +4,17 @@ No code is emitted and no memory is planned for the output (planner: alias)."""
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpType
-from .base import Lowered, unsupported
+from .base import Lowered, Port, Signature, act, unsupported
 from .common import need_int8_activation
 
 OP_TYPES = (OpType.RESHAPE, OpType.SQUEEZE, OpType.EXPAND_DIMS)
+# The new shape or axis may be computed at run time; the output's static shape is what counts.
+_SHAPE = Port("shape", None, const=None, optional=True, quantized=False)
+SIGNATURE = {
+    OpType.RESHAPE: Signature(inputs=(act("input"), _SHAPE)),
+    OpType.SQUEEZE: Signature(inputs=(act("input"),)),
+    OpType.EXPAND_DIMS: Signature(inputs=(act("input"), Port("axis", None, const=None, quantized=False))),
+}
 
 
 def lower(op: Op, graph: Graph) -> Lowered:
