@@ -97,10 +97,13 @@ def check_out_size(op: Op, axis: str, got: int, want: int) -> None:
                          f"padding/stride rules give {want}; the file is inconsistent")
 
 
-def channel_multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int
-                        ) -> tuple[list[int], list[int]]:
+def channel_multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int,
+                        float_product: bool = False) -> tuple[list[int], list[int]]:
     """Per-output-channel (multiplier, shift) from input_scale * filter_scale / output_scale,
-    in double precision and in that order, as TFLite-Micro's PopulateConvolutionQuantizationParams."""
+    in double precision and in that order, as TFLite-Micro's PopulateConvolutionQuantizationParams.
+    `float_product`: FULLY_CONNECTED with a single weight scale goes through
+    GetQuantizedConvolutionMultipler instead, which multiplies the two scales in float32 first
+    (a different multiplier in the low bits, e.g. micro_speech's: 1932201031, not ...080)."""
     scales = w.quant.scale
     if len(scales) not in (1, channels):
         raise unsupported(op, f"filter has {len(scales)} scales for {channels} channels")
@@ -111,10 +114,28 @@ def channel_multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int
     in_scale, out_scale = float(np.float32(x.scale)), float(np.float32(y.scale))
     for c in range(channels):
         f = float(np.float32(scales[c if len(scales) > 1 else 0]))
-        m, s = multiplier(op, in_scale * f / out_scale, f"channel {c}'s multiplier")
+        if float_product and len(scales) == 1:
+            real = float(np.float32(x.scale) * np.float32(f)) / out_scale
+        else:
+            real = in_scale * f / out_scale
+        m, s = multiplier(op, real, f"channel {c}'s multiplier")
         mults.append(m)
         shifts.append(s)
     return mults, shifts
+
+
+def check_bias_scale(op: Op, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) -> None:
+    """TFLite-Micro's GetQuantizedConvolutionMultipler, which FULLY_CONNECTED with per-tensor
+    weights calls: the bias scale (0 if it has none) must equal input scale x weight scale within
+    2 % of the output scale, or it refuses the model. The kernels never read the bias scale."""
+    if b is None or w.quant.per_channel:
+        return
+    product = float(np.float32(x.scale) * np.float32(w.quant.scale[0]))
+    bias_scale = float(np.float32(b.quant.scale[0])) if b.quant is not None else 0.0
+    if not abs(product - bias_scale) / float(np.float32(y.scale)) <= 0.02:
+        raise unsupported(op, f"bias scale {bias_scale:.6g} is not input scale x weight scale "
+                          f"({product:.6g}); TFLite-Micro refuses this",
+                          "re-convert the model with the TFLite converter")
 
 
 def activation_bounds(op: Op, y: Tensor, activation) -> tuple[int, int]:

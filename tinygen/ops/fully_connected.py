@@ -6,8 +6,8 @@ import numpy as np
 from ..ir import FullyConnectedAttrs, Graph, Op, OpType
 from .base import ConstArray, Lowered, Signature, act, param, unsupported, weights
 from .conv import rq_consts, rq_fast_ok
-from .common import (activation_bounds, bias_values, channel_multipliers, folded_bias,
-                     need_const, need_int8_activation)
+from .common import (activation_bounds, bias_values, channel_multipliers, check_bias_scale,
+                     folded_bias, need_const, need_int8_activation)
 
 OP_TYPES = (OpType.FULLY_CONNECTED,)
 SIGNATURE = Signature(inputs=(act("input"), weights("weights"), param("bias", optional=True)))
@@ -28,8 +28,9 @@ def lower(op: Op, graph: Graph) -> Lowered:
     if y.size != batches * out_depth:
         raise unsupported(op, f"output has {y.size} values, expected {batches * out_depth}")
     a: FullyConnectedAttrs = op.attrs
-    mults, shifts = channel_multipliers(op, x, w, y, out_depth)
+    mults, shifts = channel_multipliers(op, x, w, y, out_depth, float_product=True)
     bias = bias_values(op, ins[2], out_depth)
+    check_bias_scale(op, x, w, ins[2], y)
     weights = w.data
     folded = folded_bias(op, bias, weights, x.zero_point)
     act_min, act_max = activation_bounds(op, y, a.activation)

@@ -3,7 +3,8 @@
 TFLite-Micro's reference integer pooling: the window is clipped to the input (SAME padding adds
 no taps), max / rounded average (half away from zero, over the taps that exist) of the raw int8
 values, clamped to the fused activation range. Input and output share quantization in any
-converted model; TFLite-Micro does not rescale, and neither do we.
+converted model; TFLite-Micro does not rescale and refuses a pair that differs (zero points, or
+scales more than 1e-6 apart), and so do we.
 The average divides by the tap count with an exact multiply-shift (tables for the counts that
 occur are computed here), so the kernel executes no divide instruction.
 """
@@ -55,8 +56,10 @@ def lower(op: Op, graph: Graph) -> Lowered:
     y = need_int8_activation(op, graph.op_outputs(op)[0], "output")
     if len(x.shape) != 4 or len(y.shape) != 4:
         raise unsupported(op, f"expects 4-D NHWC tensors, got input {x.shape}, output {y.shape}")
-    if x.quant.per_channel or y.quant.per_channel:
-        raise unsupported(op, "per-channel quantized activations")
+    if abs(float(x.scale) - float(y.scale)) > 1e-6 or x.zero_point != y.zero_point:
+        raise unsupported(op, f"input quantization ({x.scale:.6g}, {x.zero_point}) differs from "
+                          f"the output's ({y.scale:.6g}, {y.zero_point}); TFLite-Micro refuses "
+                          "this too", "re-convert the model with the TFLite converter")
     a: PoolAttrs = op.attrs
     n, in_h, in_w, c = x.shape
     yn, out_h, out_w, yc = y.shape
