@@ -21,6 +21,7 @@ integer conversions or outside the TFLite quantization spec, so there are no byt
 | activation zero point 300    | runs: clamp bounds cross (act_min 300 > act_max 127)     |
 | output scale inf             | runs: multipliers 0, then inf in the next layer          |
 | negative filter scales       | runs: negative multipliers (outside the spec)            |
+| tensor buffer index too big  | crashes (reads past its buffer table; found by the fuzzer)|
 
 A valid extreme that TFLite-Micro computes with defined arithmetic (filter scales so small that
 every multiplier underflows to 0) is accepted and bit-exact.
@@ -76,6 +77,12 @@ def _filter_scales(index, fn):
     return edit
 
 
+def _buffer(index, b):
+    def edit(m):
+        me.tensor(m, index).buffer = b
+    return edit
+
+
 # name: (seed, edit, what the one-line error must say, TFLite-Micro's verdict)
 CASES = {
     "scale_nan": (RAW, _filter_scales(7, lambda s: math.nan), r"tensor 7 .* scale nan \(channel 0\); a scale must be finite and positive", "runs"),
@@ -94,6 +101,7 @@ CASES = {
     "filter_scale_1e10": (RAW, _filter_scales(7, lambda s: 1e10), r"op 2 \(CONV_2D\): channel 0's multiplier .* left shift of 33 bits", "runs"),
     "activation_zero_point_300": (RAW, _quant(11, zero_point=[300]), r"tensor 11 .* zero point 300, outside int8's range", "runs"),
     "output_scale_inf": (RAW, _quant(11, scale=[math.inf]), r"tensor 11 .* scale inf;", "runs"),
+    "buffer_index_out_of_range": (RAW, _buffer(14, 1000), r"tensor 14 refers to buffer 1000, which does not exist", "aborts"),
     "negative_filter_scales": (RAW, _filter_scales(7, lambda s: -s), r"tensor 7 .* scale -0\.00\d+ \(channel 0\); a scale must be finite and positive", "runs"),
 }
 

@@ -111,6 +111,9 @@ def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
 
     data = None
     b = t.Buffer()
+    if b >= model.BuffersLength():  # TFLite-Micro reads past its buffer table (a crash)
+        raise ModelError(f"tensor {index} refers to buffer {b}, which does not exist; the file "
+                         "is corrupt")
     if 0 < b < model.BuffersLength():
         buffer = model.Buffers(b)
         raw = None

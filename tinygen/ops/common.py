@@ -97,13 +97,13 @@ def check_out_size(op: Op, axis: str, got: int, want: int) -> None:
                          f"padding/stride rules give {want}; the file is inconsistent")
 
 
-def channel_multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int,
-                        float_product: bool = False) -> tuple[list[int], list[int]]:
+def channel_multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int
+                        ) -> tuple[list[int], list[int]]:
     """Per-output-channel (multiplier, shift) from input_scale * filter_scale / output_scale,
     in double precision and in that order, as TFLite-Micro's PopulateConvolutionQuantizationParams.
-    `float_product`: FULLY_CONNECTED with a single weight scale goes through
-    GetQuantizedConvolutionMultipler instead, which multiplies the two scales in float32 first
-    (a different multiplier in the low bits, e.g. micro_speech's: 1932201031, not ...080)."""
+    Per-tensor FULLY_CONNECTED goes through GetQuantizedConvolutionMultipler there, which in the
+    installed TFLite-Micro multiplies in double too (older sources multiplied the two float32
+    scales first: tests/test_tflm_semantics.py holds an input where the two differ)."""
     scales = w.quant.scale
     if len(scales) not in (1, channels):
         raise unsupported(op, f"filter has {len(scales)} scales for {channels} channels")
@@ -114,11 +114,7 @@ def channel_multipliers(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int,
     in_scale, out_scale = float(np.float32(x.scale)), float(np.float32(y.scale))
     for c in range(channels):
         f = float(np.float32(scales[c if len(scales) > 1 else 0]))
-        if float_product and len(scales) == 1:
-            real = float(np.float32(x.scale) * np.float32(f)) / out_scale
-        else:
-            real = in_scale * f / out_scale
-        m, s = multiplier(op, real, f"channel {c}'s multiplier")
+        m, s = multiplier(op, in_scale * f / out_scale, f"channel {c}'s multiplier")
         mults.append(m)
         shifts.append(s)
     return mults, shifts
@@ -130,7 +126,7 @@ def check_bias_scale(op: Op, x: Tensor, w: Tensor, b: Tensor | None, y: Tensor) 
     2 % of the output scale, or it refuses the model. The kernels never read the bias scale."""
     if b is None or w.quant.per_channel:
         return
-    product = float(np.float32(x.scale) * np.float32(w.quant.scale[0]))
+    product = float(np.float32(x.scale)) * float(np.float32(w.quant.scale[0]))
     bias_scale = float(np.float32(b.quant.scale[0])) if b.quant is not None else 0.0
     if not abs(product - bias_scale) / float(np.float32(y.scale)) <= 0.02:
         raise unsupported(op, f"bias scale {bias_scale:.6g} is not input scale x weight scale "

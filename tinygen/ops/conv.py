@@ -43,6 +43,9 @@ def lower(op: Op, graph: Graph) -> Lowered:
     if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
         raise unsupported(op, f"expects 4-D NHWC tensors, got input {x.shape}, filter {w.shape}")
     need_batch_one(op, x)
+    if op.type == OpType.DEPTHWISE_CONV_2D and len(op.inputs) > 2 and op.inputs[2] < 0:
+        raise unsupported(op, "bias given as absent (-1): TFLite-Micro crashes on this form, so "
+                          "the output cannot be checked", "drop the third input or give a zero bias")
     a: ConvAttrs = op.attrs
     geo = _geometry(op, x, w, y, a)
     out_c = geo["out_c"]

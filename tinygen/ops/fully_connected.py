@@ -28,7 +28,7 @@ def lower(op: Op, graph: Graph) -> Lowered:
     if y.size != batches * out_depth:
         raise unsupported(op, f"output has {y.size} values, expected {batches * out_depth}")
     a: FullyConnectedAttrs = op.attrs
-    mults, shifts = channel_multipliers(op, x, w, y, out_depth, float_product=True)
+    mults, shifts = channel_multipliers(op, x, w, y, out_depth)
     bias = bias_values(op, ins[2], out_depth)
     check_bias_scale(op, x, w, ins[2], y)
     weights = w.data
