@@ -1,12 +1,12 @@
 """Fuzz `tinygen generate` / `tinygen analyze` with mutated real models (tests/fuzz/).
 
-By default a fixed-seed campaign of 300 mutants runs here (about a minute on 2 cores), and 4 of
+By default a fixed-seed campaign of 300 mutants runs here (about two minutes on 2 cores), and 3 of
 the accepted ones are compiled with ASan + UBSan, run, and compared with TFLite-Micro. The long run:
 
     TINYGEN_FUZZ=10000 python3 -m pytest tests/test_fuzz.py -q -s
 
 (TINYGEN_FUZZ_SEED picks another campaign, TINYGEN_FUZZ_SANITIZE how many accepted mutants
-stage 2 compiles; default 4, or 100 from 1,000 mutants on.) `python3 tests/fuzz/campaign.py
+stage 2 compiles; default 3, or 100 from 1,000 mutants on.) `python3 tests/fuzz/campaign.py
 --mutants N --save DIR` runs the same outside pytest and keeps the failing mutants.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from fuzz.mutate import load_seeds
 
 MUTANTS = int(os.environ.get("TINYGEN_FUZZ", "300"))
 SEED = int(os.environ.get("TINYGEN_FUZZ_SEED", "1"))
-SANITIZE = int(os.environ.get("TINYGEN_FUZZ_SANITIZE", "4" if MUTANTS < 1000 else "100"))
+SANITIZE = int(os.environ.get("TINYGEN_FUZZ_SANITIZE", "3" if MUTANTS < 1000 else "100"))
 
 
 @pytest.mark.host

@@ -463,6 +463,8 @@ def run_campaign(mutants: int, campaign_seed: int = 1, workers: int = 2, sanitiz
                         campaign_seed, workers)
     for r, v in zip([r for r in results if r["outcome"] == "accepted"], verdicts):
         assert r["k"] == v["k"]
+        if "tflm" not in v:   # a hostile model before may have corrupted that process: retry alone
+            v = run_pool("tflm", [r["k"]], campaign_seed, 1)[0]
         r["tflm"] = v.get("tflm") or f"aborts ({v.get('site')}: {v.get('detail')})"
     if keep:   # stage 1 alone can take an hour: keep it before stage 2 starts
         keep.write_text(json.dumps(summarize(results, [], time.monotonic() - t0), indent=1))
