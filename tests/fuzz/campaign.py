@@ -120,8 +120,8 @@ def worker_main(role: str, campaign_seed: int) -> None:
 
     import numpy as np
 
-    warnings.simplefilter("error", RuntimeWarning)  # numpy overflow etc. become findings
-    np.seterr(all="ignore")                         # ... through the warnings, once each
+    np.seterr(all="warn", under="ignore")           # numpy's defaults, whatever ran before
+    warnings.simplefilter("error", RuntimeWarning)  # an overflow or NaN becomes a finding
 
     def on_alarm(signum, frame):
         raise MutantTimeout()

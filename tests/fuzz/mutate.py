@@ -3,8 +3,8 @@
 Seeds are real models (the anchors and TFLite-Micro's corpus). A mutant is one of:
 - a targeted field edit through the object API (model_edit.py): a tensor's shape, type code,
   buffer, scales, zero points, quantized axis or quantization as a whole; an op's input/output
-  indices, opcode index or option fields; an operator code; the graph's inputs/outputs; a buffer's
-  length; the number of subgraphs;
+  indices, opcode index or option fields; an operator code; the graph's inputs/outputs; a
+  buffer's length or one of its values (weights, bias, axes, paddings); the number of subgraphs;
 - a raw edit of the file's bytes: bit flips, bytes or aligned int32 words set to edge values,
   truncation, a splice from another seed (overwritten or inserted);
 - a targeted edit followed by a raw one.
@@ -402,6 +402,30 @@ def edit_buffer_data(rng, m):
     return f"buffer {b} {kind}"
 
 
+def edit_buffer_values(rng, m):
+    """One element of a constant (weights, bias, axes, paddings, shape) set to an edge value."""
+    sg = _sg(m)
+    dtypes = {9: np.int8, 2: np.int32, 4: np.int64, 7: np.int16, 3: np.uint8}
+    consts = [t for t in sg.tensors or [] if t.type in dtypes and t.buffer < len(m.buffers or [])
+              and m.buffers[t.buffer] is not None and m.buffers[t.buffer].data is not None
+              and len(m.buffers[t.buffer].data)]
+    if not consts:
+        return None
+    t = rng.choice(consts)
+    dtype = np.dtype(dtypes[t.type])
+    values = np.frombuffer(np.asarray(m.buffers[t.buffer].data, np.uint8).tobytes(), dtype).copy()
+    if not values.size:
+        return None
+    i = rng.randrange(values.size)
+    info = np.iinfo(dtype)
+    v = rng.choice([info.min, info.max, 0, -1, 1, int(values[i]) * 2, int(values[i]) + 1])
+    values[i] = min(max(v, info.min), info.max)
+    new = me.schema().BufferT()
+    new.data = np.frombuffer(values.tobytes(), np.uint8).copy()
+    m.buffers[t.buffer] = new
+    return f"buffer {t.buffer} ({dtype.name}) [{i}] := {values[i]}"
+
+
 def edit_subgraphs(rng, m):
     if rng.random() < 0.5:
         m.subgraphs = m.subgraphs + m.subgraphs[:1]
@@ -421,5 +445,6 @@ def edit_variable(rng, m):
 EDITS: list[Callable] = (
     [edit_scale] * 4 + [edit_zero_point] * 3 + [edit_quant_shape] * 3 + [edit_shape] * 3
     + [edit_op_tensors] * 3 + [edit_options] * 3 + [edit_type] * 2 + [edit_buffer] * 2
+    + [edit_buffer_values] * 2
     + [edit_signature, edit_opcode, edit_builtin_code, edit_graph_io, edit_buffer_data,
        edit_subgraphs, edit_variable])
