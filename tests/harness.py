@@ -36,18 +36,32 @@ def to_int8_tflite(model, representative: np.ndarray) -> bytes:
     return convert(quiet_tf(), model, representative)
 
 
-def tflm_run(model: bytes, inputs: np.ndarray, arena_size: int = 4 << 20) -> np.ndarray:
-    """Run TFLite-Micro's Python interpreter on each input (int8), return stacked outputs."""
+def tflm_run(model: bytes, inputs, arena_size: int = 4 << 20, resets=None):
+    """Run TFLite-Micro's Python interpreter on a batch of inputs.
+
+    `inputs` is one array (n, ...) for a single-input model, or a list with one such array per
+    model input. Returns the stacked output for a single-output model, else a list per output.
+    The interpreter keeps recurrent state across the batch, like the firmware; `resets` (a set
+    of record numbers) resets it before those records, as the runner's 'R' command does."""
     from tflite_micro import runtime
 
     interp = runtime.Interpreter.from_bytes(model, arena_size=arena_size)
-    details = interp.get_input_details(0)
-    outs = []
-    for x in inputs:
-        interp.set_input(x.reshape(details["shape"]).astype(np.int8), 0)
+    per_input = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    from tinygen.importers.tflite import load_model
+
+    n_out = len(load_model(model).outputs)
+    outs: list[list[np.ndarray]] = [[] for _ in range(n_out)]
+    for r in range(len(per_input[0])):
+        if resets and r in resets:
+            interp.reset()
+        for k, batch in enumerate(per_input):
+            d = interp.get_input_details(k)
+            interp.set_input(np.asarray(batch[r]).reshape(d["shape"]).astype(d["dtype"]), k)
         interp.invoke()
-        outs.append(np.array(interp.get_output(0), dtype=np.int8).ravel())
-    return np.stack(outs)
+        for k in range(n_out):
+            outs[k].append(np.array(interp.get_output(k)).ravel())
+    stacked = [np.stack(o) for o in outs]
+    return stacked[0] if not isinstance(inputs, (list, tuple)) and n_out == 1 else stacked
 
 
 def tflm_arena(model: bytes, arena_size: int = 4 << 20) -> dict[str, int]:
@@ -76,27 +90,28 @@ def tflm_arena(model: bytes, arena_size: int = 4 << 20) -> dict[str, int]:
     return figures
 
 
-RUNNER = r"""
-#include <stdio.h>
-#include "{name}.h"
-static int8_t in[{NAME}_INPUT_BYTES];
-static int8_t out[{NAME}_OUTPUT_BYTES];
-int main(void) {{
-    while (fread(in, 1, sizeof in, stdin) == sizeof in) {{
-        if ({name}_invoke(in, out) != 0) return 3;
-        if (fwrite(out, 1, sizeof out, stdout) != sizeof out) return 4;
-    }}
-    return 0;
-}}
-"""
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def write_runner(gen_dir: Path, name: str, gen) -> Path:
+    """The host runner for this model's inputs and outputs (tests/fixtures/host_runner.c.j2)."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(FIXTURES)),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    ios = dict(inputs=[dict(k=k) for k in range(len(gen.inputs))],
+               outputs=[dict(k=k) for k in range(len(gen.outputs))])
+    runner = gen_dir / "_host_runner.c"
+    runner.write_text(env.get_template("host_runner.c.j2").render(name=name, NAME=name.upper(), **ios))
+    return runner
 
 
 def build_host(gen_dir: Path, name: str = "model", sanitize: bool = True, opt: str = "-O1",
-               dsp_emulated: bool = False) -> Path:
+               dsp_emulated: bool = False, gen=None) -> Path:
     """Compile the generated C with the host gcc: the portable path, or with `dsp_emulated` the
     DSP path's kernels with each intrinsic written in C (TG_SIMD_EMULATE, tg_simd.h)."""
-    runner = gen_dir / "_host_runner.c"
-    runner.write_text(RUNNER.format(name=name, NAME=name.upper()))
+    if gen is not None or not (gen_dir / "_host_runner.c").is_file():
+        write_runner(gen_dir, name, gen or _gen_of(gen_dir, name))
     exe = gen_dir / ("_host_runner_dsp" if dsp_emulated else "_host_runner")
     sources = sorted(str(p) for p in gen_dir.glob("*.c"))
     cmd = ["gcc", *STRICT, opt, *(["-DTG_SIMD_EMULATE"] if dsp_emulated else []), "-I", str(gen_dir),
@@ -107,30 +122,90 @@ def build_host(gen_dir: Path, name: str = "model", sanitize: bool = True, opt: s
     return exe
 
 
-def run_host(exe: Path, inputs: np.ndarray, out_bytes: int) -> np.ndarray:
-    data = np.ascontiguousarray(inputs.astype(np.int8)).tobytes()
-    res = subprocess.run([str(exe)], input=data, capture_output=True, timeout=300)
+def _gen_of(gen_dir: Path, name: str):
+    """Single int8 input and output: what a runner built without a GenResult assumes."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(inputs=[None], outputs=[None])
+
+
+def _records(inputs, resets=None) -> bytes:
+    """stdin for the runner: per record a command byte and every input's bytes."""
+    per_input = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    out = bytearray()
+    for r in range(len(per_input[0])):
+        out += b"R" if resets and r in resets else b"I"
+        for batch in per_input:
+            out += np.ascontiguousarray(batch[r]).tobytes()
+    return bytes(out)
+
+
+def run_host(exe: Path, inputs, out_bytes, resets=None):
+    """Run the runner on a batch (see tflm_run for the shapes). `out_bytes` is the output's size
+    (single output, int8 result as before) or a list of (nbytes, dtype) per output."""
+    n = len(inputs[0] if isinstance(inputs, (list, tuple)) else inputs)
+    res = subprocess.run([str(exe)], input=_records(inputs, resets), capture_output=True, timeout=300)
     if res.returncode:
         raise AssertionError(f"host runner exited {res.returncode}:\n"
                              f"{res.stderr.decode(errors='replace')[:4000]}")
-    return np.frombuffer(res.stdout, dtype=np.int8).reshape(len(inputs), out_bytes)
+    if isinstance(out_bytes, int):
+        return np.frombuffer(res.stdout, dtype=np.int8).reshape(n, out_bytes)
+    rows = np.frombuffer(res.stdout, dtype=np.uint8).reshape(n, -1)
+    outs, at = [], 0
+    for nbytes, dtype in out_bytes:
+        outs.append(np.ascontiguousarray(rows[:, at:at + nbytes]).view(dtype))
+        at += nbytes
+    return outs
+
+
+def random_inputs(gen, n: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """n random records for every model input, over its type's whole range (floats: around
+    the input's quantization range, where there is one)."""
+    batches = []
+    for io in gen.inputs:
+        dt = np.dtype(io.dtype)
+        if dt.kind == "f":
+            lo, hi = (-4.0, 4.0) if io.scale is None else (io.scale * (-160 - io.zero_point),
+                                                          io.scale * (160 - io.zero_point))
+            batches.append(rng.uniform(lo, hi, size=(n, io.count)).astype(dt))
+        else:
+            info = np.iinfo(dt)
+            batches.append(rng.integers(info.min, int(info.max) + 1, size=(n, io.count),
+                                        dtype=np.int64).astype(dt))
+    return batches
 
 
 def random_int8(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
     return rng.integers(-128, 128, size=(n, size), dtype=np.int64).astype(np.int8)
 
 
-def check_bit_exact(model: bytes, inputs: np.ndarray, workdir: Optional[Path] = None,
-                    name: str = "model") -> tuple[np.ndarray, np.ndarray, "object"]:
+def check_bit_exact(model: bytes, inputs, workdir: Optional[Path] = None,
+                    name: str = "model", resets=None):
     """Generate C for `model`, run it and TFLite-Micro on `inputs`; return (ours, theirs, gen).
 
-    Both kernel paths run: the portable one and the DSP one (intrinsics emulated in C), so
-    `ours` holds two rows per input (portable first) and `theirs` TFLite-Micro's rows twice."""
+    Both kernel paths run: the portable one and the DSP one (intrinsics emulated in C).
+    For a single int8 input and output (`inputs` one int8 array) `ours` holds two rows per input
+    (portable first) and `theirs` TFLite-Micro's rows twice, as int8. Otherwise `inputs` is a
+    list with one batch per model input, and ours/theirs are the outputs' raw bytes (uint8,
+    one row per record, all outputs side by side), portable rows then DSP rows: float outputs
+    compare bit for bit."""
     from tinygen.codegen import generate
 
     tmp = Path(workdir or tempfile.mkdtemp(prefix="tg_exact_"))
     gen = generate(model, tmp, name=name)
-    portable = run_host(build_host(tmp, name), inputs, gen.output_bytes)
-    dsp = run_host(build_host(tmp, name, dsp_emulated=True), inputs, gen.output_bytes)
-    theirs = tflm_run(model, inputs)
-    return np.concatenate([portable, dsp]), np.concatenate([theirs, theirs]), gen
+    typed = isinstance(inputs, (list, tuple))
+    spec = gen.outputs[0].nbytes if not typed else [(o.nbytes, np.dtype(o.dtype)) for o in gen.outputs]
+    runs = [run_host(build_host(tmp, name, dsp_emulated=dsp, gen=gen), inputs, spec, resets)
+            for dsp in (False, True)]
+    theirs = tflm_run(model, inputs, resets=resets)
+    if not typed:
+        return np.concatenate(runs), np.concatenate([theirs, theirs]), gen
+    ours = np.concatenate([as_bytes(r) for r in runs])
+    ref = as_bytes(theirs)
+    return ours, np.concatenate([ref, ref]), gen
+
+
+def as_bytes(outputs: list[np.ndarray]) -> np.ndarray:
+    """Outputs (one batch per model output) as raw bytes, one row per record."""
+    return np.concatenate([np.ascontiguousarray(o).view(np.uint8).reshape(len(o), -1)
+                           for o in outputs], axis=1)

@@ -110,8 +110,30 @@ def test_header_contract(tmp_path):
                   "VIB_SHA256", "VIB_INPUT_SCALE", "VIB_INPUT_ZERO_POINT", "VIB_OUTPUT_SCALE",
                   "VIB_OUTPUT_ZERO_POINT", "VIB_TINYGEN_VERSION"):
         assert f"#define {macro}" in h
-    assert "int vib_invoke(const int8_t *input, int8_t *output);" in h
+    assert "typedef int8_t vib_input0_t;" in h and "typedef vib_input0_t vib_input_t;" in h
+    assert "int vib_invoke(const vib_input_t *input, vib_output_t *output);" in h
+    assert "int vib_invoke_ptrs(const void *const *inputs, void *const *outputs);" in h
+    assert "void vib_reset(void);" in h and "#define VIB_STATE_BYTES 0" in h
     assert not any("malloc" in p.read_text() for p in tmp_path.iterdir())
+
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "tflm" / "examples"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
+def test_header_contract_several_inputs(tmp_path):
+    """simple_add_model: two int8 inputs, one output, a -1 batch in its signature."""
+    gen = generate(CORPUS / "simple_add_model.tflite", tmp_path)
+    h = (tmp_path / "model.h").read_text()
+    assert [io.count for io in gen.inputs] == [16384, 16384] and len(gen.outputs) == 1
+    for macro in ("MODEL_NUM_INPUTS 2", "MODEL_INPUT0_BYTES 16384", "MODEL_INPUT1_COUNT 16384",
+                  "MODEL_OUTPUT_BYTES 16384", "MODEL_OUTPUT0_BYTES 16384"):
+        assert f"#define {macro}" in h
+    assert "MODEL_INPUT_BYTES" not in h        # several inputs: only the numbered names
+    assert ("int model_invoke(const model_input0_t *in0, const model_input1_t *in1, "
+            "model_output0_t *out0);") in h
+    subprocess.run(["gcc", *STRICT, "-I", str(tmp_path), "-c", str(tmp_path / "model.c"),
+                    "-o", str(tmp_path / "m.o")], check=True, timeout=120)
 
 
 @needs_anchors
@@ -157,7 +179,7 @@ def test_float_model_refused(tmp_path):
     inp = keras.Input((16,), batch_size=1)
     model = keras.Model(inp, keras.layers.Dense(3)(inp))
     buf = tf.lite.TFLiteConverter.from_keras_model(model).convert()
-    with pytest.raises(UnsupportedModel, match="full-integer int8"):
+    with pytest.raises(UnsupportedModel, match="computes in floating point.*full-integer quantization"):
         load_model(buf)
 
 

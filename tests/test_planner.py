@@ -125,3 +125,31 @@ def test_shrinking_inplace_is_not_forced_when_it_costs():
             TensorUse((2,), (3,)), TensorUse((3,), (4,))]
     plan = plan_memory(4, uses, sizes, [0], [4])
     assert plan.arena_bytes == 184
+
+
+def test_views_live_inside_their_input():
+    # SPLIT of t1 (96 B) into t2 (32 B at 0) and t3 (64 B at 32): no memory of their own,
+    # and the buffer lives until the last view is read.
+    uses = [TensorUse((0,), (1,)), TensorUse((1,), (2, 3), views=((2, 0), (3, 32))),
+            TensorUse((2,), (4,)), TensorUse((3, 4), (5,))]
+    plan = plan_memory(4, uses, {0: 16, 1: 96, 2: 32, 3: 64, 4: 8, 5: 8}, [0], [5])
+    assert plan.offsets[2] == plan.offsets[1] and plan.offsets[3] == plan.offsets[1] + 32
+    assert sorted(s.reason for s in plan.sharing) == ["view", "view"]
+    assert plan.arena_bytes == plan.lower_bound == 96 + 8 + 8   # op 3 reads the view and t4
+
+
+def test_unaligned_view_is_a_bug():
+    uses = [TensorUse((0,), (1, 2), views=((1, 0), (2, 6)))]
+    with pytest.raises(PlanError, match="not 4-byte aligned"):
+        plan_memory(1, uses, {0: 12, 1: 6, 2: 6}, [0], [1, 2])
+
+
+def test_scratch_lives_during_its_op_only():
+    # op 1 has 400 B of scratch (planner id 9): it overlaps nothing live at op 1 and reuses
+    # memory dead before and after.
+    uses = [TensorUse((0,), (1,)), TensorUse((1,), (2, 9)), TensorUse((2,), (3,))]
+    plan = plan_memory(3, uses, {0: 256, 1: 100, 2: 100, 3: 256, 9: 400}, [0], [3])
+    assert plan.lower_bound == 100 + 100 + 400
+    assert plan.arena_bytes == plan.lower_bound
+    live = [(plan.offsets[t], plan.offsets[t] + n) for t, n in ((1, 100), (2, 100), (9, 400))]
+    assert all(a[1] <= b[0] or b[1] <= a[0] for i, a in enumerate(live) for b in live[i + 1:])

@@ -5,15 +5,20 @@ proves that what it says is safe to compile, so that no op plugin, the planner o
 meets a NaN scale, a zero point its type cannot hold, an index of -1 where a tensor is needed, or
 an op with fewer inputs than its kernel reads. In order:
 
+check_graph, called once by the importer on every model:
 1. Graph inputs and outputs: distinct activation tensors; every output written by some op (or
    itself an input).
 2. Ops: every output names a tensor, written by exactly one op, never a constant or a graph input.
-3. Every tensor an op or the graph uses: a known dtype, rank <= MAX_RANK, activations with at least
+3. Every tensor the graph or an op with a plugin uses: a known dtype, rank <= MAX_RANK, activations with at least
    one element and at most MAX_TENSOR_BYTES; quantization: each scale finite and positive, zero
-   points inside the type, one zero point or one per scale, several scales only on constants and
-   exactly as many as the quantized axis has entries.
-4. Each op against the Signature its plugin declares (ops/base.py): how many inputs and outputs,
-   which are constants, their dtypes, and whether the kernel needs their quantization.
+   points inside the type, one zero point or one per scale (TFLite-Micro reads the first for all),
+   several scales only on constants and exactly as many as the quantized axis has entries (a
+   rank-1 bias given its filter's axis 3, as the converter writes it, counts its elements).
+check_ops, called by ops.lower on each op after constant folding (tinygen/fold.py evaluates ops
+whose inputs are all constants, whatever their ports say):
+4. The op against the ports its plugin declares (OpSupport.inputs / .outputs, ops/base.py): how
+   many inputs and outputs, which are constants, their dtypes, and whether the kernel needs their
+   quantization.
 
 Why refuse rather than compute what TFLite-Micro computes: for these values its arithmetic is
 undefined (NaN or inf turned into integers, a softmax with a negative shift aborts) or outside the
@@ -32,8 +37,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .errors import ModelError, UnsupportedModel, UnsupportedOp
-from .ir import Graph, Op, OpType, Tensor, printable
-from .ops.base import Port, Signature
+from .ir import Graph, Op, Tensor, printable
+from .ops.base import OpSupport, Port
 
 MAX_RANK = 6                 # TFLite's RuntimeShape keeps up to 6 dimensions inline; kernels fewer
 MAX_TENSOR_BYTES = 1 << 26   # 64 MiB: far above any microcontroller's RAM, and every index fits int32
@@ -50,8 +55,6 @@ def check_graph(graph: Graph) -> Graph:
     _check_writers(graph)
     for index in sorted(_used(graph)):
         check_tensor(graph, graph.tensors[index])
-    for op in graph.ops:
-        check_signature(graph, op)
     return graph
 
 
@@ -67,7 +70,7 @@ def op_where(graph: Graph, op: Op) -> str:
 
 
 def _op_error(cls, graph: Graph, op: Op, what: str, fix: str):
-    return cls(f"op {op.index} ({op.type.value}): {what}; {fix}{op_where(graph, op)}")
+    return cls(f"op {op.index} ({op.name}): {what}; {fix}{op_where(graph, op)}")
 
 
 def _tensor_label(t: Tensor) -> str:
@@ -78,9 +81,15 @@ def _tensor_label(t: Tensor) -> str:
 # ---- 1, 2: graph structure ---------------------------------------------------------------------
 
 def _used(graph: Graph) -> set[int]:
+    """The model's inputs and outputs, and every tensor of an op tinygen has a plugin for. The
+    other ops are refused at lowering, all of them in one message: their tensors (a custom op's
+    uint64, say) must not preempt that message."""
+    from .ops import registry
+
     used = set(graph.inputs) | set(graph.outputs)
     for op in graph.ops:
-        used.update(i for i in op.inputs + op.outputs if 0 <= i < len(graph.tensors))
+        if op.type in registry():
+            used.update(i for i in op.inputs + op.outputs if 0 <= i < len(graph.tensors))
     return used
 
 
@@ -188,26 +197,18 @@ def _check_per_channel(t: Tensor, label: str, count: int, axis: int) -> None:
                          f"which has {extent} entries; {CORRUPT}")
 
 
-# ---- 4: op signatures ------------------------------------------------------------------------------
+# ---- 4: the ports each plugin declares --------------------------------------------------------------
 
-def signature(op_type: OpType) -> Optional[Signature]:
-    """The Signature the op's plugin declares (ops/base.py), or None (no plugin, or none declared)."""
-    from .ops import registry
-
-    module = registry().get(op_type)
-    sig = getattr(module, "SIGNATURE", None) if module is not None else None
-    return sig.get(op_type) if isinstance(sig, dict) else sig
-
-
-def check_signature(graph: Graph, op: Op) -> None:
-    sig = signature(op.type)
-    if sig is None:
-        return  # an op without a plugin: lowering names it among the unsupported ones
-    _check_ports(graph, op, "input", op.inputs, sig.inputs, sig.repeat_inputs)
-    _check_ports(graph, op, "output", op.outputs, sig.outputs, sig.repeat_outputs)
+def check_ops(graph: Graph, op: Op, support: OpSupport) -> None:
+    """Refuse `op` in one line unless its tensors fit the ports of `support` (its plugin's
+    declaration); a plugin that declares no inputs gets no check here."""
+    if support.inputs is None:
+        return
+    _check_ports(graph, op, support, "input", op.inputs, support.inputs, support.repeat_inputs)
+    _check_ports(graph, op, support, "output", op.outputs, support.outputs, support.repeat_outputs)
 
 
-def _check_ports(graph: Graph, op: Op, kind: str, indices: Sequence[int],
+def _check_ports(graph: Graph, op: Op, support: OpSupport, kind: str, indices: Sequence[int],
                  ports: Sequence[Port], repeat: bool) -> None:
     if len(indices) > len(ports) and not repeat:
         raise _op_error(UnsupportedOp, graph, op, f"has {len(indices)} {kind}s; tinygen's kernel "
@@ -221,15 +222,16 @@ def _check_ports(graph: Graph, op: Op, kind: str, indices: Sequence[int],
                 continue
             what = "is absent (-1)" if k < len(indices) else f"is missing ({len(indices)} {kind}s)"
             raise _op_error(ModelError, graph, op, f"{kind} {k} ({port.role}) {what}", CORRUPT)
-        _check_port(graph, op, port, graph.tensors[idx])
+        _check_port(graph, op, port, support.dtypes, graph.tensors[idx])
 
 
-def _check_port(graph: Graph, op: Op, port: Port, t: Tensor) -> None:
+def _check_port(graph: Graph, op: Op, port: Port, op_dtypes: tuple[str, ...], t: Tensor) -> None:
     role = f"{port.role} tensor {t.index}"
-    if port.dtypes is not None and t.dtype not in port.dtypes:
+    dtypes = op_dtypes if port.dtypes == () else port.dtypes
+    if dtypes is not None and t.dtype not in dtypes:
         raise _op_error(UnsupportedOp, graph, op, f"{role} is {printable(t.dtype)}; this kernel "
-                        f"takes {' or '.join(port.dtypes)}", "quantize the model to int8 "
-                        "(full-integer quantization)")
+                        f"takes {' or '.join(dtypes) or 'no run-time tensors'}",
+                        "quantize the model to int8 (full-integer quantization)")
     if port.const is True and not t.is_const:
         raise _op_error(UnsupportedOp, graph, op, f"{role} must be a constant",
                         "freeze the weights before converting")

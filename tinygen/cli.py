@@ -17,7 +17,7 @@ from . import __version__
 from .errors import TinygenError
 
 # Order is the order shown in `tinygen --help`: the pipeline's order.
-COMMANDS = ("train", "quantize", "generate", "analyze", "boards", "build", "validate", "bench")
+COMMANDS = ("train", "quantize", "generate", "analyze", "ops", "boards", "build", "validate", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

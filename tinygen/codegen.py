@@ -11,28 +11,64 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from . import __version__
-from .errors import TinygenError
+from .errors import TinygenError, UnsupportedModel
+from .fold import fold_constants
 from .importers.tflite import load_model
 from .ir import Graph, Op, Tensor
-from .ops import lower
+from .ops import lower_all
 from .ops.base import Lowered
 from .planner import Plan, TensorUse, align_up, lower_bound, make_buffers, plan_memory
 from .render import c_comment, c_identifier, environment
 from .resources import firmware_dir
 
 
+# Model input/output element types the generated API takes: numpy name -> C type.
+IO_CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
+             "int64": "int64_t", "float32": "float"}
+
+
+@dataclass(frozen=True)
+class IOTensor:
+    """One model input or output as the generated C API and the serial protocol see it."""
+    index: int                 # tensor index in the model
+    name: str                  # as in the model file (untrusted text)
+    dtype: str                 # numpy dtype name
+    ctype: str                 # C element type
+    shape: tuple[int, ...]
+    count: int                 # elements
+    nbytes: int
+    scale: Optional[float]     # None when not quantized (float32 I/O, index outputs)
+    zero_point: int
+
+
+def _io_tensor(t: Tensor, role: str) -> IOTensor:
+    if t.dtype not in IO_CTYPES:
+        raise UnsupportedModel(f"model {role} tensor {t.index} is {t.dtype}; tinygen's generated "
+                               f"API takes {', '.join(IO_CTYPES)} inputs and outputs")
+    quantized = t.quant is not None and len(t.quant.scale) == 1
+    return IOTensor(index=t.index, name=t.name, dtype=t.dtype, ctype=IO_CTYPES[t.dtype],
+                    shape=tuple(t.shape), count=t.size, nbytes=t.nbytes,
+                    scale=float(t.quant.scale[0]) if quantized else None,
+                    zero_point=int(t.quant.zero_point[0]) if quantized else 0)
+
+
 @dataclass(frozen=True)
 class CompiledOp:
     op: Op
     lowered: Lowered
+    scratch: Optional[int] = None   # the planner id of its scratch buffer, if it has one
 
 
 @dataclass(frozen=True)
 class Compiled:
-    graph: Graph
+    graph: Graph                     # after constant folding
     ops: tuple[CompiledOp, ...]
     plan: Plan
     facts_lower_bound: int   # FACTS.md's definition: unaligned sizes, model op order, no aliasing
+    inputs: tuple[IOTensor, ...]
+    outputs: tuple[IOTensor, ...]
+    state_offsets: dict[int, int]    # variable tensor -> byte offset in the state area
+    state_bytes: int
 
     @property
     def macs(self) -> int:
@@ -41,6 +77,11 @@ class Compiled:
     @property
     def weight_bytes(self) -> int:
         return sum(c.lowered.weight_bytes for c in self.ops)
+
+    @property
+    def scratch_bytes(self) -> int:
+        """The largest scratch any one op needs (it is inside the arena)."""
+        return max((c.lowered.scratch_bytes for c in self.ops), default=0)
 
     @property
     def input(self) -> Tensor:
@@ -64,13 +105,20 @@ class GenResult:
     files: tuple[Path, ...]
     compiled: Compiled = field(repr=False)
 
-    # Flat figures other stages use (builder, harness, reports).
     @property
-    def input_bytes(self) -> int: return self.compiled.input.nbytes
+    def inputs(self) -> tuple[IOTensor, ...]: return self.compiled.inputs
     @property
-    def output_bytes(self) -> int: return self.compiled.output.nbytes
+    def outputs(self) -> tuple[IOTensor, ...]: return self.compiled.outputs
+
+    # Flat figures of the first input and output (every single-I/O caller's view).
+    @property
+    def input_bytes(self) -> int: return self.inputs[0].nbytes
+    @property
+    def output_bytes(self) -> int: return self.outputs[0].nbytes
     @property
     def arena_bytes(self) -> int: return self.compiled.plan.arena_bytes
+    @property
+    def state_bytes(self) -> int: return self.compiled.state_bytes
     @property
     def weight_bytes(self) -> int: return self.compiled.weight_bytes
     @property
@@ -78,41 +126,64 @@ class GenResult:
     @property
     def sha256(self) -> str: return self.compiled.graph.sha256
     @property
-    def input_scale(self) -> float: return self.compiled.input.scale
+    def input_scale(self) -> float: return self.inputs[0].scale
     @property
-    def input_zero_point(self) -> int: return self.compiled.input.zero_point
+    def input_zero_point(self) -> int: return self.inputs[0].zero_point
     @property
-    def output_scale(self) -> float: return self.compiled.output.scale
+    def output_scale(self) -> float: return self.outputs[0].scale
     @property
-    def output_zero_point(self) -> int: return self.compiled.output.zero_point
+    def output_zero_point(self) -> int: return self.outputs[0].zero_point
     @property
-    def input_shape(self) -> tuple[int, ...]: return self.compiled.input.shape
+    def input_shape(self) -> tuple[int, ...]: return self.inputs[0].shape
     @property
-    def output_shape(self) -> tuple[int, ...]: return self.compiled.output.shape
+    def output_shape(self) -> tuple[int, ...]: return self.outputs[0].shape
 
 
-def liveness_lower_bound(graph: Graph, uses: list[TensorUse]) -> int:
+def liveness_lower_bound(graph: Graph, uses: list[TensorUse], sizes: dict[int, int]) -> int:
     """FACTS.md's liveness lower bound: the largest total size of the tensors one op reads and
     writes plus those still waiting to be read, in model order, at exact sizes (no alignment),
-    reshapes counted as the same bytes, nothing computed in place."""
-    plain = [TensorUse(u.reads, u.writes, alias=u.alias) for u in uses]
-    sizes = {t.index: t.nbytes for t in graph.activations}
+    reshapes counted as the same bytes, nothing computed in place, no scratch."""
+    plain = [TensorUse(tuple(t for t in u.reads if t in sizes), tuple(t for t in u.writes if t in sizes),
+                       alias=u.alias) for u in uses]
     buffers, _, _ = make_buffers(len(uses), plain, sizes, graph.inputs, graph.outputs, align=1)
     return lower_bound(buffers)
 
 
+def _state_layout(graph: Graph) -> tuple[dict[int, int], int]:
+    """Variable tensors (recurrent state) side by side in their own area, word aligned: they
+    persist across invocations, so the arena planner never sees them."""
+    offsets, size = {}, 0
+    for t in graph.activations:
+        if t.is_variable:
+            offsets[t.index] = size
+            size += align_up(t.nbytes)
+    return offsets, size
+
+
 def compile_graph(graph: Graph) -> Compiled:
+    graph = fold_constants(graph)
     if not graph.ops:
-        raise TinygenError("model has no ops; nothing to compile")
-    compiled = tuple(CompiledOp(op, lower(op, graph)) for op in graph.ops)
-    uses = []
-    for c in compiled:
-        reads = tuple(t for t in c.op.inputs if t >= 0 and not graph.tensor(t).is_const)
-        uses.append(TensorUse(reads=reads, writes=c.op.outputs, alias=c.lowered.alias,
-                              inplace=c.lowered.inplace))
-    sizes = {t.index: t.nbytes for t in graph.activations}
+        raise TinygenError("model has no ops to run; nothing to compile")
+    lowered = lower_all(graph)
+    state_offsets, state_bytes = _state_layout(graph)
+    sizes = {t.index: t.nbytes for t in graph.activations if not t.is_variable}
+    compiled, uses = [], []
+    for op, low in zip(graph.ops, lowered):
+        scratch = None
+        if low.scratch_bytes:
+            scratch = len(graph.tensors) + len(compiled)    # a planner id no tensor has
+            sizes[scratch] = low.scratch_bytes
+        compiled.append(CompiledOp(op, low, scratch))
+        reads = tuple(t for t in op.inputs if t in sizes)
+        writes = tuple(t for t in op.outputs if t in sizes) + ((scratch,) if scratch else ())
+        uses.append(TensorUse(reads=reads, writes=writes, alias=low.alias, inplace=low.inplace,
+                              views=low.views))
     plan = plan_memory(len(graph.ops), uses, sizes, graph.inputs, graph.outputs)
-    return Compiled(graph, compiled, plan, liveness_lower_bound(graph, uses))
+    facts = liveness_lower_bound(graph, uses, {t: n for t, n in sizes.items() if t < len(graph.tensors)})
+    return Compiled(graph, tuple(compiled), plan, facts,
+                    inputs=tuple(_io_tensor(graph.tensor(i), "input") for i in graph.inputs),
+                    outputs=tuple(_io_tensor(graph.tensor(i), "output") for i in graph.outputs),
+                    state_offsets=state_offsets, state_bytes=state_bytes)
 
 
 def compile_model(model: Union[str, Path, bytes]) -> Compiled:
@@ -129,8 +200,11 @@ class _OpContext:
     p: dict
     c: dict
     consts: tuple
-    inp: list
-    out: list
+    inp: list          # int8_t * expressions of its activation inputs (in op input order)
+    out: list          # int8_t * expressions of its outputs
+    tinp: list         # the same, typed by each tensor's element type (int16_t *, float *, ...)
+    tout: list
+    scratch: str       # int8_t * expression of its scratch (a null pointer when it has none)
     notes: tuple
     in_shapes: str
     out_shapes: str
@@ -141,44 +215,72 @@ def _shape(t: Optional[Tensor]) -> str:
     return "x".join(str(d) for d in t.shape) if t is not None else "-"
 
 
+ELEMENT_CTYPES = {**IO_CTYPES, "bool": "uint8_t", "uint16": "uint16_t", "uint32": "uint32_t"}
+
+
+class _Pointers:
+    """C expressions for where each tensor lives: the arena, or the state area."""
+
+    def __init__(self, compiled: Compiled):
+        self.plan, self.state = compiled.plan, compiled.state_offsets
+        self.graph = compiled.graph
+
+    def raw(self, t: int) -> str:
+        if t in self.state:
+            return f"(state + {self.state[t]})"
+        return f"(arena + {self.plan.offsets[t]})"
+
+    def typed(self, t: int) -> str:
+        ctype = ELEMENT_CTYPES.get(self.graph.tensor(t).dtype, "int8_t")
+        return self.raw(t) if ctype == "int8_t" else f"(({ctype} *)(void *){self.raw(t)})"
+
+
+def _op_context(env, c: CompiledOp, name: str, ptr: _Pointers, graph: Graph) -> _OpContext:
+    op = c.op
+    sym = f"{name}_op{op.index}"
+    acts_in = [t for t in op.inputs if t >= 0 and not graph.tensor(t).is_const]
+    return _OpContext(
+        op=op, template=c.lowered.template,
+        tpl=env.get_template(f"ops/{c.lowered.template}.c.j2").module,
+        sym=sym, p=c.lowered.params, c={a.suffix: f"{sym}_{a.suffix}" for a in c.lowered.consts},
+        consts=c.lowered.consts, inp=[ptr.raw(t) for t in acts_in], out=[ptr.raw(t) for t in op.outputs],
+        tinp=[ptr.typed(t) for t in acts_in], tout=[ptr.typed(t) for t in op.outputs],
+        scratch=ptr.raw(c.scratch) if c.scratch is not None else "((int8_t *)0)",
+        notes=c.lowered.notes,
+        in_shapes=", ".join(_shape(graph.tensor(t)) for t in acts_in),
+        out_shapes=", ".join(_shape(graph.tensor(t)) for t in op.outputs),
+        tensor_notes=[f"out t{t} @ {ptr.raw(t)}: {graph.tensor(t).name}" for t in op.outputs])
+
+
+def _io_values(compiled: Compiled, ptr: _Pointers) -> dict:
+    def one(io: IOTensor, k: int, role: str) -> dict:
+        return dict(io=io, k=k, shape=list(io.shape), offset=compiled.plan.offsets[io.index],
+                    scale_text=repr(io.scale) if io.scale is not None else "",
+                    arg=f"{'in' if role == 'input' else 'out'}{k}")
+    return dict(inputs=[one(io, k, "input") for k, io in enumerate(compiled.inputs)],
+                outputs=[one(io, k, "output") for k, io in enumerate(compiled.outputs)])
+
+
 def render_sources(compiled: Compiled, name: str) -> dict[str, str]:
     """File name -> text for the model's own files (header and source)."""
     env = environment()
     graph, plan = compiled.graph, compiled.plan
-
-    def ptr(t: int) -> str:
-        return f"(arena + {plan.offsets[t]})"
-
-    contexts = []
-    for c in compiled.ops:
-        op = c.op
-        sym = f"{name}_op{op.index}"
-        acts_in = [t for t in op.inputs if t >= 0 and not graph.tensor(t).is_const]
-        contexts.append(_OpContext(
-            op=op, template=c.lowered.template,
-            tpl=env.get_template(f"ops/{c.lowered.template}.c.j2").module,
-            sym=sym, p=c.lowered.params, c={a.suffix: f"{sym}_{a.suffix}" for a in c.lowered.consts},
-            consts=c.lowered.consts, inp=[ptr(t) for t in acts_in], out=[ptr(t) for t in op.outputs],
-            notes=c.lowered.notes,
-            in_shapes=", ".join(_shape(graph.tensor(t)) for t in acts_in),
-            out_shapes=", ".join(_shape(graph.tensor(t)) for t in op.outputs),
-            tensor_notes=[f"out t{t} @ {plan.offsets[t]}: {graph.tensor(t).name}"
-                          for t in op.outputs]))
-
-    x, y = compiled.input, compiled.output
+    ptr = _Pointers(compiled)
+    contexts = [_op_context(env, c, name, ptr, graph) for c in compiled.ops]
+    state = [dict(offset=compiled.state_offsets[t.index], nbytes=t.nbytes,
+                  fill=t.zero_point & 0xFF if t.dtype == "int8" and t.quant else 0,
+                  note=f"t{t.index} {t.dtype}{list(t.shape)}: {t.name}")
+             for t in graph.activations if t.is_variable]
     values = dict(
         version=__version__, sha256=graph.sha256, name=name, NAME=name.upper(),
         description=graph.description, ops=contexts, kernels=compiled.kernels,
-        input_shape=list(x.shape), output_shape=list(y.shape),
-        input_bytes=x.nbytes, output_bytes=y.nbytes,
-        input_scale=x.scale, input_zero_point=x.zero_point,
-        output_scale=y.scale, output_zero_point=y.zero_point,
-        input_scale_text=repr(float(x.scale)), output_scale_text=repr(float(y.scale)),
         arena_bytes=plan.arena_bytes, arena_alloc=max(align_up(plan.arena_bytes), 4),
         lower_bound=plan.lower_bound, plan_strategy=plan.strategy,
+        scratch_bytes=compiled.scratch_bytes,
+        state=state, state_bytes=compiled.state_bytes,
         weight_bytes=compiled.weight_bytes, macs=compiled.macs,
-        input_offset=plan.offsets[graph.inputs[0]], output_offset=plan.offsets[graph.outputs[0]],
         sha256_bytes=list(bytes.fromhex(graph.sha256)),
+        **_io_values(compiled, ptr),
     )
     return {f"{name}.h": env.get_template("model.h.j2").render(values),
             f"{name}.c": env.get_template("model.c.j2").render(values)}

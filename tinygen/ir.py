@@ -14,26 +14,74 @@ import numpy as np
 
 
 class OpType(enum.Enum):
+    """Every op tinygen knows by name. An op plugin (tinygen/ops/) lowers it; ops with no plugin
+    are refused at lowering, all named at once. UNKNOWN stands for a builtin or custom op that is
+    not in this list (its name is in UnknownAttrs)."""
+    # convolution, matrix, recurrent
     CONV_2D = "CONV_2D"
     DEPTHWISE_CONV_2D = "DEPTHWISE_CONV_2D"
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
     FULLY_CONNECTED = "FULLY_CONNECTED"
+    UNIDIRECTIONAL_SEQUENCE_LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    SVDF = "SVDF"
+    # pooling and reductions
     MAX_POOL_2D = "MAX_POOL_2D"
     AVERAGE_POOL_2D = "AVERAGE_POOL_2D"
     MEAN = "MEAN"
+    SUM = "SUM"
+    REDUCE_MAX = "REDUCE_MAX"
+    REDUCE_MIN = "REDUCE_MIN"
+    ARG_MAX = "ARG_MAX"
+    ARG_MIN = "ARG_MIN"
+    # elementwise arithmetic
+    ADD = "ADD"
+    SUB = "SUB"
+    MUL = "MUL"
+    MAXIMUM = "MAXIMUM"
+    MINIMUM = "MINIMUM"
+    SQUARED_DIFFERENCE = "SQUARED_DIFFERENCE"
+    # activations
+    SOFTMAX = "SOFTMAX"
+    LOGISTIC = "LOGISTIC"
+    TANH = "TANH"
+    RELU = "RELU"
+    RELU6 = "RELU6"
+    LEAKY_RELU = "LEAKY_RELU"
+    PRELU = "PRELU"
+    HARD_SWISH = "HARD_SWISH"
+    ELU = "ELU"
+    # type conversion
+    QUANTIZE = "QUANTIZE"
+    DEQUANTIZE = "DEQUANTIZE"
+    CAST = "CAST"
+    # shape and data movement
     RESHAPE = "RESHAPE"
     SQUEEZE = "SQUEEZE"
     EXPAND_DIMS = "EXPAND_DIMS"
-    SOFTMAX = "SOFTMAX"
-    ADD = "ADD"
-    MUL = "MUL"
     PAD = "PAD"
     PADV2 = "PADV2"
+    MIRROR_PAD = "MIRROR_PAD"
     CONCATENATION = "CONCATENATION"
-    LOGISTIC = "LOGISTIC"
-    TANH = "TANH"
-    QUANTIZE = "QUANTIZE"
-    RELU = "RELU"
-    RELU6 = "RELU6"
+    STRIDED_SLICE = "STRIDED_SLICE"
+    SLICE = "SLICE"
+    SPLIT = "SPLIT"
+    SPLIT_V = "SPLIT_V"
+    PACK = "PACK"
+    UNPACK = "UNPACK"
+    GATHER = "GATHER"
+    TRANSPOSE = "TRANSPOSE"
+    TILE = "TILE"
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    SPACE_TO_DEPTH = "SPACE_TO_DEPTH"
+    DEPTH_TO_SPACE = "DEPTH_TO_SPACE"
+    SPACE_TO_BATCH_ND = "SPACE_TO_BATCH_ND"
+    BATCH_TO_SPACE_ND = "BATCH_TO_SPACE_ND"
+    # shape arithmetic the converter leaves behind (folded at compile time when constant)
+    SHAPE = "SHAPE"
+    FILL = "FILL"
+    # anything else
+    UNKNOWN = "UNKNOWN"
 
 
 # Ops that only reinterpret their input's bytes: the planner aliases output to input.
@@ -45,6 +93,8 @@ class Activation(enum.Enum):
     RELU = "RELU"
     RELU6 = "RELU6"
     RELU_N1_TO_1 = "RELU_N1_TO_1"
+    TANH = "TANH"          # only as the cell/gate activation of recurrent ops, never a clamp
+    SIGN_BIT = "SIGN_BIT"  # likewise
 
 
 class Padding(enum.Enum):
@@ -73,6 +123,7 @@ class Tensor:
     dtype: str                # numpy dtype name: "int8", "int32", "float32", ...
     quant: Optional[Quant] = None
     data: Optional[np.ndarray] = field(default=None, compare=False, repr=False)  # constants only
+    is_variable: bool = False  # TFLite variable tensor (recurrent state): lives outside the arena
 
     @property
     def is_const(self) -> bool:
@@ -142,8 +193,10 @@ class FullyConnectedAttrs:
 
 @dataclass(frozen=True)
 class ActivationAttrs:
-    """ADD, MUL: only a fused activation."""
+    """ADD, SUB, MUL: a fused activation; pot_scale_int16 is TFLite's flag for int16 ADD/SUB
+    (True: power-of-two scales, the general int16 path is used when False)."""
     activation: Activation
+    pot_scale_int16: bool = True
 
 
 @dataclass(frozen=True)
@@ -158,12 +211,108 @@ class ConcatAttrs:
 
 
 @dataclass(frozen=True)
-class MeanAttrs:
+class ReduceAttrs:
+    """MEAN, SUM, REDUCE_MAX, REDUCE_MIN (the axes are the op's second, constant input)."""
     keep_dims: bool
 
 
+MeanAttrs = ReduceAttrs  # the name MEAN's plugin grew up with
+
+
+@dataclass(frozen=True)
+class LeakyReluAttrs:
+    alpha: float
+
+
+@dataclass(frozen=True)
+class ArgAttrs:
+    """ARG_MAX, ARG_MIN: the output index type (the axis is the second, constant input)."""
+    output_type: str   # numpy dtype name: "int32" or "int64"
+
+
+@dataclass(frozen=True)
+class StridedSliceAttrs:
+    begin_mask: int
+    end_mask: int
+    ellipsis_mask: int
+    new_axis_mask: int
+    shrink_axis_mask: int
+    offset: bool       # begin/end are offsets from the begin values (TFLite 2.14+)
+
+
+@dataclass(frozen=True)
+class SplitAttrs:
+    """SPLIT, SPLIT_V."""
+    num_splits: int
+
+
+@dataclass(frozen=True)
+class PackAttrs:
+    """PACK (count = values_count), UNPACK (count = num)."""
+    axis: int
+    count: int
+
+
+@dataclass(frozen=True)
+class GatherAttrs:
+    axis: int
+    batch_dims: int
+
+
+@dataclass(frozen=True)
+class TransposeConvAttrs:
+    padding: Padding
+    stride_h: int
+    stride_w: int
+    activation: Activation
+
+
+@dataclass(frozen=True)
+class ResizeAttrs:
+    """RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR."""
+    align_corners: bool
+    half_pixel_centers: bool
+
+
+@dataclass(frozen=True)
+class BlockAttrs:
+    """SPACE_TO_DEPTH, DEPTH_TO_SPACE."""
+    block_size: int
+
+
+@dataclass(frozen=True)
+class MirrorPadAttrs:
+    mode: str          # "REFLECT" or "SYMMETRIC"
+
+
+@dataclass(frozen=True)
+class LstmAttrs:
+    """UNIDIRECTIONAL_SEQUENCE_LSTM (TFLite UnidirectionalSequenceLSTMOptions)."""
+    activation: Activation      # the cell / output activation (TANH in every Keras export)
+    cell_clip: float
+    proj_clip: float
+    time_major: bool
+    asymmetric_quantize_inputs: bool
+    diagonal_recurrent_tensors: bool
+
+
+@dataclass(frozen=True)
+class SvdfAttrs:
+    rank: int
+    activation: Activation
+    asymmetric_quantize_inputs: bool
+
+
+@dataclass(frozen=True)
+class UnknownAttrs:
+    """An op tinygen does not know: its TFLite name ('SIN', "CUSTOM 'SignalRfft'", ...)."""
+    name: str
+
+
 Attrs = Union[NoAttrs, ConvAttrs, PoolAttrs, FullyConnectedAttrs, ActivationAttrs, SoftmaxAttrs,
-              ConcatAttrs, MeanAttrs]
+              ConcatAttrs, ReduceAttrs, LeakyReluAttrs, ArgAttrs, StridedSliceAttrs, SplitAttrs,
+              PackAttrs, GatherAttrs, TransposeConvAttrs, ResizeAttrs, BlockAttrs, MirrorPadAttrs,
+              LstmAttrs, SvdfAttrs, UnknownAttrs]
 
 
 @dataclass(frozen=True)
@@ -173,6 +322,11 @@ class Op:
     inputs: tuple[int, ...]    # tensor indices; -1 marks an absent optional input (e.g. no bias)
     outputs: tuple[int, ...]
     attrs: Attrs = NoAttrs()
+
+    @property
+    def name(self) -> str:
+        """The op's TFLite name, for messages ('CONV_2D', or an unknown op's own name)."""
+        return self.attrs.name if isinstance(self.attrs, UnknownAttrs) else self.type.value
 
 
 @dataclass(frozen=True)

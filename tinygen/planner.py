@@ -3,11 +3,13 @@
 Algorithm
 ---------
 1. Buffers. Every activation tensor gets a buffer, except those that need no memory of their own:
-   outputs of reshape-family ops alias their input (same bytes, new shape), and outputs of ops
-   that can run in place (`Lowered.inplace`) share their input's buffer when that input is read
-   by nobody afterwards and is not the caller's graph input. A buffer lives from the op that
+   outputs of reshape-family ops alias their input (same bytes, new shape), views (a contiguous
+   slice or split of their input) live inside their input's buffer at a byte offset, and outputs
+   of ops that can run in place (`Lowered.inplace`) share their input's buffer when that input is
+   read by nobody afterwards and is not the caller's graph input. A buffer lives from the op that
    writes it (op 0 for the graph input) to the last op that reads it (the last op for the graph
-   output); sizes are rounded up to ALIGN bytes.
+   output); sizes are rounded up to ALIGN bytes. An op's scratch is a buffer of its own that
+   lives during that op only (the caller passes it as one more written "tensor").
    In place is not free when the output is smaller (a pool): the merged buffer keeps the input's
    size for the output's whole life and can raise the bound. So buffers are formed under three
    policies — every legal in-place merge, same-size merges only (never worse), none — and the
@@ -51,6 +53,7 @@ class Buffer:
     start: int                # first op at which it is live
     end: int                  # last op at which it is live
     tensors: tuple[int, ...]  # tensor indices stored here (root first, then aliases / in-place)
+    views: tuple[int, ...] = ()  # byte offset of each of `tensors` inside the buffer
 
     def overlaps_in_time(self, other: "Buffer") -> bool:
         return self.start <= other.end and other.start <= self.end
@@ -60,7 +63,7 @@ class Buffer:
 class Sharing:
     tensor: int
     shares_with: int
-    reason: str               # "alias" (reshape family) or "in-place"
+    reason: str               # "alias" (reshape family), "view" (slice of it) or "in-place"
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class TensorUse:
     writes: tuple[int, ...]
     alias: bool = False       # output 0 is input 0 reinterpreted
     inplace: bool = False     # output 0 may overwrite input 0
+    views: tuple[tuple[int, int], ...] = ()  # (output tensor, byte offset): lies inside input 0
 
 
 INPLACE_POLICIES = ("all", "same-size", "none")
@@ -93,6 +97,7 @@ def make_buffers(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
     """Group tensors into buffers with lifetimes. Returns (buffers, tensor->buffer id, sharing)."""
     graph_inputs, graph_outputs = set(graph_inputs), set(graph_outputs)
     root: dict[int, int] = {}            # tensor -> root tensor of its buffer
+    view: dict[int, int] = {}            # tensor -> byte offset inside its root's buffer
     sharing: list[Sharing] = []
 
     def find(t: int) -> int:
@@ -110,16 +115,24 @@ def make_buffers(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
             continue
         out, inp = use.writes[0], use.reads[0]
         if use.alias:
-            root[out] = find(inp)
+            root[out], view[out] = find(inp), view.get(inp, 0)
             sharing.append(Sharing(out, inp, "alias"))
+        elif use.views:
+            for t, offset in use.views:
+                if offset % align:
+                    raise PlanError(f"view of tensor {inp} at byte {offset} is not "
+                                    f"{align}-byte aligned")
+                root[t], view[t] = find(inp), view.get(inp, 0) + offset
+                sharing.append(Sharing(t, inp, "view"))
         elif use.inplace and inplace_policy != "none":
             r = find(inp)
             members = [t for t in list(root) + [r] if find(t) == r]
             reads_later = any(last_read.get(t, -1) > i for t in members)
-            widest = max(sizes[t] for t in members)
-            fits = sizes[out] == widest if inplace_policy == "same-size" else sizes[out] <= widest
+            widest = max(view.get(t, 0) + sizes[t] for t in members)
+            extent = view.get(inp, 0) + sizes[out]
+            fits = extent == widest if inplace_policy == "same-size" else extent <= widest
             if not reads_later and r not in graph_inputs and not (set(members) & graph_outputs) and fits:
-                root[out] = r
+                root[out], view[out] = r, view.get(inp, 0)
                 sharing.append(Sharing(out, inp, "in-place"))
 
     tensors = set(sizes)
@@ -149,8 +162,9 @@ def make_buffers(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
     for bid, (r, ts) in enumerate(sorted(members.items())):
         ts = [r] + [t for t in ts if t != r]
         s = start[r] if start[r] <= end[r] else end[r]
-        buffers.append(Buffer(bid, align_up(max(sizes[t] for t in ts), align), min(s, end[r]), end[r],
-                              tuple(ts)))
+        extent = max(view.get(t, 0) + sizes[t] for t in ts)
+        buffers.append(Buffer(bid, align_up(extent, align), min(s, end[r]), end[r], tuple(ts),
+                              tuple(view.get(t, 0) for t in ts)))
         for t in ts:
             owner[t] = bid
     return buffers, owner, sharing
@@ -264,7 +278,8 @@ def plan_memory(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
     _, buffers, owner, sharing, offsets, strategy = best
     arena = arena_size(buffers, offsets)
     check(buffers, offsets, arena)
-    tensor_offsets = {t: offsets[owner[t]] for t in sizes}
+    inside = {t: off for b in buffers for t, off in zip(b.tensors, b.views)}
+    tensor_offsets = {t: offsets[owner[t]] + inside[t] for t in sizes}
     return Plan(arena_bytes=arena, offsets=tensor_offsets, buffers=tuple(buffers),
                 buffer_offsets=tuple(offsets), lower_bound=lower_bound(buffers), strategy=strategy,
                 sharing=tuple(sharing))

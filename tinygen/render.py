@@ -45,7 +45,9 @@ def c_comment(text: str, max_len: int = 96) -> str:
     """Text that is safe inside /* ... */ and // comments: printable ASCII, no comment ends,
     no line splices or trigraphs, one line."""
     text = "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in str(text))
-    text = text.replace("\\", "/").replace("*/", "* /").replace("/*", "/ *").replace("??", "? ?")
+    text = text.replace("\\", "/").replace("*/", "* /").replace("/*", "/ *")
+    while "??" in text:            # one pass turns "???" into "? ??": a trigraph would survive
+        text = text.replace("??", "? ?")
     if len(text) > max_len:
         text = text[: max_len - 3] + "..."
     return text

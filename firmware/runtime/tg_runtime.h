@@ -30,6 +30,15 @@ TG_INLINE void tg_copy_bytes(int8_t *dst, const int8_t *src, size_t n)
     }
 }
 
+/* Set n bytes to `value` (the recurrent state's reset; freestanding targets have no memset). */
+TG_INLINE void tg_fill_bytes(int8_t *dst, int value, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        dst[i] = (int8_t)value;
+    }
+}
+
 /* tg_copy_bytes for buffers that do not overlap (the model's input/output copies): a word at a
  * time where the core reads and writes unaligned words (ARMv7-M: __ARM_FEATURE_UNALIGNED). */
 TG_INLINE void tg_copy_bytes_fast(int8_t *dst, const int8_t *src, size_t n)

@@ -163,6 +163,7 @@ def tflm_worker(proto, campaign_seed: int) -> None:
     from tflite_micro import runtime
 
     from fuzz.mutate import Mutator, load_seeds
+    from tinygen.importers.tflite import load_model
 
     mutator = Mutator(load_seeds(), campaign_seed)
     log = tempfile.TemporaryFile()
@@ -174,7 +175,9 @@ def tflm_worker(proto, campaign_seed: int) -> None:
         log.truncate()
         try:
             interp = runtime.Interpreter.from_bytes(data, arena_size=16 << 20)
-            interp.set_input(np.zeros(interp.get_input_details(0)["shape"], np.int8), 0)
+            for i in range(len(load_model(data).inputs)):
+                d = interp.get_input_details(i)
+                interp.set_input(np.zeros(d["shape"], d["dtype"]), i)
             interp.invoke()
             verdict = "runs"
         except Exception as exc:  # noqa: BLE001 - any refusal is a verdict
@@ -277,19 +280,15 @@ def _replace(sel, pool: list, dead: _Worker) -> _Worker:
 
 TFLM_SCRIPT = r"""
 import sys, json, numpy as np
-from tflite_micro import runtime
+sys.path[:0] = sys.argv[3:5]
+from harness import as_bytes, tflm_run
 model = open(sys.argv[1], "rb").read()
-inputs = np.load(sys.argv[2])
+saved = np.load(sys.argv[2])
 try:
-    interp = runtime.Interpreter.from_bytes(model, arena_size=16 << 20)
-    rows = []
-    for x in inputs:
-        interp.set_input(x.reshape(interp.get_input_details(0)["shape"]).astype(np.int8), 0)
-        interp.invoke()
-        rows.append(np.array(interp.get_output(0), dtype=np.int8).ravel().tolist())
+    outs = tflm_run(model, [saved[k] for k in sorted(saved.files)], arena_size=16 << 20)
 except Exception as exc:
     print(json.dumps({"refused": f"{type(exc).__name__}: {str(exc)[:200]}"})); sys.exit(0)
-print(json.dumps({"rows": rows}))
+print(json.dumps({"rows": as_bytes(outs).tolist()}))
 """
 
 
@@ -313,12 +312,15 @@ def sample_accepted(results: list[dict], count: int, max_c_bytes: int = MAX_C_BY
     return picked
 
 
-def tflm_reference(model: Path, inputs, workdir: Path) -> dict:
+def tflm_reference(model: Path, inputs: list, workdir: Path) -> dict:
+    """TFLite-Micro's outputs as raw bytes per record, in a process of its own (it aborts on some
+    hostile models): {"rows": ...}, {"refused": why} or {"crashed": how}."""
     import numpy as np
 
-    np.save(workdir / "inputs.npy", inputs)
+    np.savez(workdir / "inputs.npz", **{f"in{k:03d}": batch for k, batch in enumerate(inputs)})
     try:
-        res = subprocess.run([sys.executable, "-c", TFLM_SCRIPT, str(model), str(workdir / "inputs.npy")],
+        res = subprocess.run([sys.executable, "-c", TFLM_SCRIPT, str(model), str(workdir / "inputs.npz"),
+                              str(TESTS), str(REPO)],
                              capture_output=True, text=True, timeout=TFLM_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return {"crashed": f"no answer within {TFLM_TIMEOUT_S} s"}
@@ -327,10 +329,21 @@ def tflm_reference(model: Path, inputs, workdir: Path) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def edge_inputs(gen, batches: list) -> list:
+    """Three records per model input: its type's minimum everywhere, its maximum, random."""
+    import numpy as np
+
+    for io, batch in zip(gen.inputs, batches):
+        if np.dtype(io.dtype).kind in "iu":
+            info = np.iinfo(np.dtype(io.dtype))
+            batch[0], batch[1] = info.min, info.max
+    return batches
+
+
 def run_stage2(samples: list[dict], campaign_seed: int) -> list[dict]:
     import numpy as np
 
-    from harness import build_host, run_host
+    from harness import as_bytes, build_host, random_inputs, run_host
     from fuzz.mutate import Mutator, load_seeds
     from tinygen.codegen import generate
 
@@ -343,15 +356,13 @@ def run_stage2(samples: list[dict], campaign_seed: int) -> list[dict]:
             model = work / "mutant.tflite"
             model.write_bytes(data)
             gen = generate(model, work / "gen")
-            n = gen.input_bytes
-            rng = np.random.default_rng(r["k"])
-            inputs = np.stack([np.full(n, -128), np.full(n, 127),
-                               rng.integers(-128, 128, n)]).astype(np.int8)
+            inputs = edge_inputs(gen, random_inputs(gen, 3, np.random.default_rng(r["k"])))
             dsp = i % 2 == 1
             row = dict(k=r["k"], seed=r["seed"], what=r["what"], path="dsp-emulated" if dsp else "portable")
             try:
-                exe = build_host(work / "gen", sanitize=True, opt="-O0", dsp_emulated=dsp)
-                ours = run_host(exe, inputs, gen.output_bytes)
+                exe = build_host(work / "gen", sanitize=True, opt="-O0", dsp_emulated=dsp, gen=gen)
+                spec = [(o.nbytes, np.dtype(o.dtype)) for o in gen.outputs]
+                ours = as_bytes(run_host(exe, inputs, spec))
             except AssertionError as err:   # -Werror, a sanitizer report or a failed invoke
                 row.update(result="finding", detail=str(err)[:600])
                 out.append(row)
@@ -362,7 +373,7 @@ def run_stage2(samples: list[dict], campaign_seed: int) -> list[dict]:
                 continue
             ref = tflm_reference(model, inputs, work)
             if "rows" in ref:
-                theirs = np.array(ref["rows"], dtype=np.int8)
+                theirs = np.array(ref["rows"], dtype=np.uint8)
                 same = theirs.shape == ours.shape and bool((theirs == ours).all())
                 row.update(result="bit-exact" if same else "differs",
                            detail="" if same else f"ours {ours.tolist()} vs TFLM {theirs.tolist()}"[:600])

@@ -27,9 +27,10 @@ def board_fit(board_id: str, totals: dict) -> dict:
         dict(what="flash: weights", used=totals["weight_bytes"], limit=board.flash_bytes),
         dict(what="flash: + code (est.)", used=totals["weight_bytes"] + CODE_ESTIMATE_BYTES,
              limit=board.flash_bytes),
-        dict(what="RAM: arena", used=totals["arena_bytes"], limit=board.ram_bytes),
-        dict(what="RAM: + stack, buffers", used=totals["arena_bytes"] + board.stack_bytes
-             + STATIC_RAM_ESTIMATE_BYTES, limit=board.ram_bytes),
+        dict(what="RAM: arena + state", used=totals["arena_bytes"] + totals["state_bytes"],
+             limit=board.ram_bytes),
+        dict(what="RAM: + stack, buffers", used=totals["arena_bytes"] + totals["state_bytes"]
+             + board.stack_bytes + STATIC_RAM_ESTIMATE_BYTES, limit=board.ram_bytes),
     ]
     for r in rows:
         r["fits"] = r["used"] <= r["limit"]

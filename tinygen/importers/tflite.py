@@ -1,8 +1,10 @@
 """The only module that reads the TFLite flatbuffer: bytes in, `ir.Graph` out.
 
 A model file is untrusted input. Every structural problem — wrong magic, truncation, offsets
-pointing outside the file, several subgraphs, float or dynamic tensors, unknown ops — ends in a
-one-line `ModelError` / `UnsupportedModel` / `UnsupportedOp`, never a traceback.
+pointing outside the file, several subgraphs, dynamic tensors, a float model — ends in a one-line
+`ModelError` / `UnsupportedModel`, never a traceback. Ops tinygen has no name for become
+`OpType.UNKNOWN` and are refused at lowering together with every other op it cannot compile,
+so the user sees all of them at once. Op options are read by tflite_options.py.
 """
 from __future__ import annotations
 
@@ -14,18 +16,18 @@ import numpy as np
 
 from ..checks import check_graph
 from ..errors import ModelError, UnsupportedModel, UnsupportedOp
-from ..ir import (printable, Activation, ActivationAttrs, ConcatAttrs, ConvAttrs, FullyConnectedAttrs, Graph,
-                  MeanAttrs, NoAttrs, Op, OpType, Padding, PoolAttrs, Quant, SoftmaxAttrs, Tensor)
+from ..ir import Graph, Op, OpType, Quant, Tensor, UnknownAttrs, printable
+from .tflite_options import parse_attrs
 
 MAX_MODEL_BYTES = 64 << 20  # far above anything a microcontroller holds; refuses absurd inputs early
 
 # TFLite TensorType enum -> numpy dtype name (the ones a quantized model may contain).
 _DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16",
-           9: "int8", 10: "float64"}
+           9: "int8", 10: "float64", 15: "uint32", 16: "uint16"}
 
-_ACTIVATIONS = {0: Activation.NONE, 1: Activation.RELU, 2: Activation.RELU_N1_TO_1,
-                3: Activation.RELU6}
-_PADDINGS = {0: Padding.SAME, 1: Padding.VALID}
+# Ops that may read or write float32 activations in a quantized model: the QUANTIZE that takes a
+# float input and the DEQUANTIZE that gives a float output (typed model I/O, as TFLite-Micro runs it).
+_FLOAT_EDGE_OPS = {OpType.QUANTIZE, OpType.DEQUANTIZE}
 
 
 def _builtin_names() -> dict[int, str]:
@@ -91,6 +93,24 @@ def _parse(buf: bytes) -> Graph:
     return graph
 
 
+def _static_shape(index: int, name: str, shape: tuple[int, ...], signature: tuple[int, ...]
+                  ) -> tuple[int, ...]:
+    """The shape tinygen compiles. A -1 batch in the signature with 1 in `shape` is what every
+    Keras export without batch_size=1 has (TensorFlow documents `shape` holding 1 there):
+    compiled as batch 1, as TFLite-Micro runs it. Any other dynamic dimension is refused."""
+    if any(d < 0 for d in shape):
+        raise ModelError(f"tensor {index} ('{printable(name, 40)}') has a negative dimension in "
+                         f"{shape}; the file is corrupt")
+    dynamic = [k for k, d in enumerate(signature) if d < 0]
+    batch_only = dynamic == [0] and len(shape) == len(signature) and shape[:1] == (1,)
+    if dynamic and not batch_only:
+        raise UnsupportedModel(
+            f"tensor {index} ('{printable(name, 40)}') has dynamic dimensions {signature}; tinygen "
+            "compiles static shapes (only a dynamic batch of 1 is accepted): fix the input shape "
+            "before converting, e.g. keras.Input(shape, batch_size=1)")
+    return shape
+
+
 def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
     t = sg.Tensors(index)
     type_code = t.Type()
@@ -98,16 +118,9 @@ def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
     shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
     signature = tuple(int(d) for d in t.ShapeSignatureAsNumpy()) if t.ShapeSignatureLength() else ()
     name = (t.Name() or b"").decode("utf-8", "replace")
-    if any(d < 0 for d in shape + signature):
-        raise UnsupportedModel(f"tensor {index} has a dynamic shape {signature or shape}; build "
-                               "the Keras model with a fixed batch (keras.Input(..., batch_size=1))")
+    shape = _static_shape(index, name, shape, signature)
 
-    quant = None
-    q = t.Quantization()
-    if q is not None and q.ScaleLength() > 0 and q.ZeroPointLength() > 0:  # as TFLite-Micro reads it
-        scales = tuple(float(s) for s in q.ScaleAsNumpy())
-        zps = tuple(int(z) for z in q.ZeroPointAsNumpy())
-        quant = Quant(scale=scales, zero_point=zps, axis=int(q.QuantizedDimension()))
+    quant = _quant(t.Quantization())
 
     data = None
     b = t.Buffer()
@@ -133,12 +146,22 @@ def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
                                  f"needs {expected}; the file is corrupt")
             data = np.frombuffer(raw, dtype=dtype).reshape(shape)
             data.setflags(write=False)
-    return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data)
+    return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant, data=data,
+                  is_variable=bool(t.IsVariable()))
+
+
+def _quant(q) -> Quant | None:
+    """The tensor's quantization as TFLite-Micro reads it: none unless it has both scales and zero
+    points. Whether the values make sense is tinygen/checks.py's job (it sees which tensors are
+    used, and how)."""
+    if q is None or q.ScaleLength() == 0 or q.ZeroPointLength() == 0:
+        return None
+    return Quant(scale=tuple(float(s) for s in q.ScaleAsNumpy()),
+                 zero_point=tuple(int(z) for z in q.ZeroPointAsNumpy()),
+                 axis=int(q.QuantizedDimension()))
 
 
 def _op(model, op, index: int, names: dict[int, str], tensors: tuple[Tensor, ...]) -> Op:
-    import tflite
-
     n_tensors = len(tensors)
     if not 0 <= op.OpcodeIndex() < model.OperatorCodesLength():
         raise ModelError(f"op {index} refers to operator code {op.OpcodeIndex()}, which does not exist")
@@ -147,101 +170,57 @@ def _op(model, op, index: int, names: dict[int, str], tensors: tuple[Tensor, ...
     name = names.get(code, f"builtin {code}")
     if name == "CUSTOM":
         custom = (oc.CustomCode() or b"?").decode("utf-8", "replace")
-        name = f"CUSTOM '{custom[:40]}'"
-    try:
-        op_type = OpType[name]
-    except KeyError:
-        from ..ops import supported_op_types
-
-        outs = op.OutputsAsNumpy() if op.OutputsLength() else []
-        layer = printable(tensors[int(outs[0])].name.split(";")[0]) if len(outs) and \
-            0 <= int(outs[0]) < n_tensors else ""
-        where = f" [layer '{layer}']" if layer else ""
-        raise UnsupportedOp(f"op {index} ({name}){where}: not supported by tinygen; supported ops: "
-                            f"{', '.join(supported_op_types())}. Rewrite that layer with "
-                            "supported ops or run it outside the network") from None
+        name = f"CUSTOM '{printable(custom, 40)}'"
 
     inputs = tuple(int(x) for x in op.InputsAsNumpy()) if op.InputsLength() else ()
     outputs = tuple(int(x) for x in op.OutputsAsNumpy()) if op.OutputsLength() else ()
-    for t in inputs + outputs:
+    for t in inputs:
         if t >= n_tensors or t < -1:
             raise ModelError(f"op {index} ({name}) refers to tensor {t}, which does not exist")
+    for t in outputs:
+        if not 0 <= t < n_tensors:
+            raise ModelError(f"op {index} ({name}) writes tensor {t}, which does not exist")
 
-    table = op.BuiltinOptions()
-    attrs = NoAttrs()
-
-    def options(cls):
-        o = cls()
-        if table is None:
-            raise ModelError(f"op {index} ({name}) has no options table; the file is corrupt")
-        o.Init(table.Bytes, table.Pos)
-        return o
-
-    def act(code_: int) -> Activation:
-        if code_ not in _ACTIVATIONS:
-            raise UnsupportedOp(f"op {index} ({name}): fused activation code {code_} is not "
-                                "supported (only NONE, RELU, RELU6, RELU_N1_TO_1)")
-        return _ACTIVATIONS[code_]
-
-    def pad(code_: int) -> Padding:
-        if code_ not in _PADDINGS:
-            raise ModelError(f"op {index} ({name}): unknown padding code {code_}")
-        return _PADDINGS[code_]
-
-    if op_type == OpType.CONV_2D:
-        o = options(tflite.Conv2DOptions)
-        attrs = ConvAttrs(o.StrideH(), o.StrideW(), o.DilationHFactor(), o.DilationWFactor(),
-                          pad(o.Padding()), act(o.FusedActivationFunction()))
-    elif op_type == OpType.DEPTHWISE_CONV_2D:
-        o = options(tflite.DepthwiseConv2DOptions)
-        attrs = ConvAttrs(o.StrideH(), o.StrideW(), o.DilationHFactor(), o.DilationWFactor(),
-                          pad(o.Padding()), act(o.FusedActivationFunction()), o.DepthMultiplier())
-    elif op_type in (OpType.MAX_POOL_2D, OpType.AVERAGE_POOL_2D):
-        o = options(tflite.Pool2DOptions)
-        attrs = PoolAttrs(o.FilterHeight(), o.FilterWidth(), o.StrideH(), o.StrideW(),
-                          pad(o.Padding()), act(o.FusedActivationFunction()))
-    elif op_type == OpType.FULLY_CONNECTED:
-        o = options(tflite.FullyConnectedOptions)
-        if o.WeightsFormat() != 0:
-            raise UnsupportedOp(f"op {index} ({name}): shuffled weights format is not supported; "
-                                "convert with the default weights format")
-        attrs = FullyConnectedAttrs(act(o.FusedActivationFunction()), bool(o.KeepNumDims()))
-    elif op_type in (OpType.ADD, OpType.MUL):
-        cls = tflite.AddOptions if op_type == OpType.ADD else tflite.MulOptions
-        attrs = ActivationAttrs(act(options(cls).FusedActivationFunction()) if table else Activation.NONE)
-    elif op_type == OpType.SOFTMAX:
-        attrs = SoftmaxAttrs(float(options(tflite.SoftmaxOptions).Beta()))
-    elif op_type == OpType.CONCATENATION:
-        o = options(tflite.ConcatenationOptions)
-        attrs = ConcatAttrs(int(o.Axis()), act(o.FusedActivationFunction()))
-    elif op_type == OpType.MEAN:
-        attrs = MeanAttrs(bool(options(tflite.ReducerOptions).KeepDims()) if table else False)
+    if name not in OpType.__members__ or name == "UNKNOWN":
+        return Op(index=index, type=OpType.UNKNOWN, inputs=inputs, outputs=outputs,
+                  attrs=UnknownAttrs(name))
+    op_type = OpType[name]
+    attrs = parse_attrs(op_type, op.BuiltinOptions(), index, name)
     return Op(index=index, type=op_type, inputs=inputs, outputs=outputs, attrs=attrs)
 
 
 def _check_graph(graph: Graph) -> None:
     """Whole-model checks that give a better message than any single op could."""
-    for idx in graph.inputs + graph.outputs:
-        t = graph.tensor(idx)
-        if t.dtype != "int8":
-            which = "input" if idx in graph.inputs else "output"
-            raise UnsupportedModel(
-                f"model {which} tensor {idx} is {t.dtype}; tinygen compiles full-integer int8 models: "
-                "convert with optimizations=[DEFAULT], a representative_dataset, "
-                "supported_ops=[TFLITE_BUILTINS_INT8], inference_input_type=inference_output_type=tf.int8")
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
-        raise UnsupportedModel(f"model has {len(graph.inputs)} inputs and {len(graph.outputs)} "
-                               "outputs; tinygen compiles single-input, single-output models")
+    _check_not_float(graph)
     produced = set(graph.inputs)
     for op in graph.ops:
         for i in op.inputs:
-            if i >= 0 and not graph.tensor(i).is_const and i not in produced:
-                raise UnsupportedModel(f"op {op.index} ({op.type.value}) reads tensor {i} before "
+            t = graph.tensor(i) if i >= 0 else None
+            if t is not None and not t.is_const and not t.is_variable and i not in produced:
+                raise UnsupportedModel(f"op {op.index} ({op.name}) reads tensor {i} before "
                                        "any op writes it; the graph is not in execution order")
         produced.update(op.outputs)
+
+
+def _check_not_float(graph: Graph) -> None:
+    """A float model (or a float op inside a quantized one) is refused in one line. Float is
+    allowed only at the edges: a QUANTIZE reading a float model input, a DEQUANTIZE writing a
+    float model output (TFLite's inference_input_type / inference_output_type = float32)."""
+    float_ops = []
     for op in graph.ops:
-        for t in graph.op_outputs(op):
-            if t.dtype != "int8":
-                raise UnsupportedOp(f"op {op.index} ({op.type.value}): output tensor {t.index} is "
-                                    f"{t.dtype}; only int8 activations are supported — quantize "
-                                    "the whole model to int8")
+        if op.type in _FLOAT_EDGE_OPS:
+            continue
+        tensors = [graph.tensor(i) for i in op.inputs + op.outputs if i >= 0]
+        if any(t.dtype in ("float32", "float16", "float64") and not t.is_const for t in tensors):
+            float_ops.append(op)
+    if not float_ops:
+        return
+    names = sorted({op.name for op in float_ops})
+    where = "the whole model computes" if len(float_ops) == len(graph.ops) else \
+        f"{len(float_ops)} of {len(graph.ops)} ops compute"
+    raise UnsupportedModel(
+        f"{where} in floating point ({', '.join(names)}, first at op {float_ops[0].index}); "
+        "tinygen compiles quantized models: convert with full-integer quantization "
+        "(optimizations=[tf.lite.Optimize.DEFAULT], a representative_dataset, "
+        "supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8]); float32 model input and output "
+        "are fine (inference_input_type / inference_output_type)")

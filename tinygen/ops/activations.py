@@ -15,11 +15,15 @@ import numpy as np
 from ..ir import Graph, Op, OpType
 from ..quant import multiply_by_quantized_multiplier, rounding_divide_by_pot
 from . import gemmlowp
-from .base import ConstArray, Lowered, Signature, act, unsupported
+from .base import ConstArray, Lowered, OpSupport, act, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.LOGISTIC, OpType.TANH)
-SIGNATURE = Signature(inputs=(act("input"),))
+SUPPORT = {
+    OpType.LOGISTIC: OpSupport(("int8",), "256-entry table, gemmlowp fixed point as TFLite-Micro",
+                               inputs=(act(),)),
+    OpType.TANH: OpSupport(("int8",), "256-entry table, gemmlowp fixed point as TFLite-Micro",
+                           inputs=(act(),)),
+}
 
 INPUT_INTEGER_BITS = 4
 

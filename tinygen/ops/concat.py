@@ -10,11 +10,31 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Activation, ConcatAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, Port, Signature, unsupported
+from .base import ConstArray, Lowered, OpSupport, Port, const_values, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.CONCATENATION,)
-SIGNATURE = Signature(inputs=(Port("input", const=None),), repeat_inputs=True)
+def _fold(op: Op, ins, outs):
+    """Constant inputs (shape vectors, mostly): the same bytes the kernel would copy."""
+    values = const_values(ins)
+    if values is None or len(outs) != 1 or any(v is None for v in values):
+        return None
+    y = outs[0]
+    if any(t.quant != y.quant or t.dtype != y.dtype for t in ins):
+        return None
+    a: ConcatAttrs = op.attrs
+    if a.activation != Activation.NONE or not -len(y.shape) <= a.axis < len(y.shape):
+        return None
+    try:
+        return [np.concatenate(values, axis=a.axis)]
+    except ValueError:   # shapes that do not concatenate: lowering reports them
+        return None
+
+
+SUPPORT = {
+    OpType.CONCATENATION: OpSupport(("int8",), "any axis; inputs share the output's quantization",
+                                    fold=_fold, inputs=(Port("input", const=None),),
+                                    repeat_inputs=True),
+}
 
 
 def lower(op: Op, graph: Graph) -> Lowered:

@@ -9,13 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import ConvAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, Signature, act, param, unsupported, weights
+from .base import ConstArray, Lowered, OpSupport, act, param, unsupported, weights
 from .common import (activation_bounds, bias_values, channel_multipliers, check_out_size,
                      expected_out_size, folded_bias, need_batch_one, need_const,
                      need_int8_activation, padding_before, check_window)
 
-OP_TYPES = (OpType.CONV_2D, OpType.DEPTHWISE_CONV_2D)
-SIGNATURE = Signature(inputs=(act("input"), weights("filter"), param("bias", optional=True)))
+SUPPORT = {
+    OpType.CONV_2D: OpSupport(("int8",), "any stride and dilation, SAME/VALID, per-channel "
+                              "weights, fused RELU/RELU6; dedicated 1D and pointwise kernels",
+                              inputs=(act(), weights("filter"), param("bias", optional=True))),
+    OpType.DEPTHWISE_CONV_2D: OpSupport(("int8",), "any depth multiplier, stride and dilation",
+                                        inputs=(act(), weights("filter"), param("bias", optional=True))),
+}
 
 
 def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:

@@ -14,11 +14,16 @@ import numpy as np
 
 from ..ir import ActivationAttrs, Graph, Op, OpType, Tensor
 from ..quant import multiply_by_quantized_multiplier, quantize_multiplier
-from .base import ConstArray, Lowered, Port, Signature, unsupported
+from .base import ConstArray, Lowered, OpSupport, Port, unsupported
 from .common import activation_bounds, multiplier, need_int8_activation
 
-OP_TYPES = (OpType.ADD, OpType.MUL)
-SIGNATURE = Signature(inputs=(Port("input 1", const=None), Port("input 2", const=None)))
+_OPERANDS = (Port("input 1", const=None), Port("input 2", const=None))
+SUPPORT = {
+    OpType.ADD: OpSupport(("int8",), "broadcasting (up to 4 collapsed axes), constant operand",
+                          inputs=_OPERANDS),
+    OpType.MUL: OpSupport(("int8",), "broadcasting (up to 4 collapsed axes), constant operand",
+                          inputs=_OPERANDS),
+}
 
 LEFT_SHIFT = 20
 ADD_TABLE_MIN_ELEMENTS = 256   # from here on, 2 KB of flash buys ~2x fewer instructions per element

@@ -4,13 +4,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import FullyConnectedAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, Signature, act, param, unsupported, weights
+from .base import ConstArray, Lowered, OpSupport, act, param, unsupported, weights
 from .conv import rq_consts, rq_fast_ok
 from .common import (activation_bounds, bias_values, channel_multipliers, check_bias_scale,
                      folded_bias, need_const, need_int8_activation)
 
-OP_TYPES = (OpType.FULLY_CONNECTED,)
-SIGNATURE = Signature(inputs=(act("input"), weights("weights"), param("bias", optional=True)))
+SUPPORT = {
+    OpType.FULLY_CONNECTED: OpSupport(("int8",), "per-tensor or per-channel weights, optional "
+                                      "bias, keep_num_dims",
+                                      inputs=(act(), weights("weights"), param("bias", optional=True))),
+}
 
 
 def lower(op: Op, graph: Graph) -> Lowered:

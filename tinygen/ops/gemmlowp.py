@@ -1,6 +1,6 @@
 """gemmlowp's fixed-point transcendental functions on int32 raw values, in exact integer Python.
 
-Not an op plugin (no OP_TYPES): LOGISTIC and TANH use it to tabulate their int8 -> int8 function
+Not an op plugin (listed in ops.HELPERS): LOGISTIC and TANH use it to tabulate their int8 -> int8 function
 once at generation time (an int8 input has only 256 values, so a 256-byte table is exactly the
 kernel), and the unit tests use it as a reference for the C softmax. Re-written from the formulas
 in gemmlowp/fixedpoint/fixedpoint.h (exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1,

@@ -10,11 +10,13 @@ where (m, s) = QuantizeMultiplier(input_scale / output_scale) and the count n is
 from __future__ import annotations
 
 from ..ir import Graph, MeanAttrs, Op, OpType
-from .base import Lowered, Signature, act, param, unsupported
+from .base import Lowered, OpSupport, act, param, unsupported
 from .common import multiplier, need_int8_activation
 
-OP_TYPES = (OpType.MEAN,)
-SIGNATURE = Signature(inputs=(act("input"), param("axes", "int32", "int64")))
+SUPPORT = {
+    OpType.MEAN: OpSupport(("int8",), "over adjacent axes, keep_dims either way",
+                           inputs=(act(), param("axes", "int32", "int64"))),
+}
 
 
 def mean_multiplier(m: int, s: int, count: int) -> tuple[int, int]:

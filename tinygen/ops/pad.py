@@ -4,15 +4,15 @@ outside them, so the kernel copies whole contiguous rows (at most 4 loops)."""
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpType
-from .base import Lowered, Port, Signature, act, param, unsupported
+from .base import Lowered, OpSupport, Port, act, param, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.PAD, OpType.PADV2)
 _PADDINGS = param("paddings", "int32", "int64")
-SIGNATURE = {
-    OpType.PAD: Signature(inputs=(act("input"), _PADDINGS)),
-    OpType.PADV2: Signature(inputs=(act("input"), _PADDINGS,
-                                    Port("value", None, const=True, optional=True, quantized=False))),
+SUPPORT = {
+    OpType.PAD: OpSupport(("int8",), "constant mode, up to 4 axes", inputs=(act(), _PADDINGS)),
+    OpType.PADV2: OpSupport(("int8",), "constant mode with a given value, up to 4 axes",
+                            inputs=(act(), _PADDINGS, Port("value", None, const=True,
+                                                            optional=True, quantized=False))),
 }
 
 

@@ -13,12 +13,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType, PoolAttrs
-from .base import ConstArray, Lowered, Signature, act, unsupported
+from .base import ConstArray, Lowered, OpSupport, act, unsupported
 from .common import (activation_bounds, check_out_size, check_window, expected_out_size,
                      need_int8_activation, padding_before)
 
-OP_TYPES = (OpType.MAX_POOL_2D, OpType.AVERAGE_POOL_2D)
-SIGNATURE = Signature(inputs=(act("input"),))
+SUPPORT = {
+    OpType.MAX_POOL_2D: OpSupport(("int8",), "any window and stride, SAME/VALID", inputs=(act(),)),
+    OpType.AVERAGE_POOL_2D: OpSupport(("int8",), "any window and stride, SAME/VALID",
+                                      inputs=(act(),)),
+}
 
 MAX_RECIP_TABLE = 1024   # entries; beyond that the kernel divides (huge SAME windows only)
 

@@ -12,12 +12,14 @@ import numpy as np
 
 from ..ir import Graph, Op, OpType
 from ..quant import multiply_by_quantized_multiplier
-from .base import ConstArray, Lowered, Port, Signature, unsupported
+from .base import ConstArray, Lowered, OpSupport, Port, unsupported
 from .common import multiplier, need_int8_activation
 
-OP_TYPES = (OpType.QUANTIZE,)
-# Any input dtype gets past the signature so that lower() can say how to convert a float model.
-SIGNATURE = Signature(inputs=(Port("input", None, const=False, quantized=False),))
+SUPPORT = {
+    # Any input dtype gets past the ports so that lower() can say how to convert a float model.
+    OpType.QUANTIZE: OpSupport(("int8",), "int8 -> int8 requantization (256-entry table)",
+                               inputs=(Port("input", None, quantized=False),)),
+}
 
 
 def lower(op: Op, graph: Graph) -> Lowered:

@@ -13,11 +13,13 @@ import numpy as np
 
 from ..ir import Graph, Op, OpType
 from ..quant import multiply_by_quantized_multiplier, tflite_round
-from .base import ConstArray, Lowered, Signature, act, unsupported
+from .base import ConstArray, Lowered, OpSupport, act, unsupported
 from .common import multiplier, need_int8_activation
 
-OP_TYPES = (OpType.RELU, OpType.RELU6)
-SIGNATURE = Signature(inputs=(act("input"),))
+SUPPORT = {
+    OpType.RELU: OpSupport(("int8",), "256-entry table", inputs=(act(),)),
+    OpType.RELU6: OpSupport(("int8",), "256-entry table", inputs=(act(),)),
+}
 
 
 def relu_table(op: Op, in_scale: float, in_zp: int, out_scale: float, out_zp: int) -> np.ndarray:

@@ -3,17 +3,30 @@
 No code is emitted and no memory is planned for the output (planner: alias)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..ir import Graph, Op, OpType
-from .base import Lowered, Port, Signature, act, unsupported
+from .base import Lowered, OpSupport, Port, act, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.RESHAPE, OpType.SQUEEZE, OpType.EXPAND_DIMS)
+def _fold(op: Op, ins, outs):
+    """A constant input (a shape vector, a weight) reshaped: same bytes, the output's shape."""
+    if not ins or ins[0] is None or not ins[0].is_const or len(outs) != 1:
+        return None
+    x, y = ins[0], outs[0]
+    if x.size != y.size or x.dtype != y.dtype or x.quant != y.quant:
+        return None
+    return [np.asarray(x.data).reshape(y.shape)]
+
+
+_NOTE = "no code, no copy: the output aliases the input"
 # The new shape or axis may be computed at run time; the output's static shape is what counts.
 _SHAPE = Port("shape", None, const=None, optional=True, quantized=False)
-SIGNATURE = {
-    OpType.RESHAPE: Signature(inputs=(act("input"), _SHAPE)),
-    OpType.SQUEEZE: Signature(inputs=(act("input"),)),
-    OpType.EXPAND_DIMS: Signature(inputs=(act("input"), Port("axis", None, const=None, quantized=False))),
+SUPPORT = {
+    OpType.RESHAPE: OpSupport(("int8",), _NOTE, fold=_fold, inputs=(act(), _SHAPE)),
+    OpType.SQUEEZE: OpSupport(("int8",), _NOTE, fold=_fold, inputs=(act(),)),
+    OpType.EXPAND_DIMS: OpSupport(("int8",), _NOTE, fold=_fold,
+                                  inputs=(act(), Port("axis", None, const=None, quantized=False))),
 }
 
 

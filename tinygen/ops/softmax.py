@@ -11,11 +11,13 @@ import math
 from ..ir import Graph, Op, OpType, SoftmaxAttrs
 from ..quant import MAX_LEFT_SHIFT, quantize_multiplier
 from . import gemmlowp
-from .base import Lowered, Signature, act, unsupported
+from .base import Lowered, OpSupport, act, unsupported
 from .common import need_int8_activation
 
-OP_TYPES = (OpType.SOFTMAX,)
-SIGNATURE = Signature(inputs=(act("input"),))
+SUPPORT = {
+    OpType.SOFTMAX: OpSupport(("int8",), "last axis, any beta; gemmlowp path as TFLite-Micro",
+                              inputs=(act(),)),
+}
 
 SCALED_DIFF_INTEGER_BITS = 5
 

@@ -36,10 +36,14 @@ def quiet_fds():
 
 
 def convert_int8(tf, converter, representative: np.ndarray, max_samples: int = 300,
-                 seed: int = 0) -> bytes:
-    """Full-integer int8 conversion (int8 input and output) of a prepared TFLiteConverter, with
-    at most `max_samples` representative rows, converter chatter silenced. The one recipe used
-    by training, the tests and the benchmarks."""
+                 seed: int = 0, input_type: str = "int8", output_type: str = "int8",
+                 int16_activations: bool = False) -> bytes:
+    """Full-integer conversion of a prepared TFLiteConverter, with at most `max_samples`
+    representative rows, converter chatter silenced. The one recipe used by training, the tests
+    and the benchmarks. Default: int8 activations, int8 input and output. `input_type` /
+    `output_type` ("int8", "uint8", "int16", "float32") set the model's I/O the way users'
+    models come (a QUANTIZE first, a DEQUANTIZE last); `int16_activations` is TFLite's 16x8 mode
+    (int16 activations, int8 weights)."""
     rng = np.random.default_rng(seed)
     pick = representative[rng.permutation(len(representative))[:max_samples]]
 
@@ -49,9 +53,11 @@ def convert_int8(tf, converter, representative: np.ndarray, max_samples: int = 3
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = gen
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8
+        if int16_activations else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = getattr(tf, input_type)
+    converter.inference_output_type = getattr(tf, output_type)
     with quiet_fds():
         return converter.convert()
 

@@ -9,10 +9,12 @@
 #include "tg_simd.h"
 #include "tg_softmax.h"
 
-/* op 0: RESHAPE 1x128x1 -> 1x1x128x1 *   out t9 @ 0: functional_8_1/conv1d_14_1/convolution/ExpandDims1
+/* op 0: RESHAPE 1x128x1 -> 1x1x128x1
+ *   out t9 @ (arena + 0): functional_8_1/conv1d_14_1/convolution/ExpandDims1
  */
 
-/* op 1: CONV_2D 1x1x128x1 -> 1x1x128x8 (1-D kernel) *   out t10 @ 256: functional_8_1/conv1d_14_1/Relu;functional_8_1/conv1d_14_1/BiasAdd;functional_...
+/* op 1: CONV_2D 1x1x128x1 -> 1x1x128x8 (1-D kernel)
+ *   out t10 @ (arena + 256): functional_8_1/conv1d_14_1/Relu;functional_8_1/conv1d_14_1/BiasAdd;f...
  */
 static const int8_t model_op1_weights[32] = {
     -37, -127, -98, 0, 54, 118, 127, 0, 66, -55, 127, 0, 127, 90, 116, 0,
@@ -55,7 +57,8 @@ static TG_NOINLINE void model_op1_run(const int8_t *in, int8_t *out)
     tg_conv1d_inline(&model_op1_params, in, out);
 }
 
-/* op 2: MAX_POOL_2D 1x1x128x8 -> 1x1x32x8 *   out t11 @ 256: functional_8_1/max_pooling1d_3_1/MaxPool1d
+/* op 2: MAX_POOL_2D 1x1x128x8 -> 1x1x32x8
+ *   out t11 @ (arena + 256): functional_8_1/max_pooling1d_3_1/MaxPool1d
  */
 static const tg_pool_params_t model_op2_params = {
     .batches = 1, .in_h = 1, .in_w = 128, .channels = 8,
@@ -68,7 +71,8 @@ static const tg_pool_params_t model_op2_params = {
     .recip_mult = NULL, .recip_shift = NULL,
 };
 
-/* op 3: CONV_2D 1x1x32x8 -> 1x1x32x8 (1-D kernel) *   out t12 @ 0: functional_8_1/conv1d_15_1/Relu;functional_8_1/conv1d_15_1/BiasAdd;functional_8_...
+/* op 3: CONV_2D 1x1x32x8 -> 1x1x32x8 (1-D kernel)
+ *   out t12 @ (arena + 0): functional_8_1/conv1d_15_1/Relu;functional_8_1/conv1d_15_1/BiasAdd;fun...
  */
 static const int8_t model_op3_weights[192] = {
     2, 30, -120, 127, -91, 7, -17, 44, -86, 17, 82, 64, 74, -120, -105, -106,
@@ -121,7 +125,8 @@ static TG_NOINLINE void model_op3_run(const int8_t *in, int8_t *out)
     tg_conv1d_inline(&model_op3_params, in, out);
 }
 
-/* op 4: MAX_POOL_2D 1x1x32x8 -> 1x1x16x8 *   out t13 @ 0: functional_8_1/max_pooling1d_4_1/MaxPool1d
+/* op 4: MAX_POOL_2D 1x1x32x8 -> 1x1x16x8
+ *   out t13 @ (arena + 0): functional_8_1/max_pooling1d_4_1/MaxPool1d
  */
 static const tg_pool_params_t model_op4_params = {
     .batches = 1, .in_h = 1, .in_w = 32, .channels = 8,
@@ -134,10 +139,12 @@ static const tg_pool_params_t model_op4_params = {
     .recip_mult = NULL, .recip_shift = NULL,
 };
 
-/* op 5: RESHAPE 1x1x16x8 -> 1x128 *   out t14 @ 0: functional_8_1/flatten_1_1/Reshape
+/* op 5: RESHAPE 1x1x16x8 -> 1x128
+ *   out t14 @ (arena + 0): functional_8_1/flatten_1_1/Reshape
  */
 
-/* op 6: FULLY_CONNECTED 1x128 -> 1x4 *   out t15 @ 1276: functional_8_1/dense_9_1/MatMul;functional_8_1/dense_9_1/BiasAdd
+/* op 6: FULLY_CONNECTED 1x128 -> 1x4
+ *   out t15 @ (arena + 1276): functional_8_1/dense_9_1/MatMul;functional_8_1/dense_9_1/BiasAdd
  */
 static const int8_t model_op6_weights[512] = {
     7, -40, 14, 1, 45, 55, 3, 8, -28, -13, 87, -36, -36, -43, 19, 46,
@@ -200,7 +207,8 @@ static TG_FC_NOINLINE void model_op6_run(const int8_t *in, int8_t *out)
     tg_fully_connected_inline(&model_op6_params, in, out);
 }
 
-/* op 7: SOFTMAX 1x4 -> 1x4 *   out t16 @ 1276: StatefulPartitionedCall_1:0
+/* op 7: SOFTMAX 1x4 -> 1x4
+ *   out t16 @ (arena + 1276): StatefulPartitionedCall_1:0
  */
 static const tg_softmax_params_t model_op7_params = {
     .rows = 1, .depth = 4,
@@ -213,20 +221,34 @@ const uint8_t model_sha256[32] = {
     19, 209, 193, 218, 159, 108, 58, 109, 235, 20, 187, 106, 118, 3, 108, 236
 };
 
-/* Arena: a union keeps it word aligned in plain C99. */
+/* Arena: the union keeps it word aligned in plain C99 and lets kernels read it as any element
+ * type. */
 static union {
     uint32_t align;
     int8_t bytes[1280];
+    int16_t i16[640];
+    int32_t i32[320];
+    float f32[320];
 } model_arena;
 
-int model_invoke(const int8_t *input, int8_t *output)
+void model_reset(void)
+{
+}
+
+int model_invoke_ptrs(const void *const *inputs, void *const *outputs)
 {
     int8_t *const arena = model_arena.bytes;
-    if (input == 0 || output == 0) {
+    if (inputs == 0 || outputs == 0) {
         return TG_ERROR;
     }
-    if (input != arena + 0) {
-        tg_copy_bytes_fast(arena + 0, input, 128u);
+    if (inputs[0] == 0) {
+        return TG_ERROR;
+    }
+    if ((const int8_t *)inputs[0] != arena + 0) {
+        tg_copy_bytes_fast(arena + 0, (const int8_t *)inputs[0], 128u);
+    }
+    if (outputs[0] == 0) {
+        return TG_ERROR;
     }
     /* op 0: RESHAPE aliases its input (no copy) */
     model_op1_run((arena + 0), (arena + 256));
@@ -242,8 +264,15 @@ int model_invoke(const int8_t *input, int8_t *output)
     if (tg_softmax_s8(&model_op7_params, (arena + 1276), (arena + 1276)) != TG_OK) {
         return TG_ERROR;
     }
-    if (output != arena + 1276) {
-        tg_copy_bytes_fast(output, arena + 1276, 4u);
+    if ((int8_t *)outputs[0] != arena + 1276) {
+        tg_copy_bytes_fast((int8_t *)outputs[0], arena + 1276, 4u);
     }
     return TG_OK;
+}
+
+int model_invoke(const model_input_t *input, model_output_t *output)
+{
+    const void *const inputs[1] = { input };
+    void *const outputs[1] = { output };
+    return model_invoke_ptrs(inputs, outputs);
 }

@@ -11,28 +11,61 @@ extern "C" {
 #define MODEL_TINYGEN_VERSION "0.1.0"
 #define MODEL_SHA256 "2f7270869273239f834fb75955e4cb2313d1c1da9f6c3a6deb14bb6a76036cec"
 
-/* Input: int8 [1, 128, 1], real = 0.034808773547410965 * (q - (-16)) */
+#define MODEL_NUM_INPUTS 1
+#define MODEL_NUM_OUTPUTS 1
+
+/* input 0: int8 [1, 128, 1], real = 0.034808773547410965 * (q - (-16))
+ *   tensor 0: serving_default_keras_tensor_53:0 */
+typedef int8_t model_input0_t;
+#define MODEL_INPUT0_BYTES 128
+#define MODEL_INPUT0_COUNT 128
+#define MODEL_INPUT0_SCALE 0.034808773547410965f
+#define MODEL_INPUT0_ZERO_POINT (-16)
+/* the only input: the same under plain names */
+typedef model_input0_t model_input_t;
 #define MODEL_INPUT_BYTES 128
+#define MODEL_INPUT_COUNT 128
 #define MODEL_INPUT_SCALE 0.034808773547410965f
 #define MODEL_INPUT_ZERO_POINT (-16)
 
-/* Output: int8 [1, 4], real = 0.00390625 * (q - (-128)) */
+/* output 0: int8 [1, 4], real = 0.00390625 * (q - (-128))
+ *   tensor 16: StatefulPartitionedCall_1:0 */
+typedef int8_t model_output0_t;
+#define MODEL_OUTPUT0_BYTES 4
+#define MODEL_OUTPUT0_COUNT 4
+#define MODEL_OUTPUT0_SCALE 0.00390625f
+#define MODEL_OUTPUT0_ZERO_POINT (-128)
+/* the only output: the same under plain names */
+typedef model_output0_t model_output_t;
 #define MODEL_OUTPUT_BYTES 4
+#define MODEL_OUTPUT_COUNT 4
 #define MODEL_OUTPUT_SCALE 0.00390625f
 #define MODEL_OUTPUT_ZERO_POINT (-128)
 
-/* One static arena holds every activation, input and output included (two-ended plan,
- * liveness lower bound 1280 B). Weights are const arrays in flash: 1280 B. */
+/* One static arena holds every activation, input, output and kernel scratch included
+ * (two-ended plan, lower bound 1280 B; largest scratch 0 B).
+ * Weights are const arrays in flash: 1280 B. */
 #define MODEL_ARENA_BYTES 1280
+#define MODEL_SCRATCH_BYTES 0
+/* Recurrent state (TFLite variable tensors), kept across calls until model_reset(). */
+#define MODEL_STATE_BYTES 0
 #define MODEL_WEIGHT_BYTES 1280
 #define MODEL_MACS 9728
 
 /* SHA-256 of the .tflite file, as bytes (for on-device identification). */
 extern const uint8_t model_sha256[32];
 
-/* Run the network: input and output are the model's int8 tensors, row-major as TFLite lays
- * them out. Returns 0 on success. Not reentrant: one static arena. */
-int model_invoke(const int8_t *input, int8_t *output);
+/* Run the network on the model's tensors, row-major as TFLite lays them out, in model order.
+ * Returns 0 on success. Not reentrant: one static arena (and one state area). */
+int model_invoke(const model_input_t *input, model_output_t *output);
+
+/* The same call with the tensors as arrays of pointers, in model order: what a generic harness
+ * (the serial protocol) uses. */
+int model_invoke_ptrs(const void *const *inputs, void *const *outputs);
+
+/* Restore the recurrent state to its start (TFLite-Micro's ResetVariableTensors); the first
+ * invoke does it by itself. A no-op for models without state. */
+void model_reset(void);
 
 #ifdef __cplusplus
 }

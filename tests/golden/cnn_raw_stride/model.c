@@ -9,10 +9,12 @@
 #include "tg_simd.h"
 #include "tg_softmax.h"
 
-/* op 0: RESHAPE 1x1024x3 -> 1x1x1024x3 *   out t10 @ 0: functional_1_1/conv1d_2_1/convolution/ExpandDims1
+/* op 0: RESHAPE 1x1024x3 -> 1x1x1024x3
+ *   out t10 @ (arena + 0): functional_1_1/conv1d_2_1/convolution/ExpandDims1
  */
 
-/* op 1: CONV_2D 1x1x1024x3 -> 1x1x255x8 (1-D kernel) *   out t11 @ 3072: functional_1_1/conv1d_2_1/Relu;functional_1_1/conv1d_2_1/BiasAdd;functional_1...
+/* op 1: CONV_2D 1x1x1024x3 -> 1x1x255x8 (1-D kernel)
+ *   out t11 @ (arena + 3072): functional_1_1/conv1d_2_1/Relu;functional_1_1/conv1d_2_1/BiasAdd;fu...
  */
 static const int8_t model_op1_weights[128] = {
     -52, 61, -56, -89, -110, -37, -20, 87, -34, -81, -65, -86, 51, -127, -27, 0,
@@ -61,7 +63,8 @@ static TG_NOINLINE void model_op1_run(const int8_t *in, int8_t *out)
     tg_conv1d_inline(&model_op1_params, in, out);
 }
 
-/* op 2: CONV_2D 1x1x255x8 -> 1x1x126x16 (1-D kernel) *   out t12 @ 0: functional_1_1/conv1d_3_1/Relu;functional_1_1/conv1d_3_1/BiasAdd;functional_1_1/...
+/* op 2: CONV_2D 1x1x255x8 -> 1x1x126x16 (1-D kernel)
+ *   out t12 @ (arena + 0): functional_1_1/conv1d_3_1/Relu;functional_1_1/conv1d_3_1/BiasAdd;funct...
  */
 static const int8_t model_op2_weights[640] = {
     19, 41, 74, 61, 21, -111, 89, -95, 56, -73, 92, -74, -17, -58, -26, 59,
@@ -143,10 +146,12 @@ static TG_NOINLINE void model_op2_run(const int8_t *in, int8_t *out)
     tg_conv1d_inline(&model_op2_params, in, out);
 }
 
-/* op 3: RESHAPE 1x1x126x16 -> 1x126x16 *   out t13 @ 0: functional_1_1/conv1d_3_1/Relu;functional_1_1/conv1d_3_1/BiasAdd;functional_1_1/...
+/* op 3: RESHAPE 1x1x126x16 -> 1x126x16
+ *   out t13 @ (arena + 0): functional_1_1/conv1d_3_1/Relu;functional_1_1/conv1d_3_1/BiasAdd;funct...
  */
 
-/* op 4: MEAN 1x126x16 -> 1x16 (axes [1], keep_dims=False) *   out t14 @ 0: functional_1_1/global_average_pooling1d_1_1/Mean
+/* op 4: MEAN 1x126x16 -> 1x16 (axes [1], keep_dims=False)
+ *   out t14 @ (arena + 0): functional_1_1/global_average_pooling1d_1_1/Mean
  */
 static const tg_mean_params_t model_op4_params = {
     .outer = 1, .reduce = 126, .inner = 16,
@@ -154,7 +159,8 @@ static const tg_mean_params_t model_op4_params = {
     .out_offset = -128,
 };
 
-/* op 5: FULLY_CONNECTED 1x16 -> 1x4 *   out t15 @ 5108: functional_1_1/dense_1_1/MatMul;functional_1_1/dense_1_1/BiasAdd
+/* op 5: FULLY_CONNECTED 1x16 -> 1x4
+ *   out t15 @ (arena + 5108): functional_1_1/dense_1_1/MatMul;functional_1_1/dense_1_1/BiasAdd
  */
 static const int8_t model_op5_weights[64] = {
     -22, 98, 89, 40, -116, -127, 35, -41, -86, -81, 52, 68, -124, -15, 3, 83,
@@ -189,7 +195,8 @@ static TG_FC_NOINLINE void model_op5_run(const int8_t *in, int8_t *out)
     tg_fully_connected_inline(&model_op5_params, in, out);
 }
 
-/* op 6: SOFTMAX 1x4 -> 1x4 *   out t16 @ 5108: StatefulPartitionedCall_1:0
+/* op 6: SOFTMAX 1x4 -> 1x4
+ *   out t16 @ (arena + 5108): StatefulPartitionedCall_1:0
  */
 static const tg_softmax_params_t model_op6_params = {
     .rows = 1, .depth = 4,
@@ -202,20 +209,34 @@ const uint8_t model_sha256[32] = {
     131, 231, 240, 216, 64, 228, 68, 243, 66, 47, 29, 112, 52, 231, 44, 179
 };
 
-/* Arena: a union keeps it word aligned in plain C99. */
+/* Arena: the union keeps it word aligned in plain C99 and lets kernels read it as any element
+ * type. */
 static union {
     uint32_t align;
     int8_t bytes[5112];
+    int16_t i16[2556];
+    int32_t i32[1278];
+    float f32[1278];
 } model_arena;
 
-int model_invoke(const int8_t *input, int8_t *output)
+void model_reset(void)
+{
+}
+
+int model_invoke_ptrs(const void *const *inputs, void *const *outputs)
 {
     int8_t *const arena = model_arena.bytes;
-    if (input == 0 || output == 0) {
+    if (inputs == 0 || outputs == 0) {
         return TG_ERROR;
     }
-    if (input != arena + 0) {
-        tg_copy_bytes_fast(arena + 0, input, 3072u);
+    if (inputs[0] == 0) {
+        return TG_ERROR;
+    }
+    if ((const int8_t *)inputs[0] != arena + 0) {
+        tg_copy_bytes_fast(arena + 0, (const int8_t *)inputs[0], 3072u);
+    }
+    if (outputs[0] == 0) {
+        return TG_ERROR;
     }
     /* op 0: RESHAPE aliases its input (no copy) */
     model_op1_run((arena + 0), (arena + 3072));
@@ -228,8 +249,15 @@ int model_invoke(const int8_t *input, int8_t *output)
     if (tg_softmax_s8(&model_op6_params, (arena + 5108), (arena + 5108)) != TG_OK) {
         return TG_ERROR;
     }
-    if (output != arena + 5108) {
-        tg_copy_bytes_fast(output, arena + 5108, 4u);
+    if ((int8_t *)outputs[0] != arena + 5108) {
+        tg_copy_bytes_fast((int8_t *)outputs[0], arena + 5108, 4u);
     }
     return TG_OK;
+}
+
+int model_invoke(const model_input_t *input, model_output_t *output)
+{
+    const void *const inputs[1] = { input };
+    void *const outputs[1] = { output };
+    return model_invoke_ptrs(inputs, outputs);
 }
