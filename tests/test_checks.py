@@ -127,6 +127,18 @@ def test_ports():
     ports(add_graph(act(0), act(1), act(2, shape=(1, 12)), ops=[concat]))
 
 
+def test_variable_tensors():
+    var = Tensor(1, "state", (1, 4), "int8", Quant((0.05,), (0,)), is_variable=True)
+    with pytest.raises(UnsupportedOp, match="input 2 tensor 1 is a variable .state. tensor; this op keeps no state"):
+        ports(add_graph(act(0), var, act(2)))
+    with pytest.raises(ModelError, match="writes the variable .state. tensor 1 'state' as an output"):
+        check_graph(add_graph(act(0), var, act(2), act(3), outputs=(3,),
+                              ops=[Op(0, OpType.ADD, (0, 0), (1,), ActivationAttrs(Activation.NONE)),
+                                   Op(1, OpType.ADD, (0, 2), (3,), ActivationAttrs(Activation.NONE))]))
+    with pytest.raises(ModelError, match="model output tensor 1 'state' is a variable"):
+        check_graph(add_graph(act(0), var, act(2), outputs=(1,)))
+
+
 def test_every_plugin_declares_its_inputs():
     """The contract of ops/base.py: a new plugin cannot forget to say what its op reads."""
     for op_type, support in support_table().items():

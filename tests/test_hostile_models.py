@@ -22,6 +22,9 @@ integer conversions or outside the TFLite quantization spec, so there are no byt
 | output scale inf             | runs: multipliers 0, then inf in the next layer          |
 | negative filter scales       | runs: negative multipliers (outside the spec)            |
 | tensor buffer index too big  | crashes (reads past its buffer table; found by the fuzzer)|
+| model input marked variable  | runs (found by the fuzzer: tinygen's state area crashed) |
+| conv bias of 2^31 - 1        | runs: int32 accumulator overflow (UBSan found it in ours) |
+| softmax without options      | aborts: beta takes the schema default 0                  |
 
 A valid extreme that TFLite-Micro computes with defined arithmetic (filter scales so small that
 every multiplier underflows to 0) is accepted and bit-exact.
@@ -83,6 +86,28 @@ def _buffer(index, b):
     return edit
 
 
+def _variable(index):
+    def edit(m):
+        me.tensor(m, index).isVariable = True
+    return edit
+
+
+def _bias_value(index, position, value):
+    def edit(m):
+        t = me.tensor(m, index)
+        data = np.frombuffer(np.asarray(m.buffers[t.buffer].data, np.uint8).tobytes(), np.int32).copy()
+        data[position] = value
+        m.buffers[t.buffer] = me.schema().BufferT()
+        m.buffers[t.buffer].data = np.frombuffer(data.tobytes(), np.uint8).copy()
+    return edit
+
+
+def _no_options(op):
+    def edit(m):
+        me.operator(m, op).builtinOptions = None
+    return edit
+
+
 # name: (seed, edit, what the one-line error must say, TFLite-Micro's verdict)
 CASES = {
     "scale_nan": (RAW, _filter_scales(7, lambda s: math.nan), r"tensor 7 .* scale nan \(channel 0\); a scale must be finite and positive", "runs"),
@@ -102,6 +127,9 @@ CASES = {
     "activation_zero_point_300": (RAW, _quant(11, zero_point=[300]), r"tensor 11 .* zero point 300, outside int8's range", "runs"),
     "output_scale_inf": (RAW, _quant(11, scale=[math.inf]), r"tensor 11 .* scale inf;", "runs"),
     "buffer_index_out_of_range": (RAW, _buffer(14, 1000), r"tensor 14 refers to buffer 1000, which does not exist", "aborts"),
+    "model_input_is_variable": (RAW, _variable(0), r"model input tensor 0 .* is a variable \(state\) tensor", "runs"),
+    "bias_int32_max": (RAW, _bias_value(8, 4, (1 << 31) - 1), r"op 1 \(CONV_2D\): channel 4: bias 2147483647 plus the largest possible sum of products overflows", "runs"),
+    "softmax_without_options": (RAW, _no_options(6), r"op 6 \(SOFTMAX\): beta 0\.0 must be finite and positive", "aborts"),
     "negative_filter_scales": (RAW, _filter_scales(7, lambda s: -s), r"tensor 7 .* scale -0\.00\d+ \(channel 0\); a scale must be finite and positive", "runs"),
 }
 

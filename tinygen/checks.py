@@ -99,9 +99,10 @@ def _check_io(graph: Graph) -> None:
         for idx in indices:
             if not 0 <= idx < n:
                 raise ModelError(f"model {which} refers to tensor {idx}, which does not exist; {CORRUPT}")
-            if graph.tensors[idx].is_const:
-                raise ModelError(f"model {which} {_tensor_label(graph.tensors[idx])} is a constant; "
-                                 f"{CORRUPT}")
+            t = graph.tensors[idx]
+            if t.is_const or t.is_variable:
+                kind = "a constant" if t.is_const else "a variable (state) tensor"
+                raise ModelError(f"model {which} {_tensor_label(t)} is {kind}; {CORRUPT}")
         if len(set(indices)) != len(indices):
             raise ModelError(f"model lists the same tensor twice among its {which}s {list(indices)}; "
                              f"{CORRUPT}")
@@ -122,9 +123,10 @@ def _check_writers(graph: Graph) -> None:
                 what = "is absent (-1)" if idx == -1 else f"is tensor {idx}, which does not exist"
                 raise _op_error(ModelError, graph, op, f"output {k} {what}", CORRUPT)
             t = graph.tensors[idx]
-            if t.is_const:
-                raise _op_error(ModelError, graph, op, f"writes the constant {_tensor_label(t)}",
-                                CORRUPT)
+            if t.is_const or t.is_variable:
+                kind = "constant" if t.is_const else "variable (state) tensor"
+                raise _op_error(ModelError, graph, op, f"writes the {kind} {_tensor_label(t)} as "
+                                "an output", CORRUPT)
             if idx in graph.inputs:
                 raise _op_error(ModelError, graph, op, f"writes the model input {_tensor_label(t)}",
                                 CORRUPT)
@@ -152,6 +154,8 @@ def check_tensor(graph: Graph, t: Tensor) -> None:
                                f"compiles tensors of at most {MAX_RANK}")
     if any(d < 0 for d in t.shape):
         raise ModelError(f"{label} has a negative dimension {t.shape}; {CORRUPT}")
+    if t.is_variable and t.is_const:
+        raise ModelError(f"{label} is a variable (state) tensor with constant data; {CORRUPT}")
     if not t.is_const:
         if t.size == 0:
             raise UnsupportedModel(f"{label} has no elements (shape {t.shape}); tinygen compiles "
@@ -232,6 +236,10 @@ def _check_port(graph: Graph, op: Op, port: Port, op_dtypes: tuple[str, ...], t:
         raise _op_error(UnsupportedOp, graph, op, f"{role} is {printable(t.dtype)}; this kernel "
                         f"takes {' or '.join(dtypes) or 'no run-time tensors'}",
                         "quantize the model to int8 (full-integer quantization)")
+    if t.is_variable != port.variable:
+        what = ("is a variable (state) tensor; this op keeps no state" if t.is_variable else
+                "is not a variable tensor; recurrent state must be one")
+        raise _op_error(UnsupportedOp, graph, op, f"{role} {what}", "re-export the model")
     if port.const is True and not t.is_const:
         raise _op_error(UnsupportedOp, graph, op, f"{role} must be a constant",
                         "freeze the weights before converting")

@@ -18,9 +18,9 @@ OpSupport also says what the op accepts, so that a hostile model is refused in o
 lower() runs: `inputs` (and `outputs`, one activation by default) are Ports, e.g.
     OpSupport(("int8",), "notes", inputs=(act(), weights("filter"), param("bias", optional=True)))
 A Port says which dtypes the kernel takes there (act() takes the op's `dtypes`), whether the tensor
-is an activation (act), a constant (weights, param) or either, whether it may be absent (-1, or
-missing at the end), and whether the kernel reads its quantization (then it must have one, one
-scale unless per_channel). tinygen/checks.py checks every op against it, and already enforces
+is an activation (act), recurrent state (state: a TFLite variable tensor), a constant (weights,
+param) or either, whether it may be absent (-1, or missing at the end), and whether the kernel
+reads its quantization (then it must have one, one scale unless per_channel). tinygen/checks.py checks every op against it, and already enforces
 what needs no op knowledge: finite positive scales, zero points inside their type, per-channel
 scale counts, indices in range, sane shapes, one writer per tensor. tests/test_checks.py requires
 `inputs` of every plugin. lower() keeps the relations between tensors (shapes, equal scales) and
@@ -56,11 +56,18 @@ class Port:
     optional: bool = False                    # may be absent (-1, or missing at the end)
     quantized: bool = True                    # the kernel reads its scale and zero point,
     per_channel: bool = False                 # ... which may be one per channel
+    variable: bool = False                    # a TFLite variable tensor (recurrent state)
 
 
 def act(role: str = "input", *dtypes: str, optional: bool = False) -> Port:
     """An activation (computed at run time, quantized) of the op's dtypes unless given."""
     return Port(role, tuple(dtypes), const=False, optional=optional)
+
+
+def state(role: str, *dtypes: str, optional: bool = False) -> Port:
+    """A variable tensor the op reads and updates in place (LSTM / SVDF state), of the op's dtypes
+    unless given: it lives in the model's state area, kept across calls."""
+    return Port(role, tuple(dtypes), const=False, optional=optional, variable=True)
 
 
 def weights(role: str, *dtypes: str, optional: bool = False, per_channel: bool = True) -> Port:

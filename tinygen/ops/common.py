@@ -154,8 +154,16 @@ def bias_values(op: Op, b: Tensor | None, channels: int) -> np.ndarray:
 
 
 def folded_bias(op: Op, bias: np.ndarray, weights_2d: np.ndarray, in_zero_point: int) -> np.ndarray:
-    """bias + (-in_zp) * sum(weights of channel): exact integer identity, done once here."""
-    folded = bias - in_zero_point * weights_2d.astype(np.int64).sum(axis=1)
-    if folded.min(initial=0) < INT32_MIN or folded.max(initial=0) > INT32_MAX:
-        raise unsupported(op, "bias plus zero-point correction overflows int32")
+    """bias + (-in_zp) * sum(weights of channel): exact integer identity, done once here.
+    Refused when some input could carry a channel's int32 accumulator past int32: the bias (or
+    the folded one, where our kernels start) plus 255 x the sum of |weights| (every x - zp lies in
+    [-255, 255]). TFLite-Micro's accumulator would overflow there too: undefined behaviour."""
+    w = weights_2d.astype(np.int64)
+    folded = bias - in_zero_point * w.sum(axis=1)
+    reach = np.maximum(np.abs(bias), np.abs(folded)) + 255 * np.abs(w).sum(axis=1)
+    if reach.size and int(reach.max()) > INT32_MAX:
+        c = int(np.argmax(reach))
+        raise unsupported(op, f"channel {c}: bias {int(bias[c])} plus the largest possible sum "
+                          "of products overflows the int32 accumulator",
+                          "check the bias and weights (the file looks corrupt)")
     return folded
