@@ -124,7 +124,7 @@ def _check_writers(graph: Graph) -> None:
                 raise _op_error(ModelError, graph, op, f"output {k} {what}", CORRUPT)
             t = graph.tensors[idx]
             if t.is_const or t.is_variable:
-                kind = "constant" if t.is_const else "variable (state) tensor"
+                kind = "constant" if t.is_const else "variable (state)"
                 raise _op_error(ModelError, graph, op, f"writes the {kind} {_tensor_label(t)} as "
                                 "an output", CORRUPT)
             if idx in graph.inputs:
