@@ -7,8 +7,8 @@ the accepted ones are compiled with ASan + UBSan, run, and compared with TFLite-
 
 (TINYGEN_FUZZ_SEED picks another campaign, TINYGEN_FUZZ_SANITIZE how many accepted mutants
 stage 2 compiles: 3, or 40 from 1,000 mutants on; TINYGEN_FUZZ_REPORT=file.json keeps the
-whole report.) `python3 tests/fuzz/campaign.py
---mutants N --save DIR` runs the same outside pytest and keeps the failing mutants.
+whole report.) `python3 tests/fuzz/campaign.py --mutants N --save DIR` runs the same outside
+pytest and keeps the failing mutants.
 """
 from __future__ import annotations
 
