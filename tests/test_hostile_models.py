@@ -25,6 +25,7 @@ integer conversions or outside the TFLite quantization spec, so there are no byt
 | model input marked variable  | runs (found by the fuzzer: tinygen's state area crashed) |
 | conv bias of 2^31 - 1        | runs: int32 accumulator overflow (UBSan found it in ours) |
 | softmax without options      | aborts: beta takes the schema default 0                  |
+| no model outputs             | runs, computing nothing (tinygen analyze crashed)        |
 
 A valid extreme that TFLite-Micro computes with defined arithmetic (filter scales so small that
 every multiplier underflows to 0) is accepted and bit-exact.
@@ -102,6 +103,12 @@ def _bias_value(index, position, value):
     return edit
 
 
+def _graph_io(outputs):
+    def edit(m):
+        m.subgraphs[0].outputs = me.indices(outputs)
+    return edit
+
+
 def _no_options(op):
     def edit(m):
         me.operator(m, op).builtinOptions = None
@@ -130,6 +137,7 @@ CASES = {
     "model_input_is_variable": (RAW, _variable(0), r"model input tensor 0 .* is a variable \(state\) tensor", "runs"),
     "bias_int32_max": (RAW, _bias_value(8, 4, (1 << 31) - 1), r"op 1 \(CONV_2D\): channel 4: bias 2147483647 plus the largest possible sum of products overflows", "runs"),
     "softmax_without_options": (RAW, _no_options(6), r"op 6 \(SOFTMAX\): beta 0\.0 must be finite and positive", "aborts"),
+    "no_model_outputs": (RAW, _graph_io([]), r"model has no outputs", "runs"),
     "negative_filter_scales": (RAW, _filter_scales(7, lambda s: -s), r"tensor 7 .* scale -0\.00\d+ \(channel 0\); a scale must be finite and positive", "runs"),
 }
 

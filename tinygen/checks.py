@@ -6,8 +6,8 @@ meets a NaN scale, a zero point its type cannot hold, an index of -1 where a ten
 an op with fewer inputs than its kernel reads. In order:
 
 check_graph, called once by the importer on every model:
-1. Graph inputs and outputs: distinct activation tensors; every output written by some op (or
-   itself an input).
+1. Graph inputs and outputs: at least one of each, distinct activation tensors; every output
+   written by some op (or itself an input).
 2. Ops: every output names a tensor, written by exactly one op, never a constant or a graph input.
 3. Every tensor the graph or an op with a plugin uses: a known dtype, rank <= MAX_RANK, activations with at least
    one element and at most MAX_TENSOR_BYTES; quantization: each scale finite and positive, zero
@@ -95,6 +95,9 @@ def _used(graph: Graph) -> set[int]:
 
 def _check_io(graph: Graph) -> None:
     n = len(graph.tensors)
+    for which, indices in (("inputs", graph.inputs), ("outputs", graph.outputs)):
+        if not indices:   # nothing to feed or nothing to read: generate and analyze assume both
+            raise ModelError(f"model has no {which}; {CORRUPT}")
     for which, indices in (("input", graph.inputs), ("output", graph.outputs)):
         for idx in indices:
             if not 0 <= idx < n:
