@@ -13,6 +13,10 @@ import numpy as np
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
 
+# TFLite-Micro requantises with x * (1 << shift): beyond 30 the shift alone overflows int32.
+# Callers with ratios read from a model go through ops.common.multiplier, which refuses more.
+MAX_LEFT_SHIFT = 30
+
 
 def tflite_round(x: float) -> int:
     """std::round: halves away from zero."""
@@ -23,6 +27,9 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     """QuantizeMultiplier: real ~= multiplier * 2^(shift - 31), multiplier in [2^30, 2^31)."""
     if real == 0.0:
         return 0, 0
+    if not math.isfinite(real):
+        raise ValueError(f"quantize_multiplier({real!r}): the model's scales should have been "
+                         "refused by tinygen.checks")
     q, shift = math.frexp(real)
     q_fixed = tflite_round(q * (1 << 31))
     assert q_fixed <= (1 << 31)
@@ -71,7 +78,11 @@ def activation_range_int8(activation, scale: float, zero_point: int) -> tuple[in
 
     def quantize(v: float) -> int:
         # TFLite divides in float32 here (f / scale with float operands): keep that precision.
-        return zero_point + tflite_round(float(np.float32(v) / np.float32(scale)))
+        with np.errstate(over="ignore"):
+            r = float(np.float32(v) / np.float32(scale))
+        if not math.isfinite(r) or not INT32_MIN <= zero_point + tflite_round(r) <= INT32_MAX:
+            raise OverflowError(f"activation bound {v} / {scale} leaves int32")
+        return zero_point + tflite_round(r)
 
     if activation == Activation.RELU:
         return max(qmin, quantize(0.0)), qmax
@@ -93,8 +104,12 @@ def activation_range(activation, scale: float, zero_point: int, dtype: str = "in
 
     qmin, qmax = DTYPE_RANGE[dtype]
 
-    def quantize(v: float) -> int:
-        return zero_point + tflite_round(float(np.float32(v) / np.float32(scale)))
+    def quantize(v: float) -> int:   # OverflowError as activation_range_int8's
+        with np.errstate(over="ignore"):
+            r = float(np.float32(v) / np.float32(scale))
+        if not math.isfinite(r) or not INT32_MIN <= zero_point + tflite_round(r) <= INT32_MAX:
+            raise OverflowError(f"activation bound {v} / {scale} leaves int32")
+        return zero_point + tflite_round(r)
 
     if activation == Activation.RELU:
         return max(qmin, quantize(0.0)), qmax

@@ -9,12 +9,12 @@ so the user sees all of them at once. Op options are read by tflite_options.py.
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 from typing import Union
 
 import numpy as np
 
+from ..checks import check_graph
 from ..errors import ModelError, UnsupportedModel, UnsupportedOp
 from ..ir import Graph, Op, OpType, Quant, Tensor, UnknownAttrs, printable
 from .tflite_options import parse_attrs
@@ -49,18 +49,22 @@ def load_model(source: Union[str, Path, bytes]) -> Graph:
         size = path.stat().st_size
         if size > MAX_MODEL_BYTES:
             raise ModelError(f"{label}: {size} bytes is far too large for a microcontroller model")
-        buf = path.read_bytes()
+        try:
+            buf = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{label}: cannot read the model file ({exc.strerror})") from None
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         raise ModelError(f"{label}: not a TFLite flatbuffer (missing 'TFL3' identifier); "
                          "export the model with tf.lite.TFLiteConverter")
     try:
-        return _parse(buf)
+        graph = _parse(buf)
     except (ModelError, UnsupportedModel):
         raise
     except Exception as exc:  # flatbuffers raises anything from IndexError to struct.error
         raise ModelError(f"{label}: corrupt or truncated TFLite file ({type(exc).__module__}."
                          f"{type(exc).__name__} while reading the flatbuffer); "
                          "re-export the model") from None
+    return check_graph(graph)  # tinygen/checks.py: every index, scale, zero point, shape, arity
 
 
 def _parse(buf: bytes) -> Graph:
@@ -117,10 +121,13 @@ def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
     name = (t.Name() or b"").decode("utf-8", "replace")
     shape = _static_shape(index, name, shape, signature)
 
-    quant = _quant(index, name, dtype, shape, t.Quantization())
+    quant = _quant(shape, t.Quantization())
 
     data = None
     b = t.Buffer()
+    if b >= model.BuffersLength():  # TFLite-Micro reads past its buffer table (a crash)
+        raise ModelError(f"tensor {index} refers to buffer {b}, which does not exist; the file "
+                         "is corrupt")
     if 0 < b < model.BuffersLength():
         buffer = model.Buffers(b)
         raw = None
@@ -144,33 +151,17 @@ def _tensor(model, sg, index: int, buf: bytes) -> Tensor:
                   is_variable=bool(t.IsVariable()))
 
 
-# Zero points a tensor of each type can hold (TFLite-Micro checks the same ranges in Prepare).
-_ZP_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767)}
-
-
-def _quant(index: int, name: str, dtype: str, shape: tuple[int, ...], q) -> Quant | None:
-    """The tensor's quantization, refused in one line when no kernel could use it: scales must be
-    finite and positive, zero points must fit the type, one scale per channel of the axis."""
-    if q is None or q.ScaleLength() == 0:
+def _quant(shape: tuple[int, ...], q) -> Quant | None:
+    """The tensor's quantization as TFLite-Micro reads it: none unless it has both scales and zero
+    points. Whether the values make sense is tinygen/checks.py's job (it sees which tensors are
+    used, and how)."""
+    if q is None or q.ScaleLength() == 0 or q.ZeroPointLength() == 0:
         return None
     scales = tuple(float(s) for s in q.ScaleAsNumpy())
-    zps = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scales)
     axis = int(q.QuantizedDimension())
-    label = f"tensor {index} ('{printable(name, 40)}')"
-    if not all(math.isfinite(s) and s > 0 for s in scales):
-        bad = next(s for s in scales if not (math.isfinite(s) and s > 0))
-        raise ModelError(f"{label} has quantization scale {bad}; scales must be finite and "
-                         "positive: re-convert the model")
-    lo, hi = _ZP_RANGE.get(dtype, (-(1 << 31), (1 << 31) - 1))
-    if len(zps) != len(scales) or not all(lo <= z <= hi for z in zps):
-        raise ModelError(f"{label} ({dtype}) has zero points {list(zps[:4])} outside [{lo}, {hi}] "
-                         f"or not one per scale; re-convert the model")
     if len(shape) == 1 and len(scales) == shape[0]:
         axis = 0    # a per-channel bias: converters may keep the filter's axis (person_detect: 3)
-    if len(scales) > 1 and not (0 <= axis < len(shape) and shape[axis] == len(scales)):
-        raise ModelError(f"{label} has {len(scales)} scales for shape {shape} (axis {axis}); "
-                         "the file is corrupt")
-    return Quant(scale=scales, zero_point=zps, axis=axis)
+    return Quant(scale=scales, zero_point=tuple(int(z) for z in q.ZeroPointAsNumpy()), axis=axis)
 
 
 def _op(model, op, index: int, names: dict[int, str], tensors: tuple[Tensor, ...]) -> Op:
@@ -204,11 +195,6 @@ def _op(model, op, index: int, names: dict[int, str], tensors: tuple[Tensor, ...
 def _check_graph(graph: Graph) -> None:
     """Whole-model checks that give a better message than any single op could."""
     _check_not_float(graph)
-    for t in graph.activations:
-        if t.quant is not None and t.quant.per_channel:
-            raise ModelError(f"tensor {t.index} ('{printable(t.name, 40)}') is computed at run time "
-                             f"but has {len(t.quant.scale)} scales; activations take one: the file "
-                             "is corrupt")
     produced = set(graph.inputs)
     for op in graph.ops:
         for i in op.inputs:

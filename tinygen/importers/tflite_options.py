@@ -105,7 +105,7 @@ def _arithmetic(cls_name: str, has_pot_flag: bool):
 
 def _softmax(r: _Reader, t) -> Attrs:
     o = r.options(t.SoftmaxOptions)
-    return SoftmaxAttrs(float(o.Beta()) if o is not None else 1.0)
+    return SoftmaxAttrs(float(o.Beta()) if o is not None else 0.0)   # schema default; TFLM too
 
 
 def _concat(r: _Reader, t) -> Attrs:
@@ -122,7 +122,7 @@ def _reduce(r: _Reader, t) -> Attrs:
 
 def _leaky_relu(r: _Reader, t) -> Attrs:
     o = r.options(t.LeakyReluOptions)
-    return LeakyReluAttrs(float(o.Alpha()) if o is not None else 0.2)
+    return LeakyReluAttrs(float(o.Alpha()) if o is not None else 0.0)  # schema default, not Keras
 
 
 def _arg(cls_name: str):

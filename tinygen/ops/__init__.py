@@ -55,6 +55,9 @@ def lower(op: Op, graph: Graph, opts: LowerOptions = LowerOptions()) -> Lowered:
         # every TFLite op reads and writes something; plugins may rely on input 0 and output 0
         raise ModelError(f"op {op.index} ({op.name}){where}: has no "
                          f"{'outputs' if not op.outputs else 'inputs'}; the file is corrupt")
+    from ..checks import check_ops  # (checks imports this package)
+
+    check_ops(graph, op, module.SUPPORT[op.type])  # the tensors against the declared ports
     try:
         return module.lower(op, graph, opts)
     except UnsupportedOp as err:

@@ -20,15 +20,15 @@ import numpy as np
 from ..ir import Graph, Op, OpType
 from ..quant import multiply_by_quantized_multiplier, rounding_divide_by_pot
 from . import gemmlowp
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, act, unsupported
 from .common import unary_io
 from ..libm import checked_log2
 
 _NOTES = ("int8: 256-entry table, gemmlowp fixed point as TFLite-Micro; int16: TFLite-Micro's "
           "interpolated sigmoid table (zero points 0, output scale 2^-15)")
 SUPPORT = {
-    OpType.LOGISTIC: OpSupport(("int8", "int16"), _NOTES),
-    OpType.TANH: OpSupport(("int8", "int16"), _NOTES),
+    OpType.LOGISTIC: OpSupport(("int8", "int16"), _NOTES, inputs=(act(),)),
+    OpType.TANH: OpSupport(("int8", "int16"), _NOTES, inputs=(act(),)),
 }
 
 INPUT_INTEGER_BITS = 4
@@ -37,8 +37,9 @@ INPUT_INTEGER_BITS = 4
 def _table(op: Op, in_scale: float, in_zp: int) -> np.ndarray:
     real = float(in_scale) * float(1 << (31 - INPUT_INTEGER_BITS))
     multiplier, left_shift = gemmlowp.frexp_multiplier(real)
-    if left_shift > 31 or left_shift < -31:
-        raise unsupported(op, f"input scale {in_scale} is outside the range TFLite-Micro handles")
+    if not 0 <= left_shift <= 31:  # TFLite-Micro's CalculateInputRadius shifts by it: undefined < 0
+        raise unsupported(op, f"input scale {in_scale:.4g} is outside the range TFLite-Micro "
+                          f"handles (input shift {left_shift})", "check the input tensor's scale")
     radius = gemmlowp.calculate_input_radius(INPUT_INTEGER_BITS, left_shift, 31)
     out = np.empty(256, dtype=np.int8)
     for v in range(-128, 128):

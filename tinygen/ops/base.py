@@ -14,6 +14,20 @@ inputs / outputs, o.tinp[i] / o.tout[i] = the same typed by element (`int16_t *`
 o.scratch = `int8_t *` to Lowered.scratch_bytes of word-aligned arena scratch, live during the op.
 The runtime C the call needs lives in firmware/kernels/<kernel>.c/.h and is copied into gen/ only
 when some op of the model uses it.
+
+OpSupport also says what the op accepts, so that a hostile model is refused in one line before
+lower() runs: `inputs` (and `outputs`, one activation by default) are Ports, e.g.
+    OpSupport(("int8",), "notes", inputs=(act(), weights("filter"), param("bias", optional=True)))
+A Port says which dtypes the kernel takes there (act() takes the op's `dtypes`), whether the tensor
+is an activation (act), recurrent state (state: a TFLite variable tensor), a constant (weights,
+param) or either, whether it may be absent (-1, or missing at the end), and whether the kernel
+reads its quantization (then an int8, uint8 or int16 tensor there must have one, one scale unless
+per_channel; int32, int64, float32 and bool tensors carry none). tinygen/checks.py checks every op
+against it, and already enforces what needs no op knowledge: finite positive scales, zero points
+inside their type, per-channel scale counts, indices in range, sane shapes, one writer per tensor.
+tests/test_checks.py requires `inputs` of every plugin. lower() keeps the relations between tensors
+(shapes, equal scales) and takes multipliers from common.multiplier(), which refuses ratios
+TFLite-Micro's int32 arithmetic cannot hold.
 """
 from __future__ import annotations
 
@@ -36,6 +50,41 @@ Fold = Callable[[Op, Sequence[Optional[Tensor]], Sequence[Tensor]], Optional[lis
 
 
 @dataclass(frozen=True)
+class Port:
+    """One input or output slot of an op (see the module docstring)."""
+
+    role: str                                 # names the tensor in messages: "filter", "bias"
+    dtypes: Optional[tuple[str, ...]] = ()    # () the op's OpSupport.dtypes; None any dtype
+    const: Optional[bool] = False             # True a constant, False an activation, None either
+    optional: bool = False                    # may be absent (-1, or missing at the end)
+    quantized: bool = True                    # the kernel reads its scale and zero point,
+    per_channel: bool = False                 # ... which may be one per channel
+    variable: bool = False                    # a TFLite variable tensor (recurrent state)
+
+
+def act(role: str = "input", *dtypes: str, optional: bool = False) -> Port:
+    """An activation (computed at run time, quantized) of the op's dtypes unless given."""
+    return Port(role, tuple(dtypes), const=False, optional=optional)
+
+
+def state(role: str, *dtypes: str, optional: bool = False) -> Port:
+    """A variable tensor the op reads and updates in place (LSTM / SVDF state), of the op's dtypes
+    unless given: it lives in the model's state area, kept across calls."""
+    return Port(role, tuple(dtypes), const=False, optional=optional, variable=True)
+
+
+def weights(role: str, *dtypes: str, optional: bool = False, per_channel: bool = True) -> Port:
+    """A quantized constant (filters), int8 unless dtypes are given, per channel or not."""
+    return Port(role, dtypes or ("int8",), const=True, optional=optional, per_channel=per_channel)
+
+
+def param(role: str, *dtypes: str, optional: bool = False) -> Port:
+    """A constant whose quantization the kernel ignores (axes, paddings, shapes, a bias), int32
+    unless dtypes are given."""
+    return Port(role, dtypes or ("int32",), const=True, optional=optional, quantized=False)
+
+
+@dataclass(frozen=True)
 class OpSupport:
     """What a plugin declares about one op type it lowers (shown by `tinygen ops`)."""
 
@@ -43,6 +92,10 @@ class OpSupport:
                               # () for ops that exist only at compile time (SHAPE)
     notes: str = ""           # one line: the attributes and limits a user needs to know
     fold: Optional[Fold] = None  # exact compile-time evaluation on constants (tinygen/fold.py)
+    inputs: Optional[tuple[Port, ...]] = None   # what it reads (checks.py); None: undeclared
+    outputs: tuple[Port, ...] = (act("output"),)
+    repeat_inputs: bool = False    # the last input port may repeat (CONCATENATION: 1..N inputs)
+    repeat_outputs: bool = False   # the last output port may repeat (SPLIT, UNPACK)
 
 
 def const_values(inputs: Sequence[Optional[Tensor]]) -> Optional[list[Optional[np.ndarray]]]:
@@ -105,3 +158,4 @@ def unsupported(op: Op, what: str, fix: str = "") -> UnsupportedOp:
     if fix:
         msg += f"; {fix}"
     return UnsupportedOp(msg)
+

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Activation, ConcatAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, const_values, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, Port, const_values, unsupported
 from .movement import need_data
 
 DTYPES = ("int8", "int16", "int32")
@@ -36,7 +36,10 @@ def _fold(op: Op, ins, outs):
 
 SUPPORT = {
     OpType.CONCATENATION: OpSupport(DTYPES, "any axis; inputs share the output's quantization",
-                                    fold=_fold),
+                                    fold=_fold, repeat_inputs=True,
+                                    # bytes are copied: lower() compares the inputs' quantization
+                                    # with the output's where they have one (a constant may not)
+                                    inputs=(Port("input", const=None, quantized=False),)),
 }
 
 

@@ -10,17 +10,19 @@ import numpy as np
 
 from ..ir import ConvAttrs, Graph, Op, OpType
 from . import conv16
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, act, param, unsupported, weights
 from .common import (activation_bounds, bias_values, channel_multipliers, check_out_size,
                      expected_out_size, folded_bias, need_batch_one, need_const,
-                     need_int8_activation, padding_before)
+                     need_int8_activation, padding_before, check_window)
 
+# int8: int32 bias; 16x8 (int16 activations): int64 bias, or int32 (ops/conv16.py)
+_PORTS = (act(), weights("filter"), param("bias", "int32", "int64", optional=True))
 SUPPORT = {
     OpType.CONV_2D: OpSupport(("int8", "int16"), "any stride and dilation, SAME/VALID, per-channel "
                               "weights, fused RELU/RELU6; dedicated 1D and pointwise kernels; "
-                              "int16: 16x8 (ops/conv16.py)"),
+                              "int16: 16x8 (ops/conv16.py)", inputs=_PORTS),
     OpType.DEPTHWISE_CONV_2D: OpSupport(("int8", "int16"), "any depth multiplier, stride and dilation; "
-                                        "int16: 16x8 (ops/conv16.py)"),
+                                        "int16: 16x8 (ops/conv16.py)", inputs=_PORTS),
 }
 
 
@@ -30,6 +32,8 @@ def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:
     k_h, k_w = w.shape[1], w.shape[2]
     if min(a.stride_h, a.stride_w, a.dilation_h, a.dilation_w) < 1:
         raise unsupported(op, "stride and dilation must be at least 1")
+    check_window(op, "height", in_h, out_h, a.stride_h, a.dilation_h, k_h)
+    check_window(op, "width", in_w, out_w, a.stride_w, a.dilation_w, k_w)
     check_out_size(op, "height", out_h, expected_out_size(a.padding, in_h, a.stride_h, a.dilation_h, k_h))
     check_out_size(op, "width", out_w, expected_out_size(a.padding, in_w, a.stride_w, a.dilation_w, k_w))
     return dict(
@@ -41,6 +45,9 @@ def _geometry(op: Op, x, w, y, a: ConvAttrs) -> dict:
 
 def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     ins = graph.op_inputs(op) + [None] * 3
+    if op.type == OpType.DEPTHWISE_CONV_2D and len(op.inputs) > 2 and op.inputs[2] < 0:
+        raise unsupported(op, "bias given as absent (-1): TFLite-Micro crashes on this form, so "
+                          "the output cannot be checked", "drop the third input or give a zero bias")
     if ins[0] is not None and ins[0].dtype == "int16":
         return conv16.lower_conv(op, graph, _geometry)   # 16x8: int16 activations
     x = need_int8_activation(op, ins[0], "input")

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import ModelError
 from ..ir import Activation, Graph, Op, OpType, Tensor
 from .base import ConstArray, Lowered, unsupported
-from .common import channel_multipliers, need_batch_one, need_const
+from .common import channel_multipliers, check_bias_scale, need_batch_one, need_const
 
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
 
@@ -40,9 +40,13 @@ def need_int16_activation(op: Op, t: Tensor | None, role: str) -> Tensor:
 
 
 def activation_range_int16(activation: Activation, scale: float) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized for an int16 output (zero point 0)."""
+    """CalculateActivationRangeQuantized for an int16 output (zero point 0). OverflowError when a
+    bound leaves int32 (a float-to-int32 conversion TFLite-Micro leaves undefined)."""
     def q(v: float) -> int:
-        r = float(np.float32(v) / np.float32(scale))
+        with np.errstate(over="ignore"):
+            r = float(np.float32(v) / np.float32(scale))
+        if not np.isfinite(r) or abs(r) >= 2.0 ** 31:
+            raise OverflowError(f"activation bound {v} / {scale} leaves int32")
         return int(np.floor(abs(r) + 0.5)) * (1 if r >= 0 else -1)
     if activation == Activation.RELU:
         return max(INT16_MIN, q(0.0)), INT16_MAX
@@ -110,6 +114,10 @@ def _common(op: Op, x: Tensor, w: Tensor, y: Tensor, b: Tensor | None, channels:
         act_min, act_max = activation_range_int16(activation, y.scale)
     except ValueError:
         raise unsupported(op, f"fused activation {activation.value}") from None
+    except OverflowError:
+        raise unsupported(op, f"output scale {y.scale:.4g} is too small for the fused "
+                          f"{activation.value}: its bounds overflow int32 (undefined in "
+                          "TFLite-Micro)", "check the output tensor's scale") from None
     params = dict(act_min=act_min, act_max=act_max, acc64=int(acc64), has_bias=int(has_bias))
     consts = (ConstArray("bias", "int64_t", bias), ConstArray("mult", "int32_t", m_arr),
               ConstArray("shift", "int32_t", s_arr))
@@ -160,6 +168,7 @@ def lower_fc(op: Op, graph: Graph) -> Lowered:
     if in_depth == 0 or x.size % in_depth or y.size != x.size // in_depth * out_depth:
         raise unsupported(op, f"input {x.shape}, weights {w.shape} and output {y.shape} disagree")
     params, consts = _common(op, x, w, y, ins[2], out_depth, op.attrs.activation)
+    check_bias_scale(op, x, w, ins[2], y)   # Prepare checks it for int16 as for int8
     params.update(batches=x.size // in_depth, in_depth=in_depth, out_depth=out_depth)
     weights = run_layout(w.data).reshape(-1)
     return Lowered("fc16", ("tg_conv16", "tg_simd"), params,

@@ -20,19 +20,23 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import ActivationAttrs, Graph, Op, OpType, Tensor
-from ..quant import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
+from ..quant import multiply_by_quantized_multiplier, quantize_multiplier
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, Port, unsupported
+from .common import activation_bounds, multiplier
 
 _BCAST = "broadcasting (up to 4 collapsed axes), a constant operand"
+_OPERANDS = (Port("input 1", const=None), Port("input 2", const=None))
 SUPPORT = {
-    OpType.ADD: OpSupport(("int8", "int16"), f"{_BCAST}, fused activation"),
-    OpType.SUB: OpSupport(("int8", "int16"), f"{_BCAST}, fused activation"),
-    OpType.MUL: OpSupport(("int8", "int16"), f"{_BCAST}, fused activation; int16 zero points 0"),
-    OpType.SQUARED_DIFFERENCE: OpSupport(("int8", "int16"), f"{_BCAST}; int16 zero points 0"),
+    OpType.ADD: OpSupport(("int8", "int16"), f"{_BCAST}, fused activation", inputs=_OPERANDS),
+    OpType.SUB: OpSupport(("int8", "int16"), f"{_BCAST}, fused activation", inputs=_OPERANDS),
+    OpType.MUL: OpSupport(("int8", "int16"), f"{_BCAST}, fused activation; int16 zero points 0",
+                          inputs=_OPERANDS),
+    OpType.SQUARED_DIFFERENCE: OpSupport(("int8", "int16"), f"{_BCAST}; int16 zero points 0",
+                                         inputs=_OPERANDS),
     OpType.MAXIMUM: OpSupport(("int8", "int16", "int32", "float32"),
-                              f"{_BCAST} (integer types); raw values compared"),
+                              f"{_BCAST} (integer types); raw values compared", inputs=_OPERANDS),
     OpType.MINIMUM: OpSupport(("int8", "int16", "int32", "float32"),
-                              f"{_BCAST} (integer types); raw values compared"),
+                              f"{_BCAST} (integer types); raw values compared", inputs=_OPERANDS),
 }
 
 ADD_TABLE_MIN_ELEMENTS = 256   # from here on, 2 KB of flash buys ~2x fewer instructions per element
@@ -130,7 +134,7 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     x1, x2, y = _operands(op, graph, QUANTIZED)
     it = broadcast_loops(op, x1.shape, x2.shape, y.shape)
     activation = op.attrs.activation if isinstance(op.attrs, ActivationAttrs) else None
-    act_min, act_max = activation_range(activation, y.scale, y.zero_point, y.dtype)
+    act_min, act_max = activation_bounds(op, y, activation)
     operands, consts, inplace = _placement(x1, x2, y)
     params = dict(it=it, operands=operands, in1_offset=-x1.zero_point, in2_offset=-x2.zero_point,
                   out_offset=y.zero_point, act_min=act_min, act_max=act_max)
@@ -164,12 +168,12 @@ def _add_params(op: Op, x1: Tensor, x2: Tensor, y: Tensor) -> dict:
         real_out = twice * twice / float(_f32(1 << (2 * left)) * so)
     else:
         real_out = twice / ((1 << left) * float(so))
-    m1, sh1 = quantize_multiplier(r1)
-    m2, sh2 = quantize_multiplier(r2)
-    mo, sho = quantize_multiplier(real_out)
     if op.type != OpType.SQUARED_DIFFERENCE and not 0.0 < real_out < 1.0:
         raise unsupported(op, "output scale too small relative to the input scales "
                           "(TFLite-Micro requires an output multiplier below 1)")
+    m1, sh1 = quantize_multiplier(r1)   # ratios in (0, 1]
+    m2, sh2 = quantize_multiplier(r2)
+    mo, sho = multiplier(op, real_out, "output multiplier")
     if max(sh1, sh2) > 0 or (op.type != OpType.SQUARED_DIFFERENCE and sho > 0):
         raise unsupported(op, "a rescaling multiplier is not below 1")
     return dict(left_shift=left, in1_mult=m1, in1_shift=sh1, in2_mult=m2, in2_shift=sh2,
@@ -192,9 +196,7 @@ def _mul_params(op: Op, x1: Tensor, x2: Tensor, y: Tensor) -> dict:
     if y.dtype == "int16" and (x1.zero_point or x2.zero_point or y.zero_point):
         raise unsupported(op, "int16 zero points are not 0 (TFLite-Micro requires 0)")
     real = float(_f32(x1.scale)) * float(_f32(x2.scale)) / float(_f32(y.scale))
-    if real >= float(1 << 30):
-        raise unsupported(op, "input/output scale ratio too large")
-    mo, sho = quantize_multiplier(real)
+    mo, sho = multiplier(op, real, "input scales x input scales / output scale")
     return dict(out_mult=mo, out_shift=sho)
 
 

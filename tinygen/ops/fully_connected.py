@@ -5,14 +5,16 @@ import numpy as np
 
 from ..ir import FullyConnectedAttrs, Graph, Op, OpType
 from . import conv16
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, act, param, unsupported, weights
 from .conv import rq_consts, rq_fast_ok
-from .common import (activation_bounds, bias_values, channel_multipliers, folded_bias,
-                     need_const, need_int8_activation)
+from .common import (activation_bounds, bias_values, channel_multipliers, check_bias_scale,
+                     folded_bias, need_const, need_int8_activation)
 
 SUPPORT = {
     OpType.FULLY_CONNECTED: OpSupport(("int8", "int16"), "per-tensor or per-channel weights, optional "
-                                      "bias, keep_num_dims; int16: 16x8 (ops/conv16.py)"),
+                                      "bias, keep_num_dims; int16: 16x8 (ops/conv16.py)",
+                                      inputs=(act(), weights("weights"),
+                                              param("bias", "int32", "int64", optional=True))),
 }
 
 
@@ -37,6 +39,7 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     a: FullyConnectedAttrs = op.attrs
     mults, shifts = channel_multipliers(op, x, w, y, out_depth)
     bias = bias_values(op, ins[2], out_depth)
+    check_bias_scale(op, x, w, ins[2], y)
     weights = w.data
     folded = folded_bias(op, bias, weights, x.zero_point)
     act_min, act_max = activation_bounds(op, y, a.activation)

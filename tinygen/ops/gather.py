@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import GatherAttrs, Graph, Op, OpType
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, Port, param, unsupported
 from .movement import Loop, Move, check_shape, folder, lowered, need_data, same_type
 
 DTYPES = ("int8",)
@@ -50,7 +50,12 @@ def plan(op: Op, ins, outs):
 
 SUPPORT = {OpType.GATHER: OpSupport(DTYPES, "any axis and batch_dims; int32 positions, "
                                     "constant or computed (checked at run time)",
-                                    fold=folder(plan))}
+                                    fold=folder(plan),
+                                    # the table may be a constant (an embedding, read from flash);
+                                    # bytes are moved, so its quantization is not read
+                                    inputs=(Port("input", const=None, quantized=False),
+                                            Port("positions", ("int32", "int64"), const=None,
+                                                 quantized=False)))}
 
 
 def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:

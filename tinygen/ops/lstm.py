@@ -19,14 +19,36 @@ import math
 import numpy as np
 
 from ..ir import Activation, Graph, LstmAttrs, Op, OpType
-from ..quant import quantize_multiplier
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
-from .common import need_const, need_int8_activation
+from .base import (ConstArray, Lowered, LowerOptions, OpSupport, Port, act, param, state,
+                   unsupported, weights)
+from .common import folded_bias, multiplier, need_const, need_int8_activation
+
+
+
+def _ports() -> tuple[Port, ...]:
+    """TFLite's 24 LSTM inputs. What tinygen refuses (CIFG, peepholes, projection, layer norm)
+    passes here as optional so that lower() names it."""
+    def refused(role: str) -> Port:
+        return Port(role, None, const=None, optional=True, quantized=False)
+    w = lambda role, optional=False: weights(role, optional=optional, per_channel=False)  # noqa
+    return ((act(),)
+            + (w("input-to-input weights", True), w("input-to-forget weights"),
+               w("input-to-cell weights"), w("input-to-output weights"))
+            + (w("recurrent-to-input weights", True), w("recurrent-to-forget weights"),
+               w("recurrent-to-cell weights"), w("recurrent-to-output weights"))
+            + tuple(refused(f"peephole {g} weights") for g in ("input", "forget", "output"))
+            + (param("input gate bias", optional=True), param("forget gate bias"),
+               param("cell gate bias"), param("output gate bias"))
+            + (refused("projection weights"), refused("projection bias"))
+            + (state("output state", "int8"), state("cell state", "int16"))
+            + tuple(refused(f"{g} layer norm") for g in ("input", "forget", "cell", "output")))
+
 
 SUPPORT = {
     OpType.UNIDIRECTIONAL_SEQUENCE_LSTM: OpSupport(
         ("int8",), "int8 input/hidden, int16 cell state, tanh cell gate, cell clip, "
-        "time_major either way; no CIFG/peephole/projection/layer norm (nor has TFLite-Micro)"),
+        "time_major either way; no CIFG/peephole/projection/layer norm (nor has TFLite-Micro)",
+        inputs=_ports()),
 }
 
 GATES = ("forget", "input", "cell", "output")        # kernel order (tg_lstm.h)
@@ -59,18 +81,16 @@ def _fc(op: Op, name: str, x, w, b, n_cell: int, n: int) -> tuple[dict, tuple[Co
         if b.size != n_cell:
             raise unsupported(op, f"{name} bias has {b.size} values for {n_cell} cells")
         bias = b.data.astype(np.int64).ravel()
-    folded = bias - x.zero_point * w.data.astype(np.int64).sum(axis=1)
-    if np.abs(folded).max(initial=0) >= (1 << 31):
-        raise unsupported(op, f"{name} bias plus zero-point correction overflows int32")
-    mult, shift = quantize_multiplier(_f32(x.scale) * _f32(w.scale) / GATE_SCALE)
+    folded = folded_bias(op, bias, w.data, x.zero_point)   # refuses an int32 accumulator overflow
+    mult, shift = multiplier(op, _f32(x.scale) * _f32(w.scale) / GATE_SCALE, f"{name} multiplier")
     sym = name.replace(" ", "_")
     consts = (ConstArray(f"{sym}_w", "int8_t", w.data.ravel()),
               ConstArray(f"{sym}_b", "int32_t", folded))
     return dict(w=f"{sym}_w", b=f"{sym}_b", mult=mult, shift=shift), consts
 
 
-def _mul(s1: float, s2: float, out: float) -> tuple[int, int]:
-    return quantize_multiplier(_f32(s1) * _f32(s2) / _f32(out))
+def _mul(op: Op, s1: float, s2: float, out: float) -> tuple[int, int]:
+    return multiplier(op, _f32(s1) * _f32(s2) / _f32(out), "inter-gate multiplier")
 
 
 def _tanh_scaling(cell_scale: float) -> tuple[int, int]:
@@ -120,9 +140,9 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
         params["gates"].append(dict(name=g, inp=fin, rec=frec))
         consts += c1 + c2
     cs = c.scale
-    params.update(zip(("fc_mult", "fc_shift"), _mul(ACT_SCALE, cs, cs)))
-    params.update(zip(("ig_mult", "ig_shift"), _mul(ACT_SCALE, ACT_SCALE, cs)))
-    params.update(zip(("oh_mult", "oh_shift"), _mul(ACT_SCALE, ACT_SCALE, h.scale)))
+    params.update(zip(("fc_mult", "fc_shift"), _mul(op, ACT_SCALE, cs, cs)))
+    params.update(zip(("ig_mult", "ig_shift"), _mul(op, ACT_SCALE, ACT_SCALE, cs)))
+    params.update(zip(("oh_mult", "oh_shift"), _mul(op, ACT_SCALE, ACT_SCALE, h.scale)))
     params["hidden_zp"] = h.zero_point
     try:
         params["tanh_mult"], params["tanh_shift"] = _tanh_scaling(cs)

@@ -11,18 +11,18 @@ int16 (16x8 models) takes the same integer path with an int16 clamp.
 from __future__ import annotations
 
 from ..ir import Graph, MeanAttrs, Op, OpType
-from ..quant import quantize_multiplier
-from .base import Lowered, LowerOptions, OpSupport, unsupported
-from .common import need_int8_activation
+from .base import Lowered, LowerOptions, OpSupport, act, param, unsupported
+from .common import multiplier, need_int8_activation
 from .conv16 import need_int16_activation
 
 SUPPORT = {
-    OpType.MEAN: OpSupport(("int8", "int16"), "over adjacent axes, keep_dims either way"),
+    OpType.MEAN: OpSupport(("int8", "int16"), "over adjacent axes, keep_dims either way",
+                           inputs=(act(), param("axes", "int32", "int64"))),
 }
 
 
-def mean_multiplier(in_scale: float, out_scale: float, count: int) -> tuple[int, int]:
-    m, s = quantize_multiplier(float(in_scale) / float(out_scale))
+def mean_multiplier(m: int, s: int, count: int) -> tuple[int, int]:
+    """(m, s) = QuantizeMultiplier(input_scale / output_scale) with the count folded in."""
     k = min(count.bit_length() - 1, 32, 31 + s)
     return (m << k) // count, s - k
 
@@ -57,10 +57,8 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
         raise unsupported(op, f"output has {y.size} elements, expected {outer * inner}")
     if count >= (1 << (15 if s16 else 23)):
         raise unsupported(op, f"mean over {count} elements could overflow the int32 sum")
-    real = float(x.scale) / float(y.scale)
-    if real >= float(1 << 30):
-        raise unsupported(op, "input/output scale ratio too large")
-    mult, shift = mean_multiplier(x.scale, y.scale, count)
+    m, s = multiplier(op, float(x.scale) / float(y.scale), "input scale / output scale")
+    mult, shift = mean_multiplier(m, s, count)
     a: MeanAttrs = op.attrs
     params = dict(outer=outer, reduce=count, inner=inner, bias=-count * x.zero_point,
                   mult=mult, shift=shift, out_offset=y.zero_point,

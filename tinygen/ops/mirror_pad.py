@@ -5,8 +5,8 @@ would make TFLite-Micro read outside its input, so they are refused."""
 from __future__ import annotations
 
 from ..ir import Graph, MirrorPadAttrs, Op, OpType
-from .base import LowerOptions, OpSupport, unsupported
-from .movement import Loop, Move, check_shape, const_ints, folder, lowered, need_data, same_type, \
+from .base import LowerOptions, OpSupport, act, unsupported
+from .movement import Loop, Move, check_shape, const_ints, folder, index, lowered, need_data, same_type, \
     strides_of
 
 DTYPES = ("int8",)
@@ -50,7 +50,8 @@ def plan(op: Op, ins, outs):
 
 
 SUPPORT = {OpType.MIRROR_PAD: OpSupport(DTYPES, "REFLECT and SYMMETRIC, any axes",
-                                        fold=folder(plan))}
+                                        fold=folder(plan),
+                                        inputs=(act(), index("paddings")))}
 
 
 def lower(op: Op, graph: Graph, opts: LowerOptions):

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import ModelError, TinygenError
 from ..ir import Graph, Op, Tensor
-from .base import ConstArray, Lowered, unsupported
+from .base import ConstArray, Lowered, Port, unsupported
 
 MAX_LOOPS = 6          # TG_MOVE_LOOPS in tg_move.h
 MAX_MOVES = 256        # more would only come from a pathological model; refused, not compiled
@@ -183,6 +183,13 @@ def finish(plan: Plan) -> Plan:
 
 # ---- checks shared by the data-movement plugins --------------------------------------------------
 
+def index(role: str) -> Port:
+    """The port of an index input (begin, perm, axis, block shape, paddings): present, not state;
+    const_ints() in lower() says what else it must be (a constant of the type TFLite-Micro
+    reads), with the fix that fits (static shapes), which a port's message would not."""
+    return Port(role, None, const=None, quantized=False)
+
+
 def need_data(op: Op, t: Optional[Tensor], role: str, dtypes: Sequence[str]) -> Tensor:
     """An activation tensor of one of `dtypes` (the types TFLite-Micro's kernel takes)."""
     if t is None:
@@ -338,9 +345,10 @@ def view_pays(graph: Graph, op: Op, source: int, views: Sequence[int]) -> bool:
                 last[t] = i
     for t in graph.outputs:
         last[t] = n - 1
-    # (tensors of types numpy has no size for -- strings, resources -- only feed ops refused anyway)
+    # tensors only ops without a plugin touch are unchecked (checks._used) and may carry a type
+    # numpy does not know; lowering refuses those ops, so their bytes never matter here
     sizes = {t.index: t.nbytes for t in graph.activations
-             if not t.is_variable and not t.dtype.startswith("type")}
+             if not t.is_variable and _known_dtype(t.dtype)}
 
     def peak(merged: bool) -> int:
         live = np.zeros(n, dtype=np.int64)
@@ -354,6 +362,14 @@ def view_pays(graph: Graph, op: Op, source: int, views: Sequence[int]) -> bool:
         return int(live.max()) if n else 0
 
     return peak(True) <= peak(False)
+
+
+def _known_dtype(dtype: str) -> bool:
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        return False
+    return True
 
 
 # ---- folding -------------------------------------------------------------------------------------

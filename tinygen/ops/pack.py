@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType, PackAttrs
-from .base import LowerOptions, OpSupport, unsupported
+from .base import LowerOptions, OpSupport, Port, unsupported
 from .movement import Loop, Move, check_shape, folder, lowered, need_data, same_type
 
 DTYPES = ("int8", "int16", "int32")
@@ -35,7 +35,9 @@ def plan(op: Op, ins, outs):
 
 
 SUPPORT = {OpType.PACK: OpSupport(DTYPES, "any axis, constant inputs from flash",
-                                  fold=folder(plan))}
+                                  fold=folder(plan), repeat_inputs=True,
+                                  # bytes are copied; a constant input may carry no quantization
+                                  inputs=(Port("input", const=None, quantized=False),))}
 
 
 def lower(op: Op, graph: Graph, opts: LowerOptions):

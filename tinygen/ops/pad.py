@@ -8,13 +8,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType
-from .base import Lowered, LowerOptions, OpSupport, unsupported
+from .base import Lowered, LowerOptions, OpSupport, Port, act, param, unsupported
 from .movement import const_ints, need_data, same_type
 
 DTYPES = ("int8", "int16", "int32")
+_PADDINGS = param("paddings", "int32", "int64")
 SUPPORT = {
-    OpType.PAD: OpSupport(DTYPES, "constant mode, up to 4 padded axes"),
-    OpType.PADV2: OpSupport(DTYPES, "constant mode with a given value, up to 4 padded axes"),
+    OpType.PAD: OpSupport(DTYPES, "constant mode, up to 4 padded axes", inputs=(act(), _PADDINGS)),
+    OpType.PADV2: OpSupport(DTYPES, "constant mode with a given value, up to 4 padded axes",
+                            inputs=(act(), _PADDINGS, Port("value", None, const=True,
+                                                            optional=True, quantized=False))),
 }
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType
-from ..quant import quantize_multiplier
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
-from .common import unary_io
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, Port, act, unsupported
+from .common import multiplier, unary_io
 from .elementwise import broadcast_loops
 
 SUPPORT = {
     OpType.PRELU: OpSupport(("int8", "int16"), "int8 alpha (constant or not), broadcasting (up "
-                            "to 4 collapsed axes)"),
+                            "to 4 collapsed axes)",
+                            inputs=(act(), Port("alpha", ("int8",), const=None))),
 }
 
 
@@ -29,8 +29,8 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     if a.quant.per_channel:
         raise unsupported(op, "alpha is per-channel quantized")
     f = lambda v: float(np.float32(v))  # noqa: E731
-    m1, s1 = quantize_multiplier(f(x.scale) / f(y.scale))
-    m2, s2 = quantize_multiplier(f(x.scale) * f(a.scale) / f(y.scale))
+    m1, s1 = multiplier(op, f(x.scale) / f(y.scale), "input scale / output scale")
+    m2, s2 = multiplier(op, f(x.scale) * f(a.scale) / f(y.scale), "alpha multiplier")
     params = dict(it=broadcast_loops(op, x.shape, a.shape, y.shape), input_offset=-x.zero_point,
                   alpha_offset=-a.zero_point, output_offset=y.zero_point, m1=m1, s1=s1, m2=m2,
                   s2=s2, alpha_const=a.is_const, fn=f"tg_prelu_{'s8' if x.dtype == 'int8' else 's16'}")

@@ -17,8 +17,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..ir import Graph, Op, OpType, Tensor
-from ..quant import DTYPE_RANGE, multiply_by_quantized_multiplier, quantize_multiplier
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, const_values, unsupported
+from ..quant import DTYPE_RANGE, multiply_by_quantized_multiplier
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, Port, const_values, unsupported
+from .common import multiplier
 
 SUFFIX = {"int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "float32": "f32"}
 REQUANT_PAIRS = {("int8", "int8"), ("int8", "uint8"), ("uint8", "int8"), ("int8", "int16"),
@@ -50,16 +51,21 @@ def cast_values(x: np.ndarray, dtype: str) -> np.ndarray:
         else x.astype(dtype)
 
 
+# Any dtype gets past the ports so that lower() can name the type pairs it converts (and say how
+# to convert a float model); lower() reads the quantization where the pair needs it (_scale_zp).
+_IN = (Port("input", None, quantized=False),)
+_OUT = (Port("output", None, quantized=False),)
 SUPPORT = {
     OpType.QUANTIZE: OpSupport(("int8", "uint8", "int16", "int32", "float32"),
                                "float32 -> int8/int16; int8 -> int8/uint8/int16/int32; uint8 -> "
                                "int8; int16 -> int8/int16/int32; int32 -> int8/int16 (8-bit pairs: "
-                               "256-entry table)"),
+                               "256-entry table)", inputs=_IN, outputs=_OUT),
     OpType.DEQUANTIZE: OpSupport(("int8", "uint8", "int16", "float32"),
                                  "int8/uint8/int16 -> float32, the float32 product TFLite-Micro "
-                                 "computes"),
+                                 "computes", inputs=_IN, outputs=_OUT),
     OpType.CAST: OpSupport(CAST_TYPES, "between int8, uint8, int16, int32, float32; a constant "
-                           "input is folded at compile time", fold=_fold_cast),
+                           "input is folded at compile time", fold=_fold_cast, inputs=_IN,
+                           outputs=_OUT),
 }
 
 
@@ -110,10 +116,7 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     if x.dtype == "float32":
         return _lowered(x, y, f"tg_quantize_f32_{SUFFIX[y.dtype]}", out_zp=out_zp, scale=out_scale)
     in_scale, in_zp = _scale_zp(op, x, "input")
-    real = in_scale / out_scale
-    if real >= float(1 << 30):
-        raise unsupported(op, "input/output scale ratio too large")
-    m, s = quantize_multiplier(real)
+    m, s = multiplier(op, in_scale / out_scale, "input scale / output scale")
     if x.dtype in ("int8", "uint8") and y.dtype in ("int8", "uint8"):
         return _lut(x, y, in_zp, out_zp, m, s)
     return _lowered(x, y, f"tg_requant_{SUFFIX[x.dtype]}_{SUFFIX[y.dtype]}", in_zp=in_zp,

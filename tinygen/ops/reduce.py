@@ -16,21 +16,27 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType, Tensor
-from ..quant import quantize_multiplier
-from .base import Lowered, LowerOptions, OpSupport, unsupported
-from .common import unary_io
+from .base import Lowered, LowerOptions, OpSupport, Port, act, param, unsupported
+from .common import multiplier, unary_io
 
+_AXES = param("axes", "int32", "int64")
+_REDUCE = (act(), _AXES)
+# ARG_MAX/MIN compare raw values (no quantization read); lower() names the index type it takes
+_ARG = dict(inputs=(Port("input", quantized=False), _AXES),
+            outputs=(Port("index", None, quantized=False),))
 SUPPORT = {
-    OpType.SUM: OpSupport(("int8", "int16"), "any axes (negative too), keep_dims either way"),
+    OpType.SUM: OpSupport(("int8", "int16"), "any axes (negative too), keep_dims either way",
+                          inputs=_REDUCE),
     OpType.REDUCE_MAX: OpSupport(("int8",), "any axes (negative too), keep_dims either "
-                                 "way; output quantized as the input"),
+                                 "way; output quantized as the input", inputs=_REDUCE),
     OpType.REDUCE_MIN: OpSupport(("int8",), "any axes (negative too), keep_dims either "
-                                 "way; output quantized as the input"),
+                                 "way; output quantized as the input", inputs=_REDUCE),
     OpType.ARG_MAX: OpSupport(("int8", "uint8", "int16", "int32", "float32"),
-                              "one axis (negative too); int32 index output (TFLite-Micro refuses int64)"),
+                              "one axis (negative too); int32 index output (TFLite-Micro refuses int64)",
+                              **_ARG),
     OpType.ARG_MIN: OpSupport(("int8", "uint8", "int16", "int32", "float32"),
                               "one axis (negative too); int32 index output (TFLite-Micro refuses "
-                              "int64)"),
+                              "int64)", **_ARG),
 }
 SUFFIX = {"int8": "s8", "uint8": "u8", "int16": "s16", "int32": "s32", "int64": "s64",
           "float32": "f32"}
@@ -91,7 +97,8 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     params = dict(shape=shape, out_stride=strides, out_size=out_size, count=x.size // out_size,
                   in_zp=x.zero_point, out_zp=y.zero_point, mult=0, shift=0, is_max=0, sum=False)
     if op.type == OpType.SUM:
-        m, s = quantize_multiplier(float(np.float32(x.scale)) / float(np.float32(y.scale)))
+        m, s = multiplier(op, float(np.float32(x.scale)) / float(np.float32(y.scale)),
+                          "input scale / output scale")
         params.update(mult=m, shift=s, sum=True, fn=f"tg_reduce_sum_{SUFFIX[x.dtype]}")
         return Lowered("reduce", ("tg_reduce",), params, scratch_bytes=4 * out_size)
     if np.float32(x.scale) != np.float32(y.scale) or x.zero_point != y.zero_point:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType
-from .base import Lowered, LowerOptions, OpSupport, unsupported
+from .base import Lowered, LowerOptions, OpSupport, Port, act, unsupported
 from .movement import need_data
 
 DTYPES = ("int8", "int16", "int32")
@@ -24,10 +24,13 @@ def _fold(op: Op, ins, outs):
 
 
 _NOTE = "no code, no copy: the output aliases the input"
+# The new shape or axis may be computed at run time; the output's static shape is what counts.
+_SHAPE = Port("shape", None, const=None, optional=True, quantized=False)
 SUPPORT = {
-    OpType.RESHAPE: OpSupport(DTYPES, _NOTE, fold=_fold),
-    OpType.SQUEEZE: OpSupport(DTYPES, _NOTE, fold=_fold),
-    OpType.EXPAND_DIMS: OpSupport(DTYPES, _NOTE, fold=_fold),
+    OpType.RESHAPE: OpSupport(DTYPES, _NOTE, fold=_fold, inputs=(act(), _SHAPE)),
+    OpType.SQUEEZE: OpSupport(DTYPES, _NOTE, fold=_fold, inputs=(act(),)),
+    OpType.EXPAND_DIMS: OpSupport(DTYPES, _NOTE, fold=_fold,
+                                  inputs=(act(), Port("axis", None, const=None, quantized=False))),
 }
 
 

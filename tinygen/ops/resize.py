@@ -15,8 +15,8 @@ import math
 import numpy as np
 
 from ..ir import Graph, Op, OpType, ResizeAttrs
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
-from .movement import Loop, Move, check_shape, const_ints, folder, lowered, need_data, same_type
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, act, unsupported
+from .movement import Loop, Move, check_shape, const_ints, folder, index, lowered, need_data, same_type
 
 NEAREST_DTYPES = ("int8", "int16")
 BILINEAR_DTYPES = ("int8",)
@@ -75,9 +75,11 @@ def bilinear_axis(in_size: int, out_size: int, align: bool, half: bool) -> list[
 
 SUPPORT = {
     OpType.RESIZE_NEAREST_NEIGHBOR: OpSupport(NEAREST_DTYPES, "align_corners, half_pixel_centers;"
-                                              " whole pixels copied", fold=folder(plan_nearest)),
+                                              " whole pixels copied", fold=folder(plan_nearest),
+                                              inputs=(act(), index("size"))),
     OpType.RESIZE_BILINEAR: OpSupport(BILINEAR_DTYPES, "align_corners or half_pixel_centers; "
-                                      "TFLite-Micro's integer arithmetic (Q10 weights)"),
+                                      "TFLite-Micro's integer arithmetic (Q10 weights)",
+                                      inputs=(act(), index("size"))),
 }
 
 

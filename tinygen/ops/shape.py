@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..ir import Graph, Op, OpType, Tensor
-from .base import Lowered, LowerOptions, OpSupport, const_values, unsupported
+from .base import Lowered, LowerOptions, OpSupport, Port, const_values, unsupported
 
 
 def _fold_shape(op: Op, ins: Sequence[Optional[Tensor]], outs: Sequence[Tensor]):
@@ -29,10 +29,16 @@ def _fold_fill(op: Op, ins: Sequence[Optional[Tensor]], outs: Sequence[Tensor]):
     return [np.full(outs[0].shape, value.reshape(()), dtype=outs[0].dtype)]
 
 
+def _any(role: str) -> Port:
+    return Port(role, None, const=None, quantized=False)
+
+
 SUPPORT = {
-    OpType.SHAPE: OpSupport((), "evaluated at compile time (static shapes)", fold=_fold_shape),
+    OpType.SHAPE: OpSupport((), "evaluated at compile time (static shapes)", fold=_fold_shape,
+                            inputs=(_any("input"),), outputs=(_any("shape"),)),
     OpType.FILL: OpSupport((), "evaluated at compile time when dims and value are constant",
-                           fold=_fold_fill),
+                           fold=_fold_fill, inputs=(_any("dims"), _any("value")),
+                           outputs=(_any("output"),)),
 }
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from ..errors import ModelError
 from ..ir import Graph, Op, OpType, StridedSliceAttrs
-from .base import LowerOptions, OpSupport, unsupported
-from .movement import Loop, Move, check_shape, const_ints, folder, lowered, need_data, same_type, \
+from .base import LowerOptions, OpSupport, act, unsupported
+from .movement import Loop, Move, check_shape, const_ints, folder, index, lowered, need_data, same_type, \
     strides_of
 
 DTYPES = ("int8", "int16", "int32")
@@ -135,9 +135,11 @@ SUPPORT = {
     OpType.STRIDED_SLICE: OpSupport(DTYPES, "up to 5 axes; begin/end/shrink masks, negative and "
                                     "strided steps, ellipsis/new-axis masks and offset as "
                                     "TensorFlow defines them; a contiguous slice is a view (no "
-                                    "copy)", fold=folder(plan_strided)),
+                                    "copy)", fold=folder(plan_strided),
+                                    inputs=(act(), index("begin"), index("end"), index("strides"))),
     OpType.SLICE: OpSupport(DTYPES, "up to 5 axes, size -1; a contiguous slice is a view (no "
-                            "copy)", fold=folder(plan_slice)),
+                            "copy)", fold=folder(plan_slice),
+                            inputs=(act(), index("begin"), index("size"))),
 }
 
 

@@ -12,29 +12,41 @@ expf, as TFLite-Micro's Prepare fills them).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ir import Graph, Op, OpType, SoftmaxAttrs
 from ..libm import expf
-from ..quant import quantize_multiplier
+from ..quant import MAX_LEFT_SHIFT, quantize_multiplier
 from . import gemmlowp
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, act, unsupported
 from .common import need_int8_activation
 
 SUPPORT = {
     OpType.SOFTMAX: OpSupport(("int8", "int16"), "last axis, any beta; int8: gemmlowp path as "
                               "TFLite-Micro, int8 or int16 output; int16: TFLite-Micro's exp and "
-                              "reciprocal tables"),
+                              "reciprocal tables", inputs=(act(),)),
 }
 
 SCALED_DIFF_INTEGER_BITS = 5
 
 
-def softmax_params(beta: float, in_scale: float) -> tuple[int, int, int]:
-    """(input_multiplier, input_left_shift, diff_min) exactly as TFLite-Micro's Prepare."""
+def softmax_params(op: Op, beta: float, in_scale: float) -> tuple[int, int, int]:
+    """(input_multiplier, input_left_shift, diff_min) exactly as TFLite-Micro's Prepare, which
+    aborts (QuantizeMultiplierGreaterThanOne: TFLITE_CHECK) unless the real multiplier exceeds 1;
+    a left shift beyond 30 overflows its int32 arithmetic."""
     real = min(float(beta) * float(in_scale) * float(1 << (31 - SCALED_DIFF_INTEGER_BITS)),
                float((1 << 31) - 1))
+    if not real > 1.0:
+        raise unsupported(op, f"input scale {in_scale:.4g} x beta {beta:.4g} is too small: "
+                          "TFLite-Micro's int8 softmax aborts on it",
+                          "check the input tensor's scale")
     q_fixed, shift = quantize_multiplier(real)  # QuantizeMultiplierGreaterThanOne
+    if shift > MAX_LEFT_SHIFT:
+        raise unsupported(op, f"input scale {in_scale:.4g} x beta {beta:.4g} is too large for "
+                          f"TFLite-Micro's int8 softmax (left shift {shift})",
+                          "check the input tensor's scale")
     radius = gemmlowp.calculate_input_radius(SCALED_DIFF_INTEGER_BITS, shift, 31)
     return q_fixed, shift, -radius
 
@@ -58,12 +70,9 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     if x.shape != y.shape or not x.shape:
         raise unsupported(op, f"input {x.shape} and output {y.shape} must have the same shape")
     a: SoftmaxAttrs = op.attrs
-    if not a.beta > 0:
-        raise unsupported(op, f"beta {a.beta} must be positive")
-    mult, shift, diff_min = softmax_params(a.beta, x.scale)
-    if not 1 <= shift <= 30 or float(a.beta) * float(x.scale) * (1 << 26) <= 1.0:
-        raise unsupported(op, f"input scale {x.scale} x beta {a.beta} is outside the range "
-                          "TFLite-Micro's int8 softmax handles")
+    if not (a.beta > 0 and math.isfinite(a.beta)):
+        raise unsupported(op, f"beta {a.beta} must be finite and positive")
+    mult, shift, diff_min = softmax_params(op, a.beta, x.scale)
     depth = x.shape[-1]
     params = dict(rows=x.size // depth, depth=depth, input_multiplier=mult,
                   input_left_shift=shift, diff_min=diff_min)
@@ -124,8 +133,8 @@ def _lower_int16(op: Op, graph: Graph) -> Lowered:
     if x.shape != y.shape or not x.shape:
         raise unsupported(op, f"input {x.shape} and output {y.shape} must have the same shape")
     a: SoftmaxAttrs = op.attrs
-    if not a.beta > 0:
-        raise unsupported(op, f"beta {a.beta} must be positive")
+    if not (a.beta > 0 and math.isfinite(a.beta)):
+        raise unsupported(op, f"beta {a.beta} must be finite and positive")
     mult, shift = quantize_multiplier(float(np.float32(x.scale)) * float(np.float32(a.beta))
                                       / (10.0 / 65535.0))
     if mult == 0 or shift > 31 - 17:              # int32 input_diff << shift must not wrap

@@ -8,8 +8,8 @@ Lite proper pads with the zero point. The two agree whenever the zero point is 0
 from __future__ import annotations
 
 from ..ir import BlockAttrs, Graph, Op, OpType
-from .base import LowerOptions, OpSupport, unsupported
-from .movement import Fill, Loop, Move, check_shape, const_ints, folder, lowered, need_data, \
+from .base import LowerOptions, OpSupport, act, unsupported
+from .movement import Fill, Loop, Move, check_shape, const_ints, folder, index, lowered, need_data, \
     same_type
 
 DTYPES = ("int8",)
@@ -115,12 +115,14 @@ def _space_to_batch(op, x, y, b, h, w, c, bh, bw, t0, t1, l0, l1):
 
 _BLOCK = "block size any, NHWC"
 SUPPORT = {
-    OpType.SPACE_TO_DEPTH: OpSupport(DTYPES, _BLOCK, fold=folder(plan_depth)),
-    OpType.DEPTH_TO_SPACE: OpSupport(DTYPES, _BLOCK, fold=folder(plan_depth)),
+    OpType.SPACE_TO_DEPTH: OpSupport(DTYPES, _BLOCK, fold=folder(plan_depth), inputs=(act(),)),
+    OpType.DEPTH_TO_SPACE: OpSupport(DTYPES, _BLOCK, fold=folder(plan_depth), inputs=(act(),)),
     OpType.SPACE_TO_BATCH_ND: OpSupport(DTYPES, "3-D or 4-D, any block and padding (pads with 0 "
-                                        "as TFLite-Micro does)", fold=folder(plan_batch)),
+                                        "as TFLite-Micro does)", fold=folder(plan_batch),
+                                        inputs=(act(), index("block_shape"), index("paddings"))),
     OpType.BATCH_TO_SPACE_ND: OpSupport(DTYPES, "3-D or 4-D, any block and crops",
-                                        fold=folder(plan_batch)),
+                                        fold=folder(plan_batch),
+                                        inputs=(act(), index("block_shape"), index("crops"))),
 }
 
 

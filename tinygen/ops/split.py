@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType, PackAttrs
-from .base import LowerOptions, OpSupport, unsupported
-from .movement import Loop, Move, check_shape, const_ints, folder, lowered, need_data, same_type
+from .base import LowerOptions, OpSupport, act, unsupported
+from .movement import Loop, Move, check_shape, const_ints, folder, index, lowered, need_data, same_type
 
 SPLIT_DTYPES = ("int8", "int16", "int32")
 UNPACK_DTYPES = ("int8", "int16", "int32")
@@ -66,11 +66,16 @@ def plan(op: Op, ins, outs):
 
 
 _NOTE = "{}; along the outermost axis that is not 1, outputs are views (no copy)"
+# outputs: one or more activations; SPLIT_V's sizes are the outputs' shapes (size_splits unread)
+_OUTS = dict(outputs=(act("output"),), repeat_outputs=True)
 SUPPORT = {
-    OpType.SPLIT: OpSupport(SPLIT_DTYPES, _NOTE.format("constant axis"), fold=folder(plan)),
+    OpType.SPLIT: OpSupport(SPLIT_DTYPES, _NOTE.format("constant axis"), fold=folder(plan),
+                            inputs=(index("axis"), act()), **_OUTS),
     OpType.SPLIT_V: OpSupport(SPLIT_DTYPES, _NOTE.format("constant axis, any sizes"),
-                              fold=folder(plan)),
-    OpType.UNPACK: OpSupport(UNPACK_DTYPES, _NOTE.format("any axis"), fold=folder(plan)),
+                              fold=folder(plan),
+                              inputs=(act(), index("size_splits"), index("axis")), **_OUTS),
+    OpType.UNPACK: OpSupport(UNPACK_DTYPES, _NOTE.format("any axis"), fold=folder(plan),
+                             inputs=(act(),), **_OUTS),
 }
 
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Graph, Op, OpType, SvdfAttrs
-from ..quant import quantize_multiplier
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
-from .common import need_const, need_int8_activation
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, act, param, state, unsupported, weights
+from .common import multiplier, need_const, need_int8_activation
 
 SUPPORT = {
     OpType.SVDF: OpSupport(("int8",), "int8 input/output, int16 or int8 state and time weights, "
-                           "any rank; fused activation ignored as TFLite-Micro's integer path does"),
+                           "any rank; fused activation ignored as TFLite-Micro's integer path does",
+                           inputs=(act(), weights("feature weights", per_channel=False),
+                                   weights("time weights", "int16", "int8", per_channel=False),
+                                   param("bias", optional=True),
+                                   state("activation state", "int16", "int8"))),
 }
 
 
@@ -52,8 +55,8 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
         bias = need_const(op, ins[3], "bias", "int32").data.astype(np.int64).ravel()
         if bias.size != n_unit:
             raise unsupported(op, f"bias has {bias.size} values for {n_unit} units")
-    m1, s1 = quantize_multiplier(_scale(x.scale, wf.scale, s.scale))
-    m2, s2 = quantize_multiplier(_scale(s.scale, wt.scale, y.scale))
+    m1, s1 = multiplier(op, _scale(x.scale, wf.scale, s.scale), "input x feature / state scale")
+    m2, s2 = multiplier(op, _scale(s.scale, wt.scale, y.scale), "state x time / output scale")
     params = dict(batches=batches, n_in=n_in, n_filter=n_filter, n_memory=n_memory, rank=rank,
                   state16=int(s.dtype == "int16"), in_zp=x.zero_point, state_zp=s.zero_point,
                   out_zp=y.zero_point, mult1=m1, shift1=s1, mult2=m2, shift2=s2,

@@ -4,8 +4,8 @@ tinygen follows TensorFlow Lite's reference kernel, which the tests check it aga
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpType
-from .base import LowerOptions, OpSupport, unsupported
-from .movement import Loop, Move, check_shape, const_ints, folder, lowered, need_data, same_type, \
+from .base import LowerOptions, OpSupport, act, unsupported
+from .movement import Loop, Move, check_shape, const_ints, folder, index, lowered, need_data, same_type, \
     strides_of
 
 DTYPES = ("int8", "int16", "int32")
@@ -25,7 +25,8 @@ def plan(op: Op, ins, outs):
 
 
 SUPPORT = {OpType.TILE: OpSupport(DTYPES, "any multiples (TFLite-Micro has no TILE: checked "
-                                  "against TFLite's reference kernel)", fold=folder(plan))}
+                                  "against TFLite's reference kernel)", fold=folder(plan),
+                                  inputs=(act(), index("multiples")))}
 
 
 def lower(op: Op, graph: Graph, opts: LowerOptions):

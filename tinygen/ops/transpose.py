@@ -6,8 +6,8 @@ positions one channel apart. Types: those TFLite-Micro's kernel takes (int8, int
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpType
-from .base import LowerOptions, OpSupport, unsupported
-from .movement import Loop, Move, check_shape, const_ints, folder, lowered, need_data, same_type, \
+from .base import LowerOptions, OpSupport, act, unsupported
+from .movement import Loop, Move, check_shape, const_ints, folder, index, lowered, need_data, same_type, \
     strides_of
 
 DTYPES = ("int8", "int16")
@@ -30,7 +30,8 @@ def plan(op: Op, ins, outs):
 
 
 SUPPORT = {OpType.TRANSPOSE: OpSupport(DTYPES, "any permutation of up to 5 axes; adjacent axes "
-                                       "copied as runs", fold=folder(plan))}
+                                       "copied as runs", fold=folder(plan),
+                                       inputs=(act(), index("perm")))}
 
 
 def lower(op: Op, graph: Graph, opts: LowerOptions):

@@ -16,15 +16,20 @@ import numpy as np
 
 from ..errors import ModelError
 from ..ir import Graph, Op, OpType, TransposeConvAttrs
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
-from .common import (activation_bounds, channel_multipliers, expected_out_size, need_batch_one,
-                     need_const, need_int8_activation, padding_before)
-from .conv16 import activation_range_int16, need_int16_activation, requant_arrays, run_layout
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, Port, act, param, unsupported, weights
+from .common import (activation_bounds, channel_multipliers, check_window, expected_out_size,
+                     folded_bias, need_batch_one, need_const, need_int8_activation, padding_before)
+from .conv16 import need_int16_activation, requant_arrays, run_layout
 
 SUPPORT = {
     OpType.TRANSPOSE_CONV: OpSupport(("int8", "int16"), "any stride, SAME/VALID, per-channel "
                                      "weights; output_shape constant or a runtime input equal to "
-                                     "the static output shape"),
+                                     "the static output shape",
+                                     inputs=(Port("output_shape", ("int32",), const=None,
+                                                  quantized=False),
+                                             weights("filter"), act(),
+                                             param("bias", "int32", "int64", "int16",
+                                                   optional=True))),
 }
 
 
@@ -69,6 +74,7 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     if (oc, ic) != (out_c, in_c) or min(a.stride_h, a.stride_w) < 1:
         raise unsupported(op, f"filter {w.shape} does not match input {x.shape} / output {y.shape}")
     for axis, i, o, k, s in (("height", in_h, out_h, k_h, a.stride_h), ("width", in_w, out_w, k_w, a.stride_w)):
+        check_window(op, axis, o, i, s, 1, k)   # the transposed direction: output -> input
         if expected_out_size(a.padding, o, s, 1, k) != i:
             raise ModelError(f"op {op.index} (TRANSPOSE_CONV): output {axis} {o} does not give "
                              f"input {axis} {i} with stride {s}; the file is inconsistent")
@@ -81,10 +87,11 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
             m_arr, s_arr = requant_arrays(mults, shifts, True)
         except ValueError:
             raise unsupported(op, "the requantisation scale is outside TFLite's range") from None
-        act_min, act_max = activation_range_int16(a.activation, y.scale)
+        act_min, act_max = activation_bounds(op, y, a.activation)   # zero point 0
         weights = run_layout(w.data.reshape(-1, in_c)).reshape(-1)
     else:
         m_arr, s_arr = np.array(mults, dtype=np.int64), np.array(shifts, dtype=np.int64)
+        folded_bias(op, bias, w.data.reshape(out_c, -1), x.zero_point)  # the int32 sums' reach
         act_min, act_max = activation_bounds(op, y, a.activation)
         weights = w.data.reshape(-1)
     params = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c,

@@ -14,21 +14,24 @@ arithmetic and the kernel is the shared table lookup (tg_lut):
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ir import Graph, LeakyReluAttrs, Op, OpType
 from ..libm import expf, round_f32
-from ..quant import (DTYPE_RANGE, multiply_by_quantized_multiplier, quantize_multiplier,
-                     rounding_divide_by_pot)
-from .base import ConstArray, Lowered, LowerOptions, OpSupport, unsupported
-from .common import act16_params, unary_io
+from ..quant import (DTYPE_RANGE, MAX_LEFT_SHIFT, multiply_by_quantized_multiplier,
+                     quantize_multiplier, rounding_divide_by_pot)
+from .base import ConstArray, Lowered, LowerOptions, OpSupport, act, unsupported
+from .common import act16_params, multiplier, unary_io
 
 SUPPORT = {
     OpType.LEAKY_RELU: OpSupport(("int8", "int16"), "any alpha (negative too); int8: 256-entry "
-                                 "table"),
+                                 "table", inputs=(act(),)),
     OpType.HARD_SWISH: OpSupport(("int8",), "256-entry table, gemmlowp int16 fixed point as "
-                                 "TFLite-Micro"),
-    OpType.ELU: OpSupport(("int8",), "256-entry table, float32 as TFLite-Micro fills it"),
+                                 "TFLite-Micro", inputs=(act(),)),
+    OpType.ELU: OpSupport(("int8",), "256-entry table, float32 as TFLite-Micro fills it",
+                          inputs=(act(),)),
 }
 
 F32 = np.float32
@@ -57,8 +60,16 @@ def _leaky_multipliers(op: Op, x, y) -> tuple[tuple[int, int], tuple[int, int]]:
     if not isinstance(op.attrs, LeakyReluAttrs):
         raise unsupported(op, "has no alpha attribute; the file is incomplete")
     alpha = float(F32(op.attrs.alpha))
+    if not math.isfinite(alpha):
+        raise unsupported(op, f"alpha {alpha} is not a finite number", "re-export the model")
     s_in, s_out = float(F32(x.scale)), float(F32(y.scale))
-    return quantize_multiplier(s_in / s_out), quantize_multiplier(s_in * alpha / s_out)
+    ident = multiplier(op, s_in / s_out, "input scale / output scale")
+    m, s = quantize_multiplier(s_in * alpha / s_out)   # alpha may be 0 or negative
+    if s > MAX_LEFT_SHIFT:
+        raise unsupported(op, f"alpha multiplier {s_in * alpha / s_out:.4g} needs a left shift of "
+                          f"{s} bits, beyond the {MAX_LEFT_SHIFT} that TFLite-Micro's int32 "
+                          "arithmetic allows", "check alpha and the scales of its tensors")
+    return ident, (m, s)
 
 
 def _leaky(x: int, out_zp: int, ident, alpha, dtype: str = "int8") -> int:
@@ -104,11 +115,13 @@ def _downscale16(m: int) -> int:
 
 def _hard_swish_table(op: Op, x, y) -> list[int]:
     hires = F32(1.0 / 128.0) * F32(x.scale)
-    out_m32, out_exp = quantize_multiplier(float(hires / F32(y.scale)))
+    with np.errstate(over="ignore"):
+        out_real = float(hires / F32(y.scale))
+    out_m32, out_exp = multiplier(op, out_real, "output multiplier")
     if out_exp > 0:
         raise unsupported(op, "output scale too small for the input scale (TFLite-Micro requires "
                           "an output multiplier below 1)")
-    relu_m32, relu_exp = quantize_multiplier(float(hires / F32(3.0 / 32768.0)))
+    relu_m32, relu_exp = multiplier(op, float(hires / F32(3.0 / 32768.0)), "reluish multiplier")
     out_m, relu_m = _downscale16(out_m32), _downscale16(relu_m32)
     table = []
     for v in range(-128, 128):
