@@ -88,7 +88,7 @@ def twin_elf(args: argparse.Namespace, board, model: Path, features) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from ..boards import board_twin, get_board
-    from ..errors import DataError, TinygenError
+    from ..errors import DataError, ModelError, TinygenError
     from ..validate import reference_for, run_emulated, run_port
     from ..validate.report import Progress
 
@@ -105,7 +105,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.emulate and (args.elf or args.project):
         raise DataError("--elf and --project choose twin firmware: add --emulate, or flash the "
                         "board (tinygen flash) and pass --port")
-    load_model(model)           # tinygen's own reading first: its errors name what is wrong
+    try:                        # tinygen's own reading first: its errors name what is wrong
+        load_model(model)
+    except ModelError as exc:
+        raise ModelError(f"{Path(model).name}: {exc}") from None
     check_loads(model)          # TFLite-Micro may crash on a corrupt file: try it in a child
     reference, features = reference_for(model, args.features)
     progress = None if args.json else Progress("validating")
