@@ -29,11 +29,17 @@ def quiet_tf():
     return tf
 
 
-def to_int8_tflite(model, representative: np.ndarray) -> bytes:
-    """Full-integer int8 conversion (FACTS.md recipe), converter chatter silenced."""
-    from tinygen.train.convert import to_int8_tflite as convert
+def to_int8_tflite(model, representative: np.ndarray, io: str = "int8") -> bytes:
+    """Full-integer int8 conversion (FACTS.md recipe), converter chatter silenced. `io`: the
+    model's input and output type as users' models come ("int8", "uint8" or "float32": a
+    QUANTIZE first, a DEQUANTIZE or QUANTIZE last)."""
+    from tinygen.train.convert import convert_int8, to_int8_tflite as convert
 
-    return convert(quiet_tf(), model, representative)
+    tf = quiet_tf()
+    if io == "int8":
+        return convert(tf, model, representative)
+    return convert_int8(tf, tf.lite.TFLiteConverter.from_keras_model(model), representative,
+                        input_type=io, output_type=io)
 
 
 def tflm_run(model: bytes, inputs, arena_size: int = 4 << 20, resets=None):

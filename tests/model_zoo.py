@@ -53,6 +53,8 @@ def model_specs(draw) -> dict[str, Any]:
         head=draw(st.sampled_from(["flatten", "gap", "none"])),
         units=draw(st.integers(1, 10)),
         final=draw(st.sampled_from(["softmax", "sigmoid", "tanh", "linear", "relu"])),
+        # the model's I/O type, as the converter's inference_input_type / inference_output_type
+        io=draw(st.sampled_from(["int8", "int8", "uint8", "float32"])),
     )
 
 

@@ -1,4 +1,6 @@
 """Property test: random int8 models -> generated C on the host == TFLite-Micro, byte for byte.
+Models take and give int8, uint8 or float32 (a QUANTIZE first, a DEQUANTIZE last), as users'
+models come; float outputs must be bit-identical too.
 
 CI runs TINYGEN_MODELS models (default 30); the full run is
     TINYGEN_MODELS=250 python -m pytest tests/test_bit_exact.py -q
@@ -22,11 +24,21 @@ from model_zoo import build_keras, model_specs, representative  # noqa: E402
 N_MODELS = int(os.environ.get("TINYGEN_MODELS", "30"))
 
 
-def edge_inputs(size: int, rng: np.random.Generator, n_random: int = 12) -> np.ndarray:
-    fixed = np.array([np.full(size, -128), np.full(size, 127), np.zeros(size),
-                      np.tile([-128, 127], size)[:size]])
-    rand = rng.integers(-128, 128, size=(n_random, size))
-    return np.concatenate([fixed, rand]).astype(np.int8)
+def edge_inputs(size: int, rng: np.random.Generator, n_random: int = 12,
+                dtype: str = "int8", scale: float = 1.0) -> np.ndarray:
+    """The type's extremes and random records; float32 inputs get values half a quantum from a
+    rounding step, either side of it, and far out of range (QUANTIZE clamps them)."""
+    if dtype == "float32":
+        k = rng.integers(-140, 140, size=(n_random, size)) + 0.5
+        half = (k * np.float32(scale)).astype(np.float32)
+        fixed = [np.full((1, size), 1e30), np.full((1, size), -1e30), np.zeros((1, size))]
+        return np.concatenate([*fixed, half, np.nextafter(half, np.float32(np.inf)),
+                               rng.normal(0.0, 2.0, size=(n_random, size))]).astype(np.float32)
+    info = np.iinfo(dtype)
+    fixed = np.array([np.full(size, info.min), np.full(size, info.max), np.zeros(size),
+                      np.tile([info.min, info.max], size)[:size]])
+    rand = rng.integers(info.min, int(info.max) + 1, size=(n_random, size))
+    return np.concatenate([fixed, rand]).astype(dtype)
 
 
 def is_chain(graph) -> bool:
@@ -55,7 +67,7 @@ def is_chain(graph) -> bool:
                            "activation": "linear", "batchnorm": False}]})
 def test_random_models_bit_exact(spec, tmp_path_factory):
     try:
-        model = to_int8_tflite(build_keras(spec), representative(spec))
+        model = to_int8_tflite(build_keras(spec), representative(spec), spec.get("io", "int8"))
     except Exception as exc:  # TensorFlow's converter cannot convert a few shapes: not ours to test
         if "tinygen" in type(exc).__module__:
             raise
@@ -64,9 +76,12 @@ def test_random_models_bit_exact(spec, tmp_path_factory):
     from tinygen.importers.tflite import load_model
 
     graph = load_model(model)
-    size = graph.tensor(graph.inputs[0]).size
-    inputs = edge_inputs(size, rng)
-    ours, theirs, gen = check_bit_exact(model, inputs, tmp_path_factory.mktemp("m"))
+    x = graph.tensor(graph.inputs[0])
+    scale = x.scale if x.quant is not None else \
+        graph.tensor(graph.ops[0].outputs[0]).scale      # a float input: its QUANTIZE's scale
+    inputs = edge_inputs(x.size, rng, dtype=x.dtype, scale=scale)
+    # typed form (a list of batches): ours and theirs are raw output bytes, float ones included
+    ours, theirs, gen = check_bit_exact(model, [inputs], tmp_path_factory.mktemp("m"))
     differing = int(np.count_nonzero(ours != theirs))
     assert differing == 0, f"{differing} differing bytes of {ours.size}; spec={spec}"
 
