@@ -563,7 +563,9 @@ def _movement_fns():
                            r.resize_nearest_neighbor(x, (7, 4), align_corners=True),
                            r.resize_nearest_neighbor(x, (3, 3), half_pixel_centers=True)]
     blocks = lambda x: [tf.nn.space_to_depth(x, 2), tf.nn.depth_to_space(x, 2),  # noqa: E731
-                        tf.space_to_batch_nd(x, [2, 2], [[1, 1], [0, 2]]),
+                        # no padding: TFLite-Micro pads with an uninitialised value (see
+                        # ops/space.py), so padded positions cannot be compared with it
+                        tf.space_to_batch_nd(x, [2, 2], [[0, 0], [0, 0]]),
                         tf.batch_to_space(tf.reshape(x, (4, 2, 3, 4)), [2, 2], [[1, 0], [0, 3]])]
     mirror = lambda x: [tf.pad(x, [[0, 0], [2, 1], [0, 3], [0, 0]], mode="REFLECT"),  # noqa: E731
                         tf.pad(x, [[0, 0], [1, 2], [3, 0], [1, 1]], mode="SYMMETRIC"),

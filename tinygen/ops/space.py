@@ -3,8 +3,11 @@ NHWC tensors, each a few moves (the index arithmetic of TFLite-Micro's reference
 as loops with strides). 3-D (NHC) tensors of the *_ND ops are NH1C, as TFLite-Micro extends them.
 
 SPACE_TO_BATCH_ND pads with 0, not the output zero point: TFLite-Micro memsets its padding with
-params.output_offset, which its Prepare() never sets (measured: 0 in its interpreter); TensorFlow
-Lite proper pads with the zero point. The two agree whenever the zero point is 0."""
+params.output_offset, which lives in a persistent buffer nobody initialises: 0 in a fresh
+interpreter, other bytes after other models ran in the same process (measured in the full test
+suite), so TFLite-Micro's padded values are undefined. TensorFlow Lite proper pads with the zero
+point; the two agree whenever the zero point is 0. Padded positions are tested against numpy
+(tests/test_movement.py), not against TFLite-Micro."""
 from __future__ import annotations
 
 from ..ir import BlockAttrs, Graph, Op, OpType
