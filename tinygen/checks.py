@@ -220,8 +220,20 @@ def check_ops(graph: Graph, op: Op, support: OpSupport) -> None:
     _check_ports(graph, op, support, "output", op.outputs, support.outputs, support.repeat_outputs)
 
 
+def check_arity(graph: Graph, op: Op, support: OpSupport) -> None:
+    """Only the counts and the required tensors of check_ops: what a plugin's compile-time fold
+    needs before it may index its inputs (folding runs before the full port check, on constants
+    where the ports expect activations)."""
+    if support.inputs is None:
+        return
+    _check_ports(graph, op, support, "input", op.inputs, support.inputs, support.repeat_inputs,
+                 tensors=False)
+    _check_ports(graph, op, support, "output", op.outputs, support.outputs,
+                 support.repeat_outputs, tensors=False)
+
+
 def _check_ports(graph: Graph, op: Op, support: OpSupport, kind: str, indices: Sequence[int],
-                 ports: Sequence[Port], repeat: bool) -> None:
+                 ports: Sequence[Port], repeat: bool, tensors: bool = True) -> None:
     if len(indices) > len(ports) and not repeat:
         raise _op_error(UnsupportedOp, graph, op, f"has {len(indices)} {kind}s; tinygen's kernel "
                         f"takes at most {len(ports)}", "re-export the model with the standard "
@@ -234,7 +246,8 @@ def _check_ports(graph: Graph, op: Op, support: OpSupport, kind: str, indices: S
                 continue
             what = "is absent (-1)" if k < len(indices) else f"is missing ({len(indices)} {kind}s)"
             raise _op_error(ModelError, graph, op, f"{kind} {k} ({port.role}) {what}", CORRUPT)
-        _check_port(graph, op, port, support.dtypes, graph.tensors[idx])
+        if tensors:
+            _check_port(graph, op, port, support.dtypes, graph.tensors[idx])
 
 
 def _check_port(graph: Graph, op: Op, port: Port, op_dtypes: tuple[str, ...], t: Tensor) -> None:

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .checks import check_arity
 from .errors import ModelError, UnsupportedModel
 from .ir import Graph, Op
 from .ops import support_table
@@ -26,7 +27,11 @@ def fold_constants(graph: Graph) -> Graph:
         spec = table.get(op.type)
         ins = [tensors[i] if i >= 0 else None for i in op.inputs]
         outs = [tensors[i] for i in op.outputs]
-        values = spec.fold(op, ins, outs) if spec is not None and spec.fold is not None else None
+        values = None
+        # (an op with no inputs or outputs at all is refused by lowering, in its own words)
+        if spec is not None and spec.fold is not None and op.inputs and op.outputs:
+            check_arity(graph, op, spec)    # a fold indexes its inputs: a corrupt op is refused
+            values = spec.fold(op, ins, outs)
         if values is None:
             kept.append(op)
             continue

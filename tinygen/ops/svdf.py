@@ -26,7 +26,9 @@ SUPPORT = {
 
 def _scale(a: float, b: float, c: float) -> float:
     """float32 arithmetic, as TFLite-Micro writes it, widened to double afterwards."""
-    return float(np.float32(np.float32(a) * np.float32(b)) / np.float32(c))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        # a non-finite result is refused by common.multiplier, in one line
+        return float(np.float32(np.float32(a) * np.float32(b)) / np.float32(c))
 
 
 def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
