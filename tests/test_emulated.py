@@ -22,7 +22,7 @@ import validate_fixture as vf  # noqa: E402
 from tinygen.boards import get_board, get_twin, list_twins  # noqa: E402
 from tinygen.builder import build_twin_firmware  # noqa: E402
 from tinygen.errors import EmulatorError, FirmwareMismatch  # noqa: E402
-from tinygen.twin import QemuTwin  # noqa: E402
+from tinygen.twin import QemuTwin, qemu_cpu_seconds  # noqa: E402
 from tinygen.validate import run_emulated, validate  # noqa: E402
 from tinygen.validate.device import Device  # noqa: E402
 from tinygen.validate.protocol import DeviceReset  # noqa: E402
@@ -125,8 +125,22 @@ def _fixture_for(tmp_path, name):
     return vf.build_twin_fixture(TWINS[name], tmp_path / name)
 
 
+def test_start_up_bound_is_cpu_time():
+    """The start-up bound counts the emulator's CPU seconds, which load does not inflate: a
+    process's count grows with the work it does, and a process that is gone has none."""
+    before = qemu_cpu_seconds(os.getpid())
+    if before is None:
+        pytest.skip("no /proc here: the wall-clock bound stands alone")
+    x = 0
+    while qemu_cpu_seconds(os.getpid()) <= before:   # ends: CPU time grows with the work done
+        x += sum(range(100_000))
+    assert x > 0
+    assert qemu_cpu_seconds(2 ** 22 + 12345) is None
+
+
 def test_twin_starts_under_load(tmp_path):
-    """Two CPU hogs beside QEMU: start-up waits on the guest's first bytes, not a fixed sleep."""
+    """Two CPU hogs beside QEMU: start-up waits on the guest's first bytes, not a fixed sleep,
+    and its bound is QEMU's CPU time, which the hogs do not use up."""
     twin = TWINS["mps2-an500"]
     _skip_unless(twin)
     elf = _fixture_for(tmp_path, "mps2-an500")

@@ -6,8 +6,10 @@
 QEMU listens with `server=on,wait=on`: the guest does not run until we connect, so its first
 bytes are never lost. The twin is ready when the guest has spoken (tinygen firmware sends a BOOT
 frame at reset); those bytes are handed back to the transport, so the protocol above still sees
-them. Start-up waits on that readiness, never on a fixed sleep: a generous bound per attempt and
-one retry on a fresh port, so a loaded machine is slow, not flaky.
+them. Start-up waits on that readiness, never on a fixed sleep, and its bound is counted in QEMU's own
+CPU time (a guest boots in well under a second of it): a machine loaded by other work gives QEMU
+fewer seconds per second, which makes start-up slower, never a failure. A wall-clock bound stays
+for a QEMU that idles (a guest stuck waiting), and one retry on a fresh port.
 
 QEMU runs in its own process group (tinygen.procs) and is stopped on every path: the context
 manager, the signal handlers, and an atexit hook. This module knows bytes and processes, not the
@@ -15,6 +17,7 @@ protocol: validation uses a twin's transport; the twin never imports validation.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -28,7 +31,8 @@ from .boards import Twin
 from .errors import EmulatorError, TinygenError, ToolchainMissing
 from .transport import Transport
 
-READY_TIMEOUT = 30.0     # per attempt: QEMU listening, connected, the guest's first byte
+READY_CPU = 20.0         # per attempt: seconds of QEMU's CPU time until the guest's first byte
+READY_TIMEOUT = 180.0    # per attempt, wall clock: only a QEMU that sits idle gets this far
 ATTEMPTS = 2             # one retry, on a fresh port
 # Seconds per byte through the emulated UART, for reply deadlines: the mps2 UART takes one byte
 # per round of QEMU's main loop; measured 0.4 ms a byte host -> guest (a 32 KB INFER frame in
@@ -52,6 +56,16 @@ def check_elf(path: Path, twin: Twin) -> None:
     if machine != _ELF_MACHINES[twin.arch]:
         raise EmulatorError(f"{path.name} is not built for {twin.arch} (ELF machine {machine}); "
                             f"the {twin.id} twin needs a {twin.arch} build")
+
+
+def qemu_cpu_seconds(pid: int) -> Optional[float]:
+    """User + system CPU seconds of a running process, from /proc; None where that is not readable
+    (not Linux, or the process is gone): the wall-clock bound then stands alone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _free_port() -> int:
@@ -114,8 +128,9 @@ class QemuTwin:
         while self.transport is None:
             if self.proc.poll() is not None:
                 return self._exit_reason()
-            if time.monotonic() >= deadline:
-                return f"QEMU did not open its serial socket within {self.ready_timeout:g} s"
+            spent = self._spent(deadline)
+            if spent:
+                return f"QEMU did not open its serial socket ({spent})"
             try:   # the first client is the one QEMU waits for (wait=on): no byte is lost
                 self.transport = Transport.open(self.url, connect_timeout=0)
             except TinygenError:
@@ -127,9 +142,19 @@ class QemuTwin:
                 return ""
             if self.proc.poll() is not None:
                 return self._exit_reason()
-            if time.monotonic() >= deadline:
-                return (f"the guest sent nothing within {self.ready_timeout:g} s (is {self.elf.name} "
+            spent = self._spent(deadline)
+            if spent:
+                return (f"the guest sent nothing ({spent}; is {self.elf.name} "
                         f"built for {self.twin.machine}?)")
+
+    def _spent(self, deadline: float) -> str:
+        """'' while the start-up may go on, else which bound ran out."""
+        cpu = qemu_cpu_seconds(self.proc.pid)
+        if cpu is not None and cpu >= READY_CPU:
+            return f"QEMU ran {cpu:.0f} s of CPU time"
+        if time.monotonic() >= deadline:
+            return f"{self.ready_timeout:g} s passed"
+        return ""
 
     def _exit_reason(self) -> str:
         code = self.proc.wait(timeout=5)
