@@ -70,11 +70,16 @@ def multiply_by_quantized_multiplier(x: int, multiplier: int, shift: int) -> int
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(xl, multiplier), right)
 
 
-def activation_range_int8(activation, scale: float, zero_point: int) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized for int8 outputs."""
+DTYPE_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
+               "int32": (INT32_MIN, INT32_MAX)}
+
+
+def activation_range(activation, scale: float, zero_point: int, dtype: str = "int8"
+                     ) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for any quantized output type (int8, int16, ...)."""
     from .ir import Activation
 
-    qmin, qmax = -128, 127
+    qmin, qmax = DTYPE_RANGE[dtype]
 
     def quantize(v: float) -> int:
         # TFLite divides in float32 here (f / scale with float operands): keep that precision.
@@ -93,28 +98,6 @@ def activation_range_int8(activation, scale: float, zero_point: int) -> tuple[in
     return qmin, qmax
 
 
-DTYPE_RANGE = {"int8": (-128, 127), "uint8": (0, 255), "int16": (-32768, 32767),
-               "int32": (INT32_MIN, INT32_MAX)}
-
-
-def activation_range(activation, scale: float, zero_point: int, dtype: str = "int8"
-                     ) -> tuple[int, int]:
-    """CalculateActivationRangeQuantized for any quantized output type (int8, int16, ...)."""
-    from .ir import Activation
-
-    qmin, qmax = DTYPE_RANGE[dtype]
-
-    def quantize(v: float) -> int:   # OverflowError as activation_range_int8's
-        with np.errstate(over="ignore"):
-            r = float(np.float32(v) / np.float32(scale))
-        if not math.isfinite(r) or not INT32_MIN <= zero_point + tflite_round(r) <= INT32_MAX:
-            raise OverflowError(f"activation bound {v} / {scale} leaves int32")
-        return zero_point + tflite_round(r)
-
-    if activation == Activation.RELU:
-        return max(qmin, quantize(0.0)), qmax
-    if activation == Activation.RELU6:
-        return max(qmin, quantize(0.0)), min(qmax, quantize(6.0))
-    if activation == Activation.RELU_N1_TO_1:
-        return max(qmin, quantize(-1.0)), min(qmax, quantize(1.0))
-    return qmin, qmax
+def activation_range_int8(activation, scale: float, zero_point: int) -> tuple[int, int]:
+    """CalculateActivationRangeQuantized for int8 outputs."""
+    return activation_range(activation, scale, zero_point, "int8")

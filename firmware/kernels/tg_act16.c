@@ -71,24 +71,35 @@ TG_INLINE int32_t s16_rescale(int32_t x, int32_t mult, int32_t shift)
     return (x * mult + round) >> shift;
 }
 
+TG_INLINE void s16_input_scale(const tg_sigmoid16_params_t *p, int32_t *mult, int32_t *shift)
+{
+    *mult = p->input_multiplier;
+    *shift = p->input_left_shift;
+    if (*mult == 0) {
+        *mult = 3 << *shift;
+        *shift = 0;
+    }
+}
+
+/* The sigmoid table at |x| with `frac` fractional bits per entry, linearly interpolated; `sat`
+ * beyond the table. Unsigned arithmetic: it wraps like the reference's. */
+TG_INLINE uint32_t s16_lerp(uint32_t ax, uint32_t frac, uint32_t sat)
+{
+    const uint32_t uh = ax >> frac;
+    if (uh >= 255) {
+        return sat;
+    }
+    const uint32_t ua = tg_sigmoid_table[uh], ub = tg_sigmoid_table[uh + 1];
+    return (ua << frac) + (ax & ((1u << frac) - 1u)) * (ub - ua);
+}
+
 int tg_logistic_s16(const tg_sigmoid16_params_t *p, const int16_t *in, int16_t *out)
 {
-    int32_t mult = p->input_multiplier, shift = p->input_left_shift, i;
-    if (mult == 0) {
-        mult = 3 << shift;
-        shift = 0;
-    }
+    int32_t mult, shift, i;
+    s16_input_scale(p, &mult, &shift);
     for (i = 0; i < p->size; ++i) {
         const int32_t x = s16_rescale(in[i], mult, shift);
-        const uint32_t ax = (uint32_t)(x < 0 ? -x : x);
-        const uint32_t uh = ax >> 9;
-        uint32_t result;
-        if (uh >= 255) {
-            result = (uint32_t)0x7FFF << 10;
-        } else {
-            const uint32_t ua = tg_sigmoid_table[uh], ub = tg_sigmoid_table[uh + 1];
-            result = (ua << 9) + (ax & 0x1ffu) * (ub - ua);   /* wraps like the reference */
-        }
+        uint32_t result = s16_lerp((uint32_t)(x < 0 ? -x : x), 9, (uint32_t)0x7FFF << 10);
         result = x >= 0 ? result + (1u << 9) : (1u << (16 + 9)) - result + (1u << 9) - 1u;
         out[i] = (int16_t)(result >> 10);
     }
@@ -97,22 +108,11 @@ int tg_logistic_s16(const tg_sigmoid16_params_t *p, const int16_t *in, int16_t *
 
 int tg_tanh_s16(const tg_sigmoid16_params_t *p, const int16_t *in, int16_t *out)
 {
-    int32_t mult = p->input_multiplier, shift = p->input_left_shift, i;
-    if (mult == 0) {
-        mult = 3 << shift;
-        shift = 0;
-    }
+    int32_t mult, shift, i;
+    s16_input_scale(p, &mult, &shift);
     for (i = 0; i < p->size; ++i) {
         const int32_t x = s16_rescale(in[i], mult, shift);
-        const uint32_t ax = (uint32_t)(x < 0 ? -x : x);
-        const uint32_t uh = ax >> 8;
-        int32_t result;
-        if (uh >= 255) {
-            result = (int32_t)(0xFFFFu << 8);
-        } else {
-            const uint32_t ua = tg_sigmoid_table[uh], ub = tg_sigmoid_table[uh + 1];
-            result = (int32_t)((ua << 8) + (ax & 0xffu) * (ub - ua));
-        }
+        int32_t result = (int32_t)s16_lerp((uint32_t)(x < 0 ? -x : x), 8, 0xFFFFu << 8);
         result = x >= 0 ? result - (1 << (14 + 9)) + (1 << (9 - 2))
                         : -result + (1 << (14 + 9)) + (1 << (9 - 2)) - 1;
         out[i] = (int16_t)(result >> (9 - 1));

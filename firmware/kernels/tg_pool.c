@@ -236,70 +236,74 @@ TG_INLINE int16_t tg_clamp_s16v(int32_t v, int32_t lo, int32_t hi)
     return (int16_t)(v < lo ? lo : (v > hi ? hi : v));
 }
 
-int tg_maxpool_s16(const tg_pool_params_t *p, const int16_t *in, int16_t *out)
+/* One output position, every channel. */
+typedef void (*tg_pool16_fn)(const tg_pool_params_t *p, const tg_window16_t *w, int16_t *out);
+
+static int pool16(const tg_pool_params_t *p, const int16_t *in, int16_t *out, tg_pool16_fn at)
 {
-    const int32_t C = p->channels;
-    int32_t b, oy, ox, c, fy, fx;
+    int32_t b, oy, ox;
     for (b = 0; b < p->batches; ++b) {
-        const int16_t *in_b = in + (size_t)b * p->in_h * p->in_w * C;
+        const int16_t *in_b = in + (size_t)b * p->in_h * p->in_w * p->channels;
         for (oy = 0; oy < p->out_h; ++oy) {
             for (ox = 0; ox < p->out_w; ++ox) {
                 tg_window16_t w;
                 if (window16(p, in_b, oy, ox, &w) != TG_OK) {
                     return TG_ERROR;
                 }
-                for (c = 0; c < C; ++c) {
-                    int32_t m = -32768;
-                    for (fy = 0; fy < w.sy.end - w.sy.start; ++fy) {
-                        const int16_t *r = w.base + fy * w.row + c;
-                        for (fx = 0; fx < w.sx.end - w.sx.start; ++fx) {
-                            m = r[fx * C] > m ? r[fx * C] : m;
-                        }
-                    }
-                    out[c] = tg_clamp_s16v(m, p->act_min, p->act_max);
-                }
-                out += C;
+                at(p, &w, out);
+                out += p->channels;
             }
         }
     }
     return TG_OK;
 }
 
-int tg_avgpool_s16(const tg_pool_params_t *p, const int16_t *in, int16_t *out)
+static void max16_at(const tg_pool_params_t *p, const tg_window16_t *w, int16_t *out)
 {
     const int32_t C = p->channels;
-    int32_t b, oy, ox, c, fy, fx;
-    for (b = 0; b < p->batches; ++b) {
-        const int16_t *in_b = in + (size_t)b * p->in_h * p->in_w * C;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            for (ox = 0; ox < p->out_w; ++ox) {
-                tg_window16_t w;
-                int32_t n;
-                uint32_t mult = 0;
-                int ell = 0, exact = 0;
-                if (window16(p, in_b, oy, ox, &w) != TG_OK) {
-                    return TG_ERROR;
-                }
-                n = (w.sy.end - w.sy.start) * (w.sx.end - w.sx.start);
-                if (p->recip_mult != NULL && n >= p->count_min && n <= p->count_max) {
-                    mult = p->recip_mult[n - p->count_min];
-                    ell = p->recip_shift[n - p->count_min];
-                    exact = mult != 0u;
-                }
-                for (c = 0; c < C; ++c) {
-                    int32_t acc = 0;
-                    for (fy = 0; fy < w.sy.end - w.sy.start; ++fy) {
-                        const int16_t *r = w.base + fy * w.row + c;
-                        for (fx = 0; fx < w.sx.end - w.sx.start; ++fx) {
-                            acc += r[fx * C];
-                        }
-                    }
-                    out[c] = tg_clamp_s16v(rounded_mean(acc, n, mult, ell, exact), p->act_min,
-                                           p->act_max);
-                }
-                out += C;
+    int32_t c, fy, fx;
+    for (c = 0; c < C; ++c) {
+        int32_t m = -32768;
+        for (fy = 0; fy < w->sy.end - w->sy.start; ++fy) {
+            const int16_t *r = w->base + fy * w->row + c;
+            for (fx = 0; fx < w->sx.end - w->sx.start; ++fx) {
+                m = r[fx * C] > m ? r[fx * C] : m;
             }
         }
+        out[c] = tg_clamp_s16v(m, p->act_min, p->act_max);
     }
-    return TG_OK;
+}
+
+static void avg16_at(const tg_pool_params_t *p, const tg_window16_t *w, int16_t *out)
+{
+    const int32_t C = p->channels;
+    const int32_t n = (w->sy.end - w->sy.start) * (w->sx.end - w->sx.start);
+    int32_t c, fy, fx;
+    uint32_t mult = 0;
+    int ell = 0, exact = 0;
+    if (p->recip_mult != NULL && n >= p->count_min && n <= p->count_max) {
+        mult = p->recip_mult[n - p->count_min];
+        ell = p->recip_shift[n - p->count_min];
+        exact = mult != 0u;
+    }
+    for (c = 0; c < C; ++c) {
+        int32_t acc = 0;
+        for (fy = 0; fy < w->sy.end - w->sy.start; ++fy) {
+            const int16_t *r = w->base + fy * w->row + c;
+            for (fx = 0; fx < w->sx.end - w->sx.start; ++fx) {
+                acc += r[fx * C];
+            }
+        }
+        out[c] = tg_clamp_s16v(rounded_mean(acc, n, mult, ell, exact), p->act_min, p->act_max);
+    }
+}
+
+int tg_maxpool_s16(const tg_pool_params_t *p, const int16_t *in, int16_t *out)
+{
+    return pool16(p, in, out, max16_at);
+}
+
+int tg_avgpool_s16(const tg_pool_params_t *p, const int16_t *in, int16_t *out)
+{
+    return pool16(p, in, out, avg16_at);
 }

@@ -237,6 +237,15 @@ def strides_of(shape: Sequence[int]) -> list[int]:
 
 # ---- from moves to a Lowered -------------------------------------------------------------------
 
+def lower_single(op: Op, graph: Graph, dtypes: Sequence[str], plan_fn: PlanFn) -> Lowered:
+    """The lowering of a one-activation move (TILE, TRANSPOSE, MIRROR_PAD): the input's type
+    checked, the output's the same, then the plan."""
+    ins, outs = graph.op_inputs(op), graph.op_outputs(op)
+    x = need_data(op, ins[0], "input", dtypes)
+    same_type(op, x, outs[0])
+    return lowered(op, graph, plan_fn(op, ins, outs))
+
+
 def lowered(op: Op, graph: Graph, plan: Plan, allow_views: bool = True,
             notes: tuple = ()) -> Lowered:
     """The Lowered of a data-movement plan: tg_move_t parameters (bytes) for the template, the

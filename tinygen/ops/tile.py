@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from ..ir import Graph, Op, OpType
 from .base import LowerOptions, OpSupport, act, unsupported
-from .movement import Loop, Move, check_shape, const_ints, folder, index, lowered, need_data, same_type, \
-    strides_of
-
+from .movement import check_shape, const_ints, folder, index, Loop, lower_single, Move, strides_of
 DTYPES = ("int8", "int16", "int32")
 
 
@@ -30,7 +28,4 @@ SUPPORT = {OpType.TILE: OpSupport(DTYPES, "any multiples (TFLite-Micro has no TI
 
 
 def lower(op: Op, graph: Graph, opts: LowerOptions):
-    ins, outs = graph.op_inputs(op), graph.op_outputs(op)
-    x = need_data(op, ins[0], "input", DTYPES)
-    same_type(op, x, outs[0])
-    return lowered(op, graph, plan(op, ins, outs))
+    return lower_single(op, graph, DTYPES, plan)
