@@ -571,14 +571,20 @@ def check_fit(board: Board, weight_bytes: int, arena_bytes: int, *, code_bytes: 
                       static_ram=int(static_bytes or STATIC_RAM_ESTIMATE_BYTES),
                       flash_limit=flash_limit, ram_limit=ram_limit, state=int(state_bytes))
     what = f"{board.id} twin ({t.machine})" if t else board.id
+    # A twin smaller than its board (the Pico's 64 KB Cortex-M0 machine) refuses models the board
+    # runs: say that the board's own build is still open.
+    fix = "use a smaller model or a larger board"
+    if t and est.flash <= board.flash_bytes and est.ram <= board.ram_bytes:
+        fix = (f"the {board.id} itself has room: build it alone with --env offline (its twin "
+               f"runs smaller models)")
     if check and est.flash > flash_limit:
         raise ModelTooLarge(
             f"model does not fit {what} flash: weights {est.weights:,} B + code ~{est.code:,} B "
-            f"= {est.flash:,} B > {flash_limit:,} B; use a smaller model or a larger board")
+            f"= {est.flash:,} B > {flash_limit:,} B; {fix}")
     if check and est.ram > ram_limit:
         state = f" + state {est.state:,} B" if est.state else ""
         raise ModelTooLarge(
             f"model does not fit {what} RAM: arena {est.arena:,} B{state} + stack "
             f"{est.stack:,} B + buffers ~{est.static_ram:,} B = {est.ram:,} B > {ram_limit:,} B; "
-            f"use a smaller model or a larger board")
+            f"{fix}")
     return est
