@@ -1,7 +1,8 @@
 /* Board support for the Cortex-M0 twin: QEMU's lm3s6965evb run with -cpu cortex-m0 (the Pico's
  * RP2040 is a Cortex-M0+, the same ARMv6-M instruction set). UART0 is a PL011 at 0x4000C000
  * (QEMU's Stellaris variant; the RP2040's UARTs are PL011s too). ARMv6-M has no DWT cycle
- * counter: bsp_cycles() reads 0 (tinygen bench counts instructions). C99, no libc I/O. */
+ * counter: bsp_cycles() reads 0 (tinygen bench counts instructions). No watchdog: the field
+ * layer's weak defaults report none. C99, no libc I/O. */
 #include <stdint.h>
 
 #include "tg_bsp.h"
@@ -26,7 +27,6 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
     uint32_t i;
     for (i = 0; i < len; ++i) {
         while (UART_FR & UART_FR_TXFF) {
-            bsp_watchdog_feed(); /* waiting on the line is not a hang */
         }
         UART_DR = buf[i];
     }
@@ -35,7 +35,6 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
 int bsp_uart_read_byte(void)
 {
     while (UART_FR & UART_FR_RXFE) {
-        bsp_watchdog_feed(); /* waiting for the host is not a hang */
     }
     return (int)(UART_DR & 0xFFu);
 }

@@ -37,7 +37,6 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
     uint32_t i;
     for (i = 0; i < len; ++i) {
         while (UART_STATE & UART_STATE_TX_FULL) {
-            bsp_watchdog_feed(); /* waiting on the line is not a hang */
         }
         UART_DATA = buf[i];
     }
@@ -46,7 +45,6 @@ void bsp_uart_write(const uint8_t *buf, uint32_t len)
 int bsp_uart_read_byte(void)
 {
     while (!(UART_STATE & UART_STATE_RX_FULL)) {
-        bsp_watchdog_feed(); /* waiting for the host is not a hang */
     }
     return (int)(UART_DATA & 0xFFu);
 }
