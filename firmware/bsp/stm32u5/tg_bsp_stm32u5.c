@@ -14,6 +14,7 @@
 #define RCC_BASE 0x46020C00u
 #define RCC_CR REG(RCC_BASE + 0x000u)
 #define RCC_CFGR1 REG(RCC_BASE + 0x01Cu)
+#define RCC_CFGR2 REG(RCC_BASE + 0x020u)
 #define RCC_PLL1CFGR REG(RCC_BASE + 0x028u)
 #define RCC_PLL1DIVR REG(RCC_BASE + 0x034u)
 #define RCC_AHB2ENR1 REG(RCC_BASE + 0x08Cu)
@@ -61,6 +62,7 @@ static int wait_set(volatile uint32_t *reg, uint32_t mask, uint32_t value)
 
 static void clock_init(void)
 {
+    uint32_t n;
     RCC_AHB3ENR |= (1u << 2); /* PWR */
     (void)RCC_AHB3ENR;
     PWR_VOSR |= (3u << 16);   /* VOS: range 1 */
@@ -94,10 +96,17 @@ static void clock_init(void)
     if (wait_set(&RCC_CR, 1u << 25, 1u << 25) != 0) {
         return;
     }
+    /* Above 80 MHz the switch goes through AHB / 2 (RM0456: no current step on the core supply);
+     * the HCLK is set back to / 1 after the switch. */
+    RCC_CFGR2 = (RCC_CFGR2 & ~0xFu) | 0x8u;
     RCC_CFGR1 = (RCC_CFGR1 & ~3u) | 3u; /* SW = PLL1 R */
     if (wait_set(&RCC_CFGR1, 3u << 2, 3u << 2) != 0) {
         return;
     }
+    for (n = 0; n < 200u; ++n) {         /* >= 1 us at 80 MHz before HCLK doubles */
+        __asm__ volatile("nop");
+    }
+    RCC_CFGR2 &= ~0xFu;
     cpu_hz = TG_U5_SYSCLK_HZ;
 }
 
