@@ -133,3 +133,34 @@ def test_a_model_the_pico_runs_but_its_twin_cannot_is_refused_in_one_line(tmp_pa
     err = err.strip().splitlines()[-1]                # after the progress lines: one error line
     assert "does not fit pico twin (lm3s6965evb) flash" in err and "262,144 B" in err
     assert "--env offline" in err
+
+
+def test_armv6m_product_equals_the_int64_product(tmp_path):
+    """tg_smull's ARMv6-M route (16x16 partial products; the twin tests run it on the M0 core) is
+    the exact int64 product: edge values pairwise and 2 M random pairs, on the host with the route
+    forced on (and UBSan watching the shifts and products)."""
+    cc = shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no host gcc")
+    runtime = Path(__file__).resolve().parents[1] / "firmware" / "runtime"
+    src = tmp_path / "smull.c"
+    src.write_text(
+        "#include \"tg_runtime.h\"\n#include <stdio.h>\n"
+        "static uint64_t s = 88172645463325252ull;\n"
+        "static uint32_t rnd(void){ s ^= s << 13; s ^= s >> 7; s ^= s << 17; return (uint32_t)s; }\n"
+        "int main(void){\n"
+        "  const int32_t e[] = {0, 1, -1, 2, -2, 32767, -32768, 32768, 65535, 65536, -65535, -65536,\n"
+        "    0x40000000, -0x40000000, 0x7fff0000, (int32_t)0x8000ffff, INT32_MAX, INT32_MIN + 1, INT32_MIN};\n"
+        "  const int n = (int)(sizeof e / sizeof e[0]); long bad = 0, k; int i, j;\n"
+        "  for (i = 0; i < n; i++) for (j = 0; j < n; j++) bad += tg_smull(e[i], e[j]) != (int64_t)e[i] * e[j];\n"
+        "  for (k = 0; k < 2000000; k++) { int32_t a = (int32_t)rnd(), b = (int32_t)rnd();\n"
+        "    if (k & 1) b >>= rnd() & 31;\n"
+        "    bad += tg_smull(a, b) != (int64_t)a * b; }\n"
+        "  printf(\"%ld\\n\", bad); return bad != 0; }\n")
+    exe = tmp_path / "smull"
+    subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-D__ARM_ARCH_6M__=1",
+                    "-Wno-builtin-macro-redefined", "-fsanitize=undefined",
+                    "-fno-sanitize-recover=undefined", "-I", str(runtime), str(src), "-o", str(exe)],
+                   check=True, timeout=120)
+    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "0", run.stdout + run.stderr
