@@ -12,7 +12,8 @@ from tinygen.boards import (board_ids, check_fit, get_board, get_twin, list_boar
 from tinygen.errors import BoardError, ModelTooLarge
 from tinygen.resources import boards_dir, firmware_dir
 
-EXPECTED = {"stm32h7", "stm32f4", "stm32l4", "nrf52840", "esp32", "esp32s3", "esp32c3"}
+EXPECTED = {"stm32h7", "stm32f4", "stm32l4", "stm32u5", "nrf52840", "pico", "esp32", "esp32s3",
+            "esp32c3"}
 
 # Official PlatformIO IDs, checked against the platforms' own board manifests
 # (platformio/platform-ststm32, platform-nordicnrf52, platform-espressif32: boards/<id>.json),
@@ -22,6 +23,8 @@ OFFICIAL = {
     ("ststm32", "nucleo_h743zi"): (2097152, 524288, "cortex-m7"),
     ("ststm32", "nucleo_f446re"): (524288, 131072, "cortex-m4"),
     ("ststm32", "nucleo_l4r5zi"): (2097152, 655360, "cortex-m4"),
+    ("ststm32", "nucleo_u575zi_q"): (2097152, 262144, "cortex-m33"),
+    ("raspberrypi", "pico"): (2097152, 270336, "cortex-m0plus"),
     ("nordicnrf52", "nrf52840_dk"): (1048576, 262144, "cortex-m4"),
     ("espressif32", "esp32dev"): (4194304, 327680, None),
     ("espressif32", "esp32-s3-devkitc-1"): (8388608, 524288, None),
@@ -29,6 +32,7 @@ OFFICIAL = {
 }
 FRAMEWORKS = {"ststm32": {"", "stm32cube", "cmsis", "arduino", "mbed", "zephyr", "libopencm3"},
               "nordicnrf52": {"", "arduino", "mbed", "zephyr"},
+              "raspberrypi": {"", "arduino"},
               "espressif32": {"espidf", "arduino"}}
 
 
@@ -55,20 +59,26 @@ def test_official_ids_are_real():
 def test_twins_and_buildability():
     twins = {b.id: b.twin.id if b.twin else None for b in list_boards()}
     assert twins == {"stm32h7": "mps2-an500", "stm32f4": "mps2-an386", "stm32l4": "mps2-an386",
-                     "nrf52840": "mps2-an386", "esp32": "xtensa-sim", "esp32s3": "xtensa-sim",
-                     "esp32c3": "riscv32-virt"}
+                     "stm32u5": "mps2-an505", "nrf52840": "mps2-an386", "pico": "lm3s6965evb-m0",
+                     "esp32": "xtensa-sim", "esp32s3": "xtensa-sim", "esp32c3": "riscv32-virt"}
     assert get_board("esp32c3").twin.machine == "virt"        # the QEMU -M value
     built = {b.id for b in list_boards() if b.buildable}
     # ESP32 / ESP32-S3: compiled offline with clang (Xtensa), the image itself needs ESP-IDF
-    assert built == {"stm32h7", "stm32f4", "stm32l4", "nrf52840", "esp32", "esp32s3"}
+    assert built == {"stm32h7", "stm32f4", "stm32l4", "stm32u5", "nrf52840", "pico", "esp32",
+                     "esp32s3"}
+    # the Pico's Cortex-M0+ runs on QEMU's Cortex-M0 (same ARMv6-M), started with that CPU
+    pico = get_board("pico")
+    assert pico.twin.machine == "lm3s6965evb" and pico.twin.args[:2] == ("-cpu", "cortex-m0")
+    assert pico.core in pico.twin.stands_in_for and not pico.dsp and not pico.twin.dsp
+    assert get_board("stm32u5").twin.dsp and get_board("stm32u5").twin.core == "cortex-m33"
     assert get_board("esp32").twin.machine == "sim" and get_board("esp32").twin.arch == "xtensa"
     c3 = get_board("esp32c3")
     assert "-march=rv32imc" in c3.cflags and "-mabi=ilp32" in c3.cflags
 
 
 def test_twin_files_validate_and_match_their_boards():
-    assert set(twin_ids()) == {"mps2-an500", "mps2-an386", "netduinoplus2", "riscv32-virt",
-                              "xtensa-sim"}
+    assert set(twin_ids()) == {"mps2-an500", "mps2-an386", "mps2-an505", "lm3s6965evb-m0",
+                              "netduinoplus2", "riscv32-virt", "xtensa-sim"}
     for t in list_twins():
         assert (firmware_dir() / "bsp" / t.ldscript_dir / "link.ld").is_file(), t.id
         assert t.counter == ("unicorn" if t.arch == "arm" else "qemu")
@@ -78,7 +88,13 @@ def test_twin_files_validate_and_match_their_boards():
         elif b.buildable:                  # a static library: the vendor SDK links the image
             assert b.offline_output == "library" and b.ldscript_dir is None, b.id
         if b.twin and b.arch == "arm":      # same core, same flags: the twin runs the same code
-            assert b.twin.cflags == b.cflags and b.twin.core == b.core, b.id
+            same = b.twin.cflags == b.cflags and b.twin.core == b.core
+            assert same or b.core in b.twin.stands_in_for, b.id
+    # the unicorn counter's machine comes from the twin file (memory map, UART model)
+    an505 = get_twin("mps2-an505")
+    assert (an505.flash_base, an505.ram_base, an505.uart, an505.uart_base) == \
+        (0x10000000, 0x38000000, "cmsdk", 0x50200000)
+    assert get_twin("lm3s6965evb-m0").uart == "pl011" and get_twin("riscv32-virt").uart == ""
 
 
 def test_serial_bridges_and_upload_tools():
@@ -92,6 +108,12 @@ def test_serial_bridges_and_upload_tools():
     esp = get_board("esp32").upload.esptool
     assert (esp.chip, esp.bootloader, esp.partitions, esp.app) == ("esp32", 0x1000, 0x8000, 0x10000)
     assert get_board("esp32s3").upload.esptool.bootloader == 0x0
+    # the Pico through a CMSIS-DAP probe (Debug Probe / picoprobe): rp2040.cfg sets no speed
+    from tinygen.flash import command
+    assert command(get_board("pico"), "f.elf") == [
+        "openocd", "-f", "interface/cmsis-dap.cfg", "-f", "target/rp2040.cfg",
+        "-c", "adapter speed 5000", "-c", "program {f.elf} verify reset exit"]
+    assert get_board("stm32u5").upload.openocd == ("interface/stlink.cfg", "target/stm32u5x.cfg")
 
 
 def test_no_other_board_or_twin_table_in_the_package():
@@ -101,8 +123,7 @@ def test_no_other_board_or_twin_table_in_the_package():
     facts |= {b.pio_board for b in list_boards()} | {b.mcu for b in list_boards()}
     facts.discard("virt")               # also ordinary words
     facts.discard("sim")
-    # the instruction counter's memory map of the netduinoplus2 (issue 12 owns that module)
-    allowed = {("validate/instructions.py", "netduinoplus2")}
+    allowed: set = set()
     for path in package.rglob("*.py"):
         text = path.read_text()
         rel = str(path.relative_to(package))
@@ -206,6 +227,8 @@ def test_boards_command(capsys):
     ('args = ["-semihosting-config", "enable=on,target=native"]', 'args = ["-s -S"]', "args"),
     ('bsp = ["qemu_arm", "qemu_mps2"]', 'bsp = ["qemu_arm"]', "link.ld"),
     ('clock_hz = 25000000', '', "missing field 'clock_hz'"),
+    ('uart = "cmsdk"', 'uart = "16550"', "uart '16550'"),
+    ('uart_base = 0x40004000', '', "missing field 'uart_base'"),
 ])
 def test_bad_twin_files_fail_with_one_line(tmp_path, old, new, needle):
     text = (boards_dir() / "twins" / "mps2-an500.toml").read_text()

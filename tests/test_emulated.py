@@ -312,7 +312,8 @@ def default_run(tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.tf
-@pytest.mark.parametrize("board", ["stm32h7", "stm32f4"])
+# pico: the FFT front end and the network on an ARMv6-M core (soft float, libgcc division)
+@pytest.mark.parametrize("board", ["stm32h7", "stm32f4", "pico"])
 def test_default_model_full_path_bit_exact(default_run, board, tmp_path):
     pytest.importorskip("tflite_micro")
     _skip_unless(get_board(board).twin)

@@ -38,6 +38,11 @@ EXPECTED = {
     ("nrf52840", "openocd"): ["openocd", "-f", "board/nordic_nrf52_dk.cfg",
                               "-c", "program {%s} verify reset exit" % ELF],
     ("nrf52840", "pyocd"): ["pyocd", "load", "--no-wait", "-t", "nrf52840", ELF],
+    ("stm32u5", "openocd"): ["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32u5x.cfg",
+                             "-c", "program {%s} verify reset exit" % ELF],
+    # CMSIS-DAP (Debug Probe / picoprobe); target/rp2040.cfg sets no adapter speed
+    ("pico", "openocd"): ["openocd", "-f", "interface/cmsis-dap.cfg", "-f", "target/rp2040.cfg",
+                          "-c", "adapter speed 5000", "-c", "program {%s} verify reset exit" % ELF],
     ("esp32", "esptool"): ["esptool", "--chip", "esp32", "--port", "/dev/ttyUSB0", "--baud",
                            "460800", "write-flash", "0x1000", "b.bin", "0x8000", "p.bin",
                            "0x10000", "f.bin"],

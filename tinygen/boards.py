@@ -28,6 +28,9 @@ ARCHES = ("arm", "riscv", "xtensa")
 OFFLINE_OUTPUTS = ("firmware", "library")
 UPLOAD_TOOLS = ("openocd", "pyocd", "esptool")
 COUNTERS = ("unicorn", "qemu")
+# UART register models the unicorn counter emulates (a twin's `uart`): the Arm CMSDK APB UART of
+# the mps2 images, the STM32 USART (SR/DR) and the Arm PL011.
+UART_MODELS = ("cmsdk", "stm32", "pl011")
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _TWIN_ID_RE = re.compile(r"^[a-z][a-z0-9_\-]{0,31}$")
 _PIO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
@@ -71,6 +74,13 @@ class Twin:
     # Other cores with the same instruction set it may stand in for (a Cortex-M0 machine for a
     # Cortex-M0+ board); such a board's twin build uses the twin's flags.
     stands_in_for: tuple[str, ...] = ()
+    # The unicorn counter's memory map: where code is linked (also aliased at 0x0 where it is not
+    # there, as the core fetches its vectors there), where RAM starts, and the UART's model and
+    # base address. Unset (0 / "") on twins counted by QEMU itself.
+    flash_base: int = 0
+    ram_base: int = 0
+    uart: str = ""
+    uart_base: int = 0
     path: Optional[Path] = field(default=None, compare=False)
 
     @property
@@ -112,6 +122,7 @@ class Upload:
     openocd: tuple[str, ...] = ()  # OpenOCD config scripts (-f), from its scripts folder
     pyocd: str = ""                # pyOCD target name (built into pyOCD)
     esptool: Optional[Esptool] = None
+    openocd_khz: int = 0           # `adapter speed` where the OpenOCD scripts set none (0: theirs)
 
     @property
     def tools(self) -> tuple[str, ...]:
@@ -333,6 +344,7 @@ def parse_twin(data: dict, path: Path) -> Twin:
         raise f.fail(f"counter {counter!r} must be one of {', '.join(COUNTERS)}")
     if counter == "unicorn" and arch != "arm":
         raise f.fail("the unicorn counter supports the Cortex-M twins only")
+    memory = _memory_map(f, counter)
     twin = Twin(id=tid, machine=f.text("machine", _TWIN_ID_RE, what="a QEMU machine name"),
                 qemu=f.text("qemu", re.compile(r"^qemu-system-[a-z0-9_]+$"), what="a QEMU binary"),
                 args=f.strings("args", _ARG_RE, "plain QEMU arguments", default=[]),
@@ -343,9 +355,26 @@ def parse_twin(data: dict, path: Path) -> Twin:
                 bsp=_check_bsp(f, need_ldscript=True), counter=counter,
                 dsp=f.get("dsp", bool, False), features=_check_features(f, arch),
                 stands_in_for=f.strings("stands_in_for", _ARG_RE, "core names", default=[]),
-                path=path)
+                **memory, path=path)
     f.done()
     return twin
+
+
+def _memory_map(f: _Fields, counter: str) -> dict:
+    """flash_base, ram_base, uart, uart_base: required where unicorn counts (it models the
+    machine), refused elsewhere (QEMU counts on its own machine)."""
+    keys = ("flash_base", "ram_base", "uart", "uart_base")
+    if counter != "unicorn":
+        if any(k in f.data for k in keys):
+            raise f.fail(f"{', '.join(keys)} describe the unicorn counter's machine; this twin "
+                         f"is counted by {counter}")
+        return {}
+    uart = f.text("uart")
+    if uart not in UART_MODELS:
+        raise f.fail(f"uart {uart!r} must be one of {', '.join(UART_MODELS)}")
+    return {"flash_base": f.int("flash_base", 0, 0xFFFF_F000),
+            "ram_base": f.int("ram_base", 0, 0xFFFF_F000), "uart": uart,
+            "uart_base": f.int("uart_base", 0, 0xFFFF_F000)}
 
 
 def twin_ids(directory: Optional[Path] = None) -> list[str]:
@@ -388,6 +417,7 @@ def _parse_upload(f: _Fields, arch: str) -> Upload:
         raise u.fail(f"upload.tool {tool!r} must be one of {', '.join(UPLOAD_TOOLS)}")
     o, p, e = u.table("openocd", True), u.table("pyocd", True), u.table("esptool", True)
     openocd = o.strings("config", _CFG_RE, "OpenOCD scripts like board/x.cfg") if o else ()
+    khz = o.int("speed_khz", 0, 100_000, default=0) if o else 0
     pyocd = p.text("target", _ID_RE, what="a pyOCD target name") if p else ""
     esptool = None
     if e is not None:
@@ -404,7 +434,7 @@ def _parse_upload(f: _Fields, arch: str) -> Upload:
         raise u.fail(f"upload.tool is {tool} but there is no [upload.{tool}] table")
     if (arch == "arm" and esptool is not None) or (arch != "arm" and (openocd or pyocd)):
         raise u.fail(f"the upload tools given do not flash {arch} chips")
-    return Upload(tool=tool, openocd=openocd, pyocd=pyocd, esptool=esptool)
+    return Upload(tool=tool, openocd=openocd, pyocd=pyocd, esptool=esptool, openocd_khz=khz)
 
 
 def _parse_twin_ref(f: _Fields, arch: str, core: str, cflags: tuple) -> Optional[Twin]:
@@ -541,14 +571,20 @@ def check_fit(board: Board, weight_bytes: int, arena_bytes: int, *, code_bytes: 
                       static_ram=int(static_bytes or STATIC_RAM_ESTIMATE_BYTES),
                       flash_limit=flash_limit, ram_limit=ram_limit, state=int(state_bytes))
     what = f"{board.id} twin ({t.machine})" if t else board.id
+    # A twin smaller than its board (the Pico's 64 KB Cortex-M0 machine) refuses models the board
+    # runs: say that the board's own build is still open.
+    fix = "use a smaller model or a larger board"
+    if t and est.flash <= board.flash_bytes and est.ram <= board.ram_bytes:
+        fix = (f"the {board.id} itself has room: build it alone with --env offline (its twin "
+               f"runs smaller models)")
     if check and est.flash > flash_limit:
         raise ModelTooLarge(
             f"model does not fit {what} flash: weights {est.weights:,} B + code ~{est.code:,} B "
-            f"= {est.flash:,} B > {flash_limit:,} B; use a smaller model or a larger board")
+            f"= {est.flash:,} B > {flash_limit:,} B; {fix}")
     if check and est.ram > ram_limit:
         state = f" + state {est.state:,} B" if est.state else ""
         raise ModelTooLarge(
             f"model does not fit {what} RAM: arena {est.arena:,} B{state} + stack "
             f"{est.stack:,} B + buffers ~{est.static_ram:,} B = {est.ram:,} B > {ram_limit:,} B; "
-            f"use a smaller model or a larger board")
+            f"{fix}")
     return est

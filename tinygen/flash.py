@@ -64,6 +64,8 @@ def command(board: Board, image, *, tool: Optional[str] = None, port: Optional[s
         cmd = ["openocd"]
         for cfg in up.openocd:
             cmd += ["-f", cfg]
+        if up.openocd_khz:
+            cmd += ["-c", f"adapter speed {up.openocd_khz}"]
         if probe:
             cmd += ["-c", f"adapter serial {probe}"]
         return cmd + ["-c", f"program {{{image}}} verify reset exit"]

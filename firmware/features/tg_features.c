@@ -9,10 +9,33 @@
 
 #define TG_HALF (TG_FEATURES_WINDOW / 2)
 
-/* floor(a * b / 2^32): a single SMULL (high register) on Cortex-M, MULH on RV32IM. */
+/* The exact signed 32x32 -> 64-bit product. ARMv6-M (the Pico's Cortex-M0+) has no SMULL and
+ * GCC would call libgcc's 64x64 multiply: 16x16 partial products instead (the same as
+ * tg_runtime.h's tg_smull; the front end is compiled without the model's runtime). */
+static inline int64_t tg_fe_smull(int32_t a, int32_t b)
+{
+#if defined(__ARM_ARCH_6M__)
+    const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    const int32_t ah = a >> 16, bh = b >> 16;
+    const int32_t hl = ah * (int32_t)bl, lh = (int32_t)al * bh;
+    uint32_t lo = al * bl, t;
+    int32_t hi = ah * bh;
+    t = (uint32_t)hl << 16;
+    lo += t;
+    hi += (hl >> 16) + (int32_t)(lo < t);
+    t = (uint32_t)lh << 16;
+    lo += t;
+    hi += (lh >> 16) + (int32_t)(lo < t);
+    return (int64_t)(((uint64_t)(uint32_t)hi << 32) | lo);
+#else
+    return (int64_t)a * b;
+#endif
+}
+
+/* floor(a * b / 2^32): a single SMULL (high register) on Cortex-M3 and up, MULH on RV32IM. */
 static inline int32_t tg_mulhi(int32_t a, int32_t b)
 {
-    return (int32_t)(((int64_t)a * b) >> 32);
+    return (int32_t)(tg_fe_smull(a, b) >> 32);
 }
 
 static uint32_t tg_msb64(uint64_t v)
@@ -78,7 +101,7 @@ static int64_t tg_power(const int32_t *re, const int32_t *im, uint32_t k)
     int32_t c = tg_features_cos_q31[k], s = tg_features_sin_q31[k];
     int32_t xr = (er >> 1) + tg_mulhi(di, c) - tg_mulhi(dr, s);
     int32_t xi = (ei >> 1) - tg_mulhi(dr, c) - tg_mulhi(di, s);
-    return (int64_t)xr * xr + (int64_t)xi * xi;
+    return tg_fe_smull(xr, xr) + tg_fe_smull(xi, xi);
 }
 
 /* One channel: samples[n * TG_FEATURES_CHANNELS] for n < TG_FEATURES_WINDOW in, its band

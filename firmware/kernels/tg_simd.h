@@ -162,7 +162,7 @@ TG_INLINE int32_t tg_rq(int32_t x, int32_t multiplier, int32_t shift)
 {
     const int32_t left = shift > 0 ? shift : 0;
     const int32_t right = shift > 0 ? 0 : -shift;
-    const int64_t ab = (int64_t)(int32_t)((uint32_t)x << left) * multiplier + ((int64_t)1 << 30);
+    const int64_t ab = tg_smull((int32_t)((uint32_t)x << left), multiplier) + ((int64_t)1 << 30);
     const int32_t y = (int32_t)(ab >> 31);
     const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
     const int32_t threshold = (mask >> 1) - (y >> 31);
@@ -188,7 +188,7 @@ TG_INLINE int32_t tg_rq_fast(int32_t acc, int32_t multiplier, int32_t rnd, int32
             : "=r"(t)
             : "r"((int32_t)((uint32_t)acc << 1)), "r"(multiplier), "r"(rnd));
 #else
-    t = (int32_t)(((int64_t)acc * multiplier + ((int64_t)1 << 30)) >> 31) + rnd;
+    t = (int32_t)((tg_smull(acc, multiplier) + ((int64_t)1 << 30)) >> 31) + rnd;
 #endif
     return (t + (acc >> 31)) >> rshift;
 }

@@ -21,6 +21,33 @@
 #define TG_LIKELY(x) (x)
 #endif
 
+/* The exact signed 32x32 -> 64-bit product. ARMv6-M (Cortex-M0/M0+) has no SMULL: GCC calls
+ * libgcc's 64x64 __aeabi_lmul there (~40 instructions a call, measured 6-21 % of a network on
+ * the M0 twin). Four 16x16 partial products, which fit 32 bits, and 64-bit adds do it inline:
+ * a = ah 2^16 + al, b = bh 2^16 + bl (ah, bh signed; al, bl in [0, 2^16)), so
+ * a b = ah bh 2^32 + (ah bl + al bh) 2^16 + al bl, summed modulo 2^64 (the product fits int64). */
+TG_INLINE int64_t tg_smull(int32_t a, int32_t b)
+{
+#if defined(__ARM_ARCH_6M__)
+    const uint32_t al = (uint32_t)a & 0xFFFFu, bl = (uint32_t)b & 0xFFFFu;
+    const int32_t ah = a >> 16, bh = b >> 16;
+    const int32_t hl = ah * (int32_t)bl, lh = (int32_t)al * bh;
+    uint32_t lo = al * bl, t;
+    int32_t hi = ah * bh;
+    /* each middle product: its low half into the low word (with the carry), its high half
+     * (arithmetic shift: its sign) into the high word */
+    t = (uint32_t)hl << 16;
+    lo += t;
+    hi += (hl >> 16) + (int32_t)(lo < t);
+    t = (uint32_t)lh << 16;
+    lo += t;
+    hi += (lh >> 16) + (int32_t)(lo < t);
+    return (int64_t)(((uint64_t)(uint32_t)hi << 32) | lo);
+#else
+    return (int64_t)a * b;
+#endif
+}
+
 /* Byte copy without libc (freestanding targets have no memcpy of their own). */
 TG_INLINE void tg_copy_bytes(int8_t *dst, const int8_t *src, size_t n)
 {
@@ -70,7 +97,7 @@ TG_INLINE int32_t tg_srdhm(int32_t a, int32_t b)
     if (a == b && a == INT32_MIN) {
         return INT32_MAX;
     }
-    ab = (int64_t)a * (int64_t)b;
+    ab = tg_smull(a, b);
     nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
     return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates toward zero */
 }

@@ -113,6 +113,16 @@ def _it_block(mu, address: int) -> list[int]:
 
 
 # -- UART models ------------------------------------------------------------------------------
+# Register offsets of the UART models a twin file may name (boards.UART_MODELS): where the data
+# register and the status register are, and the status bits that say "a byte is waiting" (or "no
+# byte", for the PL011's RX-empty flag) and "ready to send" (the TX side never fills here).
+UART_MODELS = {
+    "cmsdk": {"data": 0x00, "status": 0x04, "rx_full": 0x2, "rx_empty": 0x0, "ready": 0x0},
+    "stm32": {"data": 0x04, "status": 0x00, "rx_full": 1 << 5, "rx_empty": 0x0, "ready": 1 << 7},
+    "pl011": {"data": 0x00, "status": 0x18, "rx_full": 0x0, "rx_empty": 0x10, "ready": 0x0},
+}
+
+
 class _Uart:
     def __init__(self, rx: bytes):
         self.rx = bytearray(rx)
@@ -121,6 +131,10 @@ class _Uart:
 
 def _page(x: int) -> int:
     return x & ~0xFFF
+
+
+def _pages(n: int) -> int:
+    return (n + 0xFFF) & ~0xFFF
 
 
 @dataclass
@@ -159,51 +173,50 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
     for sym in ("tg_mark_begin", "tg_mark_end"):
         if sym not in elf.symbols:
             raise EmulatorError(f"{Path(elf_path).name} has no {sym}(); rebuild it with tinygen's protocol")
-    cpu = A.UC_CPU_ARM_CORTEX_M7 if "cortex-m7" in " ".join(twin.cflags) else A.UC_CPU_ARM_CORTEX_M4
+    cpu = getattr(A, "UC_CPU_ARM_" + twin.core.upper().replace("-", "_"), None)
+    if cpu is None:
+        raise EmulatorError(f"unicorn has no {twin.core} model to count the {twin.name} twin with")
     mu = uc.Uc(uc.UC_ARCH_ARM, uc.UC_MODE_THUMB | uc.UC_MODE_MCLASS)
     mu.ctl_set_cpu_model(cpu)
 
-    # Memory: the twin's code and RAM, plus scratch for the system control space.
-    if twin.name == "netduinoplus2":
-        regions = [(0x0, 1 << 20), (0x08000000, 1 << 20), (0x20000000, 128 << 10)]
-        uart_base = 0x40011000
-    else:
-        regions = [(0x0, 4 << 20), (0x20000000, 4 << 20)]
-        uart_base = 0x40004000
+    # Memory, from the twin file: code (also at 0x0, where the core fetches its vectors, when it
+    # is linked elsewhere), RAM, the system control space; other peripherals the firmware touches
+    # (a watchdog, clocks) read as plain memory, mapped on first use.
+    regions = [(twin.flash_base, _pages(twin.flash_bytes)), (twin.ram_base, _pages(twin.ram_bytes))]
+    if twin.flash_base:
+        regions.append((0x0, _pages(twin.flash_bytes)))
     for base, size in regions:
         mu.mem_map(base, size)
     mu.mem_map(0xE0000000, 0x100000)  # SCB, DWT: plain memory here
-    if twin.name != "netduinoplus2":
-        mu.mem_map(0x40008000, 0x1000)  # the CMSDK watchdog the field layer arms: plain memory
     for addr, blob, memsz in elf.segments:
         mu.mem_write(addr, blob)
-        if twin.name == "netduinoplus2" and 0x08000000 <= addr < 0x08100000:
-            mu.mem_write(addr - 0x08000000, blob)  # flash alias at 0
+        if twin.flash_base and twin.flash_base <= addr < twin.flash_base + twin.flash_bytes:
+            mu.mem_write(addr - twin.flash_base, blob)  # the alias at 0x0
 
+    def on_unmapped(_uc, _access, address, _size, _value, _data):
+        if not 0x40000000 <= address < 0x60000000:
+            return False                                  # a real fault: stop, report the PC
+        mu.mem_map(_page(address), 0x1000)
+        return True
+
+    mu.hook_add(uc.UC_HOOK_MEM_READ_UNMAPPED | uc.UC_HOOK_MEM_WRITE_UNMAPPED, on_unmapped)
     port = _Uart(frame)
-    mps2 = twin.name != "netduinoplus2"
+    model = UART_MODELS[twin.uart]
 
     def uart_read(_uc, offset, _size, _data):
-        if mps2:
-            if offset == 0x00:
-                return port.rx.pop(0) if port.rx else 0
-            if offset == 0x04:
-                return 2 if port.rx else 0     # RX full when a byte is waiting; TX never full
-            return 0
-        if offset == 0x00:
-            return (1 << 7) | ((1 << 5) if port.rx else 0)
-        if offset == 0x04:
+        if offset == model["data"]:
             return port.rx.pop(0) if port.rx else 0
+        if offset == model["status"]:
+            return model["ready"] | (model["rx_full"] if port.rx else model["rx_empty"])
         return 0
 
     def uart_write(_uc, offset, _size, value, _data):
-        if (mps2 and offset == 0x00) or (not mps2 and offset == 0x04):
+        if offset == model["data"]:
             port.tx.append(value & 0xFF)
 
-    mu.mmio_map(uart_base, 0x1000, uart_read, None, uart_write, None)
+    mu.mmio_map(twin.uart_base, 0x1000, uart_read, None, uart_write, None)
 
-    vec_base = 0x08000000 if twin.name == "netduinoplus2" else 0x0
-    sp, reset = struct.unpack("<II", bytes(mu.mem_read(vec_base, 8)))
+    sp, reset = struct.unpack("<II", bytes(mu.mem_read(twin.flash_base, 8)))
     mu.reg_write(A.UC_ARM_REG_SP, sp)
     # Unicorn keeps its own copy of CPACR: grant the FPU as the reset handler does on the twin.
     try:

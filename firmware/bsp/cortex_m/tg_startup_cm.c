@@ -73,7 +73,8 @@ void tg_cm_cycles_init(void)
     DWT_CTRL |= 1u;
 }
 
-uint32_t bsp_cycles(void)
+/* Weak: ARMv6-M cores (the RP2040's M0+) have no CYCCNT, their BSP counts with a timer. */
+__attribute__((weak)) uint32_t bsp_cycles(void)
 {
     return DWT_CYCCNT;
 }
