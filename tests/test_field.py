@@ -440,3 +440,66 @@ def test_monitor_command_flags_another_machine(twin_elf, drift_case, tmp_path):
     assert other.returncode == 1, other.stdout + other.stderr
     assert "verdict: DRIFT" in other.stdout and "  DRIFT" in other.stdout
     assert "ready; integrity crc32; watchdog 5000 ms" in other.stdout
+
+
+# ---- switches and costs: generate, build --field-costs ------------------------------------------
+
+def test_generate_integrity_off_leaves_out_the_constants_table(tmp_path, capsys):
+    from tinygen.cli import main as cli_main
+
+    for flag, out in (("crc32", tmp_path / "on"), ("off", tmp_path / "off")):
+        assert cli_main(["generate", str(MODEL), "--out", str(out), "--integrity", flag]) == 0
+    said = capsys.readouterr().out
+    assert "integrity table: model_const_data" in said and "integrity table: none" in said
+    arrays = len(model_set(__import__("tinygen.codegen").codegen.compile_model(MODEL), "m").symbols)
+    on, off = (tmp_path / "on" / "model.c").read_text(), (tmp_path / "off" / "model.c").read_text()
+    assert f"const void *const model_const_data[{arrays}]" in on and "model_const_data" not in off
+    assert "#define MODEL_CONST_ARRAYS 0" in (tmp_path / "off" / "model.h").read_text()
+    # A project that would check constants the C has no table for is refused in one line.
+    from tinygen.boards import get_board
+    from tinygen.codegen import generate
+    from tinygen.project import write_project
+
+    gen = generate(MODEL, tmp_path / "gen", const_table=False)
+    with pytest.raises(DataError, match="generate --integrity off.*build with --integrity off"):
+        write_project(get_board(BOARD), tmp_path / "project", gen)
+    write_project(get_board(BOARD), tmp_path / "project", gen, field=FieldOptions(integrity="off"))
+
+
+@pytest.mark.emulated
+@pytest.mark.cross
+@needs_twin
+def test_build_switches_and_field_costs(tmp_path, capsys):
+    """`tinygen build --no-watchdog --field-costs`: the switch reaches the firmware, and the
+    integrity check and statistics are priced by building without each (and without both)."""
+    from tinygen.cli import main as cli_main
+    from tinygen.features import FrontEnd
+
+    out = tmp_path / "build"
+    rc = cli_main(["build", "--board", BOARD, "--model", str(MODEL), "--features", str(FEATURES),
+                   "--out", str(out), "--env", "twin", "--no-watchdog", "--field-costs", "--json"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    doc = json.loads(captured.out)
+    assert "#define TG_FIELD_WATCHDOG_MS 0u" in (out / "src" / "tg_field_config.h").read_text()
+    f = doc["field"]
+    assert (f["integrity_name"], f["watchdog_board_ms"], f["stats"]) == ("crc32", 0, True)
+    costs = {c["feature"]: c for c in doc["field_costs"]}
+    assert set(costs) == {"integrity (crc32)", "stats", "field layer"}
+    integ, stats, layer = costs["integrity (crc32)"], costs["stats"], costs["field layer"]
+    # CRC-32 walks every constant byte at boot (table-driven: a handful of instructions a byte)
+    # and nothing per inference; its table is 8 B an array plus the code.
+    checked = expected_sets(MODEL, FEATURES)
+    n_bytes = sum(s.total for s in checked.values())
+    n_arrays = sum(len(s.sizes) for s in checked.values())
+    assert integ["per_inference"] == 0 and 4 * n_bytes <= integ["boot"] <= 16 * n_bytes
+    assert 8 * n_arrays < integ["flash"] < 8 * n_arrays + 1024 and integ["ram"] == 0
+    # The statistics: per inference, a Welford update per band and a pass over the raw window.
+    fe = FrontEnd.from_json(FEATURES)
+    assert 4 * fe.raw_samples < stats["per_inference"] < 20 * (fe.raw_samples + fe.n_features)
+    # Its state (tg_stats.c): 3 words, a mean and a variance word per band, a word per class.
+    state = 4 * (3 + 2 * fe.n_features + 4)
+    assert state <= stats["ram"] <= state + 8 and stats["flash"] > 0
+    # The whole layer holds both and the shared hooks.
+    for k in ("flash", "per_inference", "boot"):
+        assert layer[k] >= integ[k] + stats[k]

@@ -121,6 +121,10 @@ def config_values(options: FieldOptions, gen, board, front_end=None) -> dict:
     dog = watchdog_bound(options, gen, board, front_end)
     model_arrays = sum(len(c.lowered.consts) for c in gen.compiled.ops)
     integrity = options.integrity != "off"
+    if integrity and model_arrays and not getattr(gen, "const_table", True):
+        raise DataError(f"the model's C was generated without its constants' table (generate "
+                        f"--integrity off), so --integrity {options.integrity} cannot check it: "
+                        "generate it again without --integrity off, or build with --integrity off")
     stats = options.stats and front_end is not None
     return {
         "enabled": integrity or dog is not None or stats,
