@@ -445,21 +445,20 @@ def test_monitor_command_flags_another_machine(twin_elf, drift_case, tmp_path):
 # ---- switches and costs: generate, build --field-costs ------------------------------------------
 
 def test_generate_integrity_off_leaves_out_the_constants_table(tmp_path, capsys):
+    from tinygen.boards import get_board
     from tinygen.cli import main as cli_main
+    from tinygen.codegen import compile_model, generate
+    from tinygen.project import write_project
 
     for flag, out in (("crc32", tmp_path / "on"), ("off", tmp_path / "off")):
         assert cli_main(["generate", str(MODEL), "--out", str(out), "--integrity", flag]) == 0
     said = capsys.readouterr().out
     assert "integrity table: model_const_data" in said and "integrity table: none" in said
-    arrays = len(model_set(__import__("tinygen.codegen").codegen.compile_model(MODEL), "m").symbols)
+    arrays = len(model_set(compile_model(MODEL), "model").symbols)
     on, off = (tmp_path / "on" / "model.c").read_text(), (tmp_path / "off" / "model.c").read_text()
     assert f"const void *const model_const_data[{arrays}]" in on and "model_const_data" not in off
     assert "#define MODEL_CONST_ARRAYS 0" in (tmp_path / "off" / "model.h").read_text()
     # A project that would check constants the C has no table for is refused in one line.
-    from tinygen.boards import get_board
-    from tinygen.codegen import generate
-    from tinygen.project import write_project
-
     gen = generate(MODEL, tmp_path / "gen", const_table=False)
     with pytest.raises(DataError, match="generate --integrity off.*build with --integrity off"):
         write_project(get_board(BOARD), tmp_path / "project", gen)

@@ -15,12 +15,14 @@ to 32 bits and all but 1 in 2^32 of other errors, at a few instructions a byte f
 table. SHA-256 costs about ten times the instructions and 1.3 KB of code, and adds nothing
 against a deliberate change: its expected value sits in the same writable flash, unsigned, so
 whoever can rewrite the weights can rewrite it too. `--integrity sha256` is there for users whose
-process asks for a cryptographic digest; the figures are in the README (benchmarks/bench_field.py).
+process asks for a cryptographic digest; the figures are in the README (`tinygen bench
+--field-costs`, tinygen.field_cost).
 
 The watchdog bound: MARGIN x CYCLES_PER_INSTRUCTION x (instructions of one inference) at the
-board's clock, at least MIN_MS. The instructions are the ones counted on the twin when tinygen
-measured them (`tinygen build` does, and rebuilds with the measured bound), otherwise an upper
-estimate from the model's MACs and the front end's window. On an emulated twin, time is the
+board's clock, at least MIN_MS. The instructions are the ones counted on the twin when the caller
+passes them (FieldOptions.instructions, with_measurement), otherwise an upper estimate from the
+model's MACs and the front end's window (what `tinygen build` uses today: it counts the
+instructions after building, and does not rebuild with them). On an emulated twin, time is the
 host's: a loaded machine slows QEMU by an unknown factor, so the twin's bound is at least
 TWIN_MIN_MS.
 """
