@@ -12,7 +12,8 @@ bound derived from the inference time.
 Why CRC-32 by default, on every core: what an unattended sensor meets is accidental corruption
 (a flash cell that decays, an update cut short, a bad copy), and CRC-32 catches every burst of up
 to 32 bits and all but 1 in 2^32 of other errors, at a few instructions a byte from a 64-byte
-table. SHA-256 costs about ten times the instructions and 1.3 KB of code, and adds nothing
+table. SHA-256 costs about six times the instructions (measured on the Cortex-M7 twin: 60 a byte
+against CRC-32's 10) and 0.85 KB more code, and adds nothing
 against a deliberate change: its expected value sits in the same writable flash, unsigned, so
 whoever can rewrite the weights can rewrite it too. `--integrity sha256` is there for users whose
 process asks for a cryptographic digest; the figures are in the README (`tinygen bench
