@@ -502,3 +502,35 @@ def test_build_switches_and_field_costs(tmp_path, capsys):
     # The whole layer holds both and the shared hooks.
     for k in ("flash", "per_inference", "boot"):
         assert layer[k] >= integ[k] + stats[k]
+
+
+@pytest.mark.emulated
+@pytest.mark.cross
+@needs_twin
+def test_build_derives_the_watchdog_bound_from_counted_instructions(tmp_path, capsys):
+    """micro_speech on the nRF52840 (64 MHz): the estimate from the MACs would arm the watchdog
+    at several hundred ms; `tinygen build` counts the inference on the twin and rebuilds with
+    the bound those instructions give."""
+    from tinygen.boards import get_board
+    from tinygen.cli import main as cli_main
+    from tinygen.codegen import compile_model
+    from tinygen.field import estimate_instructions
+
+    model = CORPUS / "micro_speech_quantized.tflite"
+    if not model.is_file():
+        pytest.skip("shared/corpus not present")
+    board = get_board("nrf52840")
+    out = tmp_path / "build"
+    rc = cli_main(["build", "--board", board.id, "--model", str(model), "--out", str(out),
+                   "--env", "twin", "--json"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    doc = json.loads(captured.out)
+    counted = doc["latency"]["inference_instructions"]
+    estimated = estimate_instructions(compile_model(model))
+    want = bound_ms(counted, board.clock_hz)
+    assert bound_ms(estimated, board.clock_hz) > want      # the estimate's bound was looser
+    assert doc["field"]["watchdog_board_ms"] == want
+    assert "measured on the twin" in doc["field"]["watchdog_why"]
+    config = (out / "src" / "tg_field_config.h").read_text()
+    assert f"#define TG_FIELD_WATCHDOG_MS {want}u" in config and "measured on the twin" in config

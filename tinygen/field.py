@@ -11,7 +11,7 @@ bound derived from the inference time.
 
 Why CRC-32 by default, on every core: what an unattended sensor meets is accidental corruption
 (a flash cell that decays, an update cut short, a bad copy), and CRC-32 catches every burst of up
-to 32 bits and all but 1 in 2^32 of other errors, at a few instructions a byte from a 64-byte
+to 32 bits and all but 1 in 2^32 of other errors, at about ten instructions a byte from a 64-byte
 table. SHA-256 costs about six times the instructions (measured on the Cortex-M7 twin: 60 a byte
 against CRC-32's 10) and 0.85 KB more code, and adds nothing
 against a deliberate change: its expected value sits in the same writable flash, unsigned, so

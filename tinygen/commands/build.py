@@ -2,7 +2,8 @@
 
 A short sequence of named phases, each a function with typed inputs and outputs:
 
-    check -> train (if no model) -> generate -> project -> build -> validate (--emulate) -> report
+    check -> train (if no model) -> generate -> project -> build -> latency -> watchdog bound
+    (rebuild if it changed) -> field costs (--field-costs) -> validate (--emulate) -> report
 
 The project in --out is an ordinary PlatformIO project that builds from any folder it is copied
 to: `cd build/ && pio run -e <board>_offline` rebuilds it without tinygen, `pio test -e
@@ -191,16 +192,18 @@ def phase_build(plan: Plan, project, timeout: float, say: Say) -> list:
 
 
 def phase_field_costs(plan: Plan, source: ModelSource, project, results: list, out: Path,
-                      say: Say) -> Optional[list]:
+                      latency: Optional[dict], say: Say) -> Optional[list]:
     """--field-costs: the twin firmware built with each field feature on and off (field_cost);
-    the twin build just made is the 'all on' one."""
+    the twin build just made is the 'all on' one, the others get its watchdog bound."""
     from ..field_cost import measure
 
     if not plan.field_costs:
         return None
     twin = next(r.elf for r in results if r.env == project.envs["twin"])
+    options = field_layer.with_measurement(plan.field,
+                                           latency and latency["inference_instructions"])
     with _stdout_to_stderr():
-        return measure(plan.board, source.model, source.features, out / "field-costs", plan.field,
+        return measure(plan.board, source.model, source.features, out / "field-costs", options,
                        say, built=twin)
 
 
@@ -212,13 +215,40 @@ def phase_validate(plan: Plan, project, source: ModelSource, samples: int, say: 
                         source.features, samples=samples)
 
 
-def phase_report(args, plan: Plan, project, source: ModelSource, generated: Generated,
-                 results: list, report, say: Say, costs: Optional[list] = None) -> int:
+def phase_latency(plan: Plan, project, source: ModelSource, results: list,
+                  say: Say) -> Optional[dict]:
+    """Instructions of one inference, counted on the twin build (Cortex-M twins)."""
     twin_build = next((r for r in results if r.env == project.envs["twin"]), None)
-    latency = None
-    if twin_build is not None:
-        say("counting the instructions of one inference on the twin ...")
-        latency = latency_estimate(plan.board, source, twin_build.elf, say)
+    if twin_build is None:
+        return None
+    say("counting the instructions of one inference on the twin ...")
+    return latency_estimate(plan.board, source, twin_build.elf, say)
+
+
+def phase_watchdog(plan: Plan, project, generated: Generated, results: list,
+                   latency: Optional[dict], timeout: float, say: Say):
+    """The watchdog bound from the instructions just counted rather than the estimate from the
+    MACs the project was written with; the environments are built again when it changes (a
+    big model's estimate is several times its count). Returns (project, results)."""
+    from dataclasses import replace
+
+    from .. import __version__
+
+    if not latency or not plan.field.watchdog or plan.field.watchdog_ms is not None:
+        return project, results
+    options = field_layer.with_measurement(plan.field, latency["inference_instructions"])
+    values = field_layer.config_values(options, generated.gen, plan.board, generated.front_end)
+    if not field_layer.write_config(project.dir, values, __version__, generated.gen.sha256):
+        return replace(project, field=values), results
+    say(f"watchdog bound from the counted instructions: {values['watchdog_board_ms']} ms on the "
+        f"board, {values['watchdog_twin_ms']} ms on the twin; building again ...")
+    project = replace(project, field=values)
+    return project, phase_build(plan, project, timeout, say)
+
+
+def phase_report(args, plan: Plan, project, source: ModelSource, generated: Generated,
+                 results: list, report, say: Say, costs: Optional[list] = None,
+                 latency: Optional[dict] = None) -> int:
     if args.json:
         print(json.dumps(json_summary(plan, project, source, generated, results, report, latency,
                                       costs), indent=2))
@@ -243,10 +273,14 @@ def run(args: argparse.Namespace) -> int:
         generated = phase_generate(plan, source, out, say)
         project = phase_project(plan, generated, out.root, say)
         results = phase_build(plan, project, args.timeout, say)
-        costs = phase_field_costs(plan, source, project, results, out.root, say)
+        latency = phase_latency(plan, project, source, results, say)
+        project, results = phase_watchdog(plan, project, generated, results, latency,
+                                          args.timeout, say)
+        costs = phase_field_costs(plan, source, project, results, out.root, latency, say)
         out.commit()
     report = phase_validate(plan, project, source, args.samples, say) if plan.validate else None
-    return phase_report(args, plan, project, source, generated, results, report, say, costs)
+    return phase_report(args, plan, project, source, generated, results, report, say, costs,
+                        latency)
 
 
 # ---- helpers -----------------------------------------------------------------------------------
