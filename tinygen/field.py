@@ -20,10 +20,10 @@ process asks for a cryptographic digest; the figures are in the README (`tinygen
 --field-costs`, tinygen.field_cost).
 
 The watchdog bound: MARGIN x CYCLES_PER_INSTRUCTION x (instructions of one inference) at the
-board's clock, at least MIN_MS. The instructions are the ones counted on the twin when the caller
-passes them (FieldOptions.instructions, with_measurement), otherwise an upper estimate from the
-model's MACs and the front end's window (what `tinygen build` uses today: it counts the
-instructions after building, and does not rebuild with them). On an emulated twin, time is the
+board's clock, at least MIN_MS. The instructions are the ones counted on the twin when tinygen
+measured them (FieldOptions.instructions, with_measurement: `tinygen build` counts them after
+building and builds again when the bound changes), otherwise an upper estimate from the model's
+MACs and the front end's window. On an emulated twin, time is the
 host's: a loaded machine slows QEMU by an unknown factor, so the twin's bound is at least
 TWIN_MIN_MS.
 """
