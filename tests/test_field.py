@@ -11,7 +11,10 @@ three in a row start safe mode (INFO says so, inference is refused with SAFE_MOD
 it); windows from a shifted condition (the sensor's gain, another machine of the fleet) raise the
 drift flag in `tinygen monitor --emulate`, windows from the training conditions do not.
 (tests/test_hil.py covers the other side of a corrupted weight: `pio test`'s golden vectors on a
-rebuilt project.)"""
+rebuilt project.) Switches and costs: `generate --integrity off` leaves the constants' table out;
+`build --no-watchdog --field-costs` reaches the firmware and prices the integrity check and the
+statistics by building without them; `build` arms the watchdog at the bound the counted
+instructions give."""
 from __future__ import annotations
 
 import json
