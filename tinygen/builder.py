@@ -302,11 +302,12 @@ def host_compile_check(project_dir, timeout: float = 120, cc: Optional[str] = No
 # ---- model -> twin firmware --------------------------------------------------------------------
 
 def build_twin_firmware(board, model, out_dir, features=None, timeout: float = 300,
-                        optimize: str = "speed", portable: bool = False) -> Path:
+                        optimize: str = "speed", portable: bool = False, field=None) -> Path:
     """The board's twin ELF for a model, through the one build path (generate -> project -> pio
     run -e <id>_twin). `board`: a Board or its id; `features`: a features.json or None;
     `optimize`: "speed" or "size" (codegen.generate); `portable`: the portable kernels only
-    (<id>_twin_portable; the DSP route where the twin has none is the same build)."""
+    (<id>_twin_portable; the DSP route where the twin has none is the same build); `field`: a
+    tinygen.field.FieldOptions (default: every field feature on)."""
     from .boards import board_twin, get_board
     from .codegen import generate
     from .features import FrontEnd
@@ -315,9 +316,10 @@ def build_twin_firmware(board, model, out_dir, features=None, timeout: float = 3
     board = get_board(board) if isinstance(board, str) else board
     board_twin(board)
     out = Path(out_dir)
-    gen = generate(model, out / "gen", name="model", optimize=optimize)
+    const_table = field is None or field.integrity != "off"
+    gen = generate(model, out / "gen", name="model", optimize=optimize, const_table=const_table)
     fe = FrontEnd.from_json(features) if features is not None else None
-    project = write_project(board, out / "project", gen, front_end=fe)
+    project = write_project(board, out / "project", gen, front_end=fe, field=field)
     env = project.envs["twin_portable"] if portable and project.envs["twin_portable"] else \
         project.envs["twin"]
     return build(project, env, timeout).elf

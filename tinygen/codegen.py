@@ -106,6 +106,7 @@ class GenResult:
     sources: tuple[Path, ...]
     files: tuple[Path, ...]
     compiled: Compiled = field(repr=False)
+    const_table: bool = True        # <name>_const_data/_bytes emitted (generate --integrity off: no)
 
     @property
     def inputs(self) -> tuple[IOTensor, ...]: return self.compiled.inputs
@@ -304,10 +305,11 @@ def _io_values(compiled: Compiled, ptr: _Pointers) -> dict:
                 outputs=[one(io, k, "output") for k, io in enumerate(compiled.outputs)])
 
 
-def render_sources(compiled: Compiled, name: str) -> dict[str, str]:
+def render_sources(compiled: Compiled, name: str, const_table: bool = True) -> dict[str, str]:
     """File name -> text for the model's own files (header and source). compiled.options'
     optimize "speed" gives every conv/depthwise/FC layer its own specialised kernel; "size" calls
-    one shared generic kernel per op kind (less code, more instructions)."""
+    one shared generic kernel per op kind (less code, more instructions). `const_table`: the
+    (pointer, size) table of every constant array and their digests, for the integrity check."""
     env = environment()
     optimize = compiled.options.optimize
     graph, plan = compiled.graph, compiled.plan
@@ -327,7 +329,8 @@ def render_sources(compiled: Compiled, name: str) -> dict[str, str]:
         weight_bytes=compiled.weight_bytes, macs=compiled.macs,
         sha256_bytes=list(bytes.fromhex(graph.sha256)),
         **_io_values(compiled, ptr),
-        **integrity.template_values(integrity.model_set(compiled, name)),
+        **integrity.template_values(integrity.model_set(compiled, name) if const_table
+                                    else integrity.const_set([])),
     )
     return {f"{name}.h": env.get_template("model.h.j2").render(values),
             f"{name}.c": env.get_template("model.c.j2").render(values)}
@@ -369,8 +372,10 @@ def check_name(name: str) -> str:
 
 
 def generate(model: Union[str, Path, bytes, Compiled], out_dir: Union[str, Path],
-             name: str = "model", optimize: str = "speed") -> GenResult:
-    """Write `<name>.h`, `<name>.c` and the runtime files the model needs into out_dir."""
+             name: str = "model", optimize: str = "speed", const_table: bool = True) -> GenResult:
+    """Write `<name>.h`, `<name>.c` and the runtime files the model needs into out_dir.
+    `const_table`: False leaves out the constants' table and digests the integrity check walks
+    (the field layer's `--integrity off`; a linker that drops unused data drops it anyway)."""
     name = check_name(name)
     check_optimize(optimize)
     compiled = model if isinstance(model, Compiled) else compile_model(model, optimize)
@@ -380,7 +385,7 @@ def generate(model: Union[str, Path, bytes, Compiled], out_dir: Union[str, Path]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for fname, text in render_sources(compiled, name).items():
+    for fname, text in render_sources(compiled, name, const_table).items():
         path = out / fname
         path.write_text(text)
         written.append(path)
@@ -390,4 +395,4 @@ def generate(model: Union[str, Path, bytes, Compiled], out_dir: Union[str, Path]
         written.append(dst)
     sources = tuple(sorted(p for p in written if p.suffix == ".c"))
     return GenResult(name=name, out_dir=out, header=out / f"{name}.h", sources=sources,
-                     files=tuple(sorted(written)), compiled=compiled)
+                     files=tuple(sorted(written)), compiled=compiled, const_table=const_table)

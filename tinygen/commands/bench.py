@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .. import field
 from .args import add_force, board_id
 from .validate import DEFAULT_MODELS, default_model
 
@@ -28,7 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", action="store_true",
                    help="also a per-layer profile: instructions and instructions/MAC of each op "
                    "(unicorn only)")
+    p.add_argument("--field-costs", action="store_true",
+                   help="also build the firmware with each field feature (integrity, watchdog, "
+                   "drift statistics) off, and print what each costs in flash, RAM and "
+                   "instructions per inference and at boot (unicorn twins)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    field.add_arguments(p)
     add_force(p, "the build folder")
     p.set_defaults(func=run)
 
@@ -53,8 +59,9 @@ def bench_frame(compiled, front_end, rng) -> bytes:
 
 def measure(board: str, model: Path, features: Path | None = None, elf: Path | None = None,
             out: Path | None = None, seed: int = 0, counter: str | None = None,
-            layers: bool = False) -> dict:
-    """Build (unless `elf`) and count; the figures `bench` prints, as a dict."""
+            layers: bool = False, field_options=None) -> dict:
+    """Build (unless `elf`) and count; the figures `bench` prints, as a dict. `field_options`:
+    the field layer the firmware is built with (tinygen.field.FieldOptions; default all on)."""
     import numpy as np
 
     from ..boards import board_twin, get_board
@@ -68,7 +75,8 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
         features = find_front_end(model)
     compiled = compile_model(model)
     if elf is None:
-        elf = build_twin_firmware(board, model, out or Path("build") / f"bench-{board}", features)
+        elf = build_twin_firmware(board, model, out or Path("build") / f"bench-{board}", features,
+                                  field=field_options)
     frame = bench_frame(compiled, load_front_end(features), np.random.default_rng(seed))
     counter = counter or twin.counter
     if counter == "unicorn":
@@ -110,27 +118,54 @@ def _layer_rows(compiled, functions: dict[str, int]) -> list[dict]:
     return rows
 
 
+def _field_costs(args, model: Path, options, out: Path, quiet: bool, built: Path):
+    """What each field feature costs, when asked (--field-costs), as JSON rows."""
+    import sys
+
+    from ..field_cost import as_json, measure as measure_costs
+    from ..validate.reference import find_front_end
+
+    if not args.field_costs:
+        return None
+    features = args.features if args.features is not None else find_front_end(model)
+    say = None if quiet else (lambda m: print(f"[tinygen] {m}", file=sys.stderr, flush=True))
+    return as_json(measure_costs(args.board, model, features, out / "field-costs", options, say,
+                                 built=built))
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from ..boards import board_twin, get_board
+    from ..errors import DataError
     from ..outdir import claim
 
-    from ..errors import DataError
-
-    model = default_model(args.model)
+    options = field.options_from(args)
+    if args.field_costs and args.elf is not None:
+        raise DataError("--field-costs builds the firmware with each field feature on and off: "
+                        "leave --elf out")
+    if args.field_costs and args.counter == "qemu":
+        raise DataError("--field-costs counts with unicorn: leave --counter qemu out")
+    if args.field_costs and board_twin(get_board(args.board)).counter != "unicorn":
+        raise DataError(f"--field-costs counts with unicorn, which runs the Cortex-M twins; "
+                        f"{args.board}'s twin is not one")
     if args.elf is not None and not args.elf.is_file():
         raise DataError(f"firmware {args.elf} not found; pass a twin ELF, or leave --elf out to "
                         f"build one")
+    model = default_model(args.model)
     if args.elf is not None:
         r = measure(args.board, model, args.features, args.elf, counter=args.counter,
                     layers=args.layers)
+        r["field_costs"] = None
     else:
         with claim(args.out or Path("build") / f"bench-{args.board}", "twin",
                    force=args.force) as out:
             out.keep(model, args.features)
             out.begin()
             r = measure(args.board, model, args.features, None, out.root, counter=args.counter,
-                        layers=args.layers)
+                        layers=args.layers, field_options=options)
+            r["field_costs"] = _field_costs(args, model, options, out.root, args.json,
+                                            Path(r["elf"]))
             out.commit()
     if args.json:
         print(json.dumps(r, indent=2))
@@ -151,6 +186,10 @@ def run(args: argparse.Namespace) -> int:
     w = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k.ljust(w)}  {v}")
+    if r.get("field_costs") is not None:
+        from ..field_cost import Cost, table
+
+        print(table([Cost(**c) for c in r["field_costs"]], r["twin"]))
     if r["layers"]:
         print(f"\n  {'op':>4} {'kind / function':<28} {'MACs':>11} {'instructions':>13} {'i/MAC':>6} {'share':>6}")
         for row in r["layers"]:

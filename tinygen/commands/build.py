@@ -2,7 +2,8 @@
 
 A short sequence of named phases, each a function with typed inputs and outputs:
 
-    check -> train (if no model) -> generate -> project -> build -> validate (--emulate) -> report
+    check -> train (if no model) -> generate -> project -> build -> latency -> watchdog bound
+    (rebuild if it changed) -> field costs (--field-costs) -> validate (--emulate) -> report
 
 The project in --out is an ordinary PlatformIO project that builds from any folder it is copied
 to: `cd build/ && pio run -e <board>_offline` rebuilds it without tinygen, `pio test -e
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ..boards import Board
+from .. import field as field_layer
 from ..builder import PREFIX
 from .args import add_force, board_id, positive_float, positive_int
 
@@ -52,6 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=positive_float, default=300.0,
                    help="seconds allowed per `pio run`")
     p.add_argument("--json", action="store_true", help="quiet; print one JSON object at the end")
+    field_layer.add_arguments(p)
+    p.add_argument("--field-costs", action="store_true",
+                   help="also build the twin firmware with each field feature off and report what "
+                   "each costs: flash, RAM, instructions per inference and at boot (Cortex-M "
+                   "twins; a few extra builds)")
     add_force(p)
     p.set_defaults(func=run)
 
@@ -79,6 +86,8 @@ class Plan:
     board: Board
     envs: tuple[str, ...]           # "offline", "twin", "official", in build order
     validate: bool
+    field: field_layer.FieldOptions = field_layer.FieldOptions()   # the field layer's switches
+    field_costs: bool = False       # build with each field feature off too, and compare
 
 
 # ---- phases ----------------------------------------------------------------------------------------
@@ -89,6 +98,14 @@ def phase_check(args: argparse.Namespace, board: Board) -> Plan:
     from ..boards import board_twin
     from ..errors import DataError, RegistryUnreachable
 
+    options = field_layer.options_from(args)          # bad switches are refused before anything long
+    if args.field_costs:
+        twin = board_twin(board)
+        if twin.counter != "unicorn" or args.env not in ("all", "twin"):
+            raise DataError(f"--field-costs measures the field features on a Cortex-M twin's build: "
+                            f"{board.id}'s twin ({twin.id}) is not one" if twin.counter != "unicorn"
+                            else f"--field-costs measures on the twin's build: use --env all or "
+                            f"--env twin, not --env {args.env}")
     if args.emulate:
         board_twin(board)
         if args.env not in ("all", "twin"):
@@ -101,14 +118,14 @@ def phase_check(args: argparse.Namespace, board: Board) -> Plan:
                 f"PlatformIO's registry is unreachable, so the official environment "
                 f"[env:{board.env_official}] ({board.pio_platform}/{board.pio_board}) cannot be "
                 f"built here; build the offline environment instead (--env offline)")
-        return Plan(board, ("official",), False)
+        return Plan(board, ("official",), False, options, False)
     envs = tuple(e for e, ok in (("offline", board.buildable and args.env in ("all", "offline")),
                                  ("twin", board.twin is not None and args.env in ("all", "twin")))
                  if ok)
     arches = [board.arch if e == "offline" else board.twin.arch for e in envs]
     if arches:
         builder.check_offline(arches)
-    return Plan(board, envs, args.emulate)
+    return Plan(board, envs, args.emulate, options, args.field_costs)
 
 
 def phase_train(args: argparse.Namespace, out: Path, say: Say) -> ModelSource:
@@ -147,14 +164,16 @@ def phase_generate(plan: Plan, source: ModelSource, out, say: Say) -> Generated:
     if "twin" in plan.envs:
         model_fit(plan.board, compiled, reference.fe, twin=True)
     out.begin()           # the last build's files go only now: a refused model changes nothing
-    gen = codegen.generate(compiled, out.root / "model" / "gen", name="model")
+    gen = codegen.generate(compiled, out.root / "model" / "gen", name="model",
+                           const_table=plan.field.integrity != "off")
     return Generated(gen, reference.fe, make_golden(plan.board, reference))
 
 
 def phase_project(plan: Plan, generated: Generated, out: Path, say: Say):
     from ..project import write_project
 
-    project = write_project(plan.board, out, generated.gen, generated.front_end, generated.golden)
+    project = write_project(plan.board, out, generated.gen, generated.front_end, generated.golden,
+                            field=plan.field)
     say(f"PlatformIO project written to {project.dir}")
     return project
 
@@ -172,6 +191,22 @@ def phase_build(plan: Plan, project, timeout: float, say: Say) -> list:
     return results
 
 
+def phase_field_costs(plan: Plan, source: ModelSource, project, results: list, out: Path,
+                      latency: Optional[dict], say: Say) -> Optional[list]:
+    """--field-costs: the twin firmware built with each field feature on and off (field_cost);
+    the twin build just made is the 'all on' one, the others get its watchdog bound."""
+    from ..field_cost import measure
+
+    if not plan.field_costs:
+        return None
+    twin = next(r.elf for r in results if r.env == project.envs["twin"])
+    options = field_layer.with_measurement(plan.field,
+                                           latency and latency["inference_instructions"])
+    with _stdout_to_stderr():
+        return measure(plan.board, source.model, source.features, out / "field-costs", options,
+                       say, built=twin)
+
+
 def phase_validate(plan: Plan, project, source: ModelSource, samples: int, say: Say):
     from ..validate import run_emulated
 
@@ -180,18 +215,45 @@ def phase_validate(plan: Plan, project, source: ModelSource, samples: int, say: 
                         source.features, samples=samples)
 
 
-def phase_report(args, plan: Plan, project, source: ModelSource, generated: Generated,
-                 results: list, report, say: Say) -> int:
+def phase_latency(plan: Plan, project, source: ModelSource, results: list,
+                  say: Say) -> Optional[dict]:
+    """Instructions of one inference, counted on the twin build (Cortex-M twins)."""
     twin_build = next((r for r in results if r.env == project.envs["twin"]), None)
-    latency = None
-    if twin_build is not None:
-        say("counting the instructions of one inference on the twin ...")
-        latency = latency_estimate(plan.board, source, twin_build.elf, say)
+    if twin_build is None:
+        return None
+    say("counting the instructions of one inference on the twin ...")
+    return latency_estimate(plan.board, source, twin_build.elf, say)
+
+
+def phase_watchdog(plan: Plan, project, generated: Generated, results: list,
+                   latency: Optional[dict], timeout: float, say: Say):
+    """The watchdog bound from the instructions just counted rather than the estimate from the
+    MACs the project was written with; the environments are built again when it changes (a
+    big model's estimate is several times its count). Returns (project, results)."""
+    from dataclasses import replace
+
+    from .. import __version__
+
+    if not latency or not plan.field.watchdog or plan.field.watchdog_ms is not None:
+        return project, results
+    options = field_layer.with_measurement(plan.field, latency["inference_instructions"])
+    values = field_layer.config_values(options, generated.gen, plan.board, generated.front_end)
+    if not field_layer.write_config(project.dir, values, __version__, generated.gen.sha256):
+        return replace(project, field=values), results
+    say(f"watchdog bound from the counted instructions: {values['watchdog_board_ms']} ms on the "
+        f"board, {values['watchdog_twin_ms']} ms on the twin; building again ...")
+    project = replace(project, field=values)
+    return project, phase_build(plan, project, timeout, say)
+
+
+def phase_report(args, plan: Plan, project, source: ModelSource, generated: Generated,
+                 results: list, report, say: Say, costs: Optional[list] = None,
+                 latency: Optional[dict] = None) -> int:
     if args.json:
-        print(json.dumps(json_summary(plan, project, source, generated, results, report, latency),
-                         indent=2))
+        print(json.dumps(json_summary(plan, project, source, generated, results, report, latency,
+                                      costs), indent=2))
     else:
-        print(text_summary(plan, project, source, generated, results, report, latency))
+        print(text_summary(plan, project, source, generated, results, report, latency, costs))
     return 1 if report is not None and not report.ok else 0
 
 
@@ -211,9 +273,14 @@ def run(args: argparse.Namespace) -> int:
         generated = phase_generate(plan, source, out, say)
         project = phase_project(plan, generated, out.root, say)
         results = phase_build(plan, project, args.timeout, say)
+        latency = phase_latency(plan, project, source, results, say)
+        project, results = phase_watchdog(plan, project, generated, results, latency,
+                                          args.timeout, say)
+        costs = phase_field_costs(plan, source, project, results, out.root, latency, say)
         out.commit()
     report = phase_validate(plan, project, source, args.samples, say) if plan.validate else None
-    return phase_report(args, plan, project, source, generated, results, report, say)
+    return phase_report(args, plan, project, source, generated, results, report, say, costs,
+                        latency)
 
 
 # ---- helpers -----------------------------------------------------------------------------------
@@ -330,8 +397,20 @@ def latency_line(board: Board, m: Optional[dict]) -> Optional[str]:
             f"one cycle; instructions on an emulator, not measured cycles")
 
 
+def field_line(plan: Plan, project) -> str:
+    """What the field layer was built with (tinygen.field.config_values)."""
+    f = project.field or {}
+    if not f.get("enabled"):
+        return "field layer: off"
+    dog = (f"watchdog {f['watchdog_board_ms']} ms on the board ({f['watchdog_twin_ms']} ms on the "
+           f"twin), safe mode after {f['safe_mode_resets']} resets" if f["watchdog_board_ms"]
+           else "no watchdog")
+    return (f"field layer: integrity {f['integrity_name']}; {dog}; "
+            f"{'drift statistics' if f['stats'] else 'no drift statistics'}")
+
+
 def text_summary(plan: Plan, project, source: ModelSource, generated: Generated, results: list,
-                 report, latency: Optional[dict]) -> str:
+                 report, latency: Optional[dict], costs: Optional[list] = None) -> str:
     gen, board = generated.gen, plan.board
     lines = [format_table(gen, board, results)] if results else []
     lines.append(f"model: {gen.weight_bytes:,} B weights, {gen.arena_bytes:,} B arena, "
@@ -343,6 +422,11 @@ def text_summary(plan: Plan, project, source: ModelSource, generated: Generated,
     elif board.offline_output == "library":
         lines += built_here_lines(board, project, results)
     lines += [ln for ln in (accuracy_line(source.metrics), latency_line(board, latency)) if ln]
+    lines.append(field_line(plan, project))
+    if costs is not None:
+        from ..field_cost import table
+
+        lines.append(table(costs, board.twin.id))
     firmware = [r for r in results if r.linked]
     if firmware:
         lines.append(f"firmware: {firmware[0].elf}")
@@ -376,7 +460,9 @@ def built_here_lines(board: Board, project, results: list) -> list[str]:
 
 
 def json_summary(plan: Plan, project, source: ModelSource, generated: Generated, results: list,
-                 report, latency: Optional[dict]) -> dict:
+                 report, latency: Optional[dict], costs: Optional[list] = None) -> dict:
+    from ..field_cost import as_json
+
     gen, board = generated.gen, plan.board
     return {
         "board": board.id, "project": str(project.dir), "model": str(source.model),
@@ -393,4 +479,6 @@ def json_summary(plan: Plan, project, source: ModelSource, generated: Generated,
         "validation": report.summary() if report is not None else None,
         "accuracy_test": (source.metrics or {}).get("accuracy_test"),
         "latency": latency,
+        "field": project.field,
+        "field_costs": as_json(costs) if costs is not None else None,
     }

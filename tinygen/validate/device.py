@@ -110,6 +110,7 @@ class Device:
         return self._resending(lambda: self.client.infer(data, timeout))
 
     def infer_raw(self, samples, timeout: Optional[float] = None) -> RawReply:
+        _ = self.info        # a first call connects (drops the BOOT frame, syncs) like infer's
         return self._resending(lambda: self.client.infer_raw(samples, timeout))
 
     def _resending(self, call):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from ..errors import EmulatorError, ToolchainMissing
 
@@ -124,9 +124,34 @@ UART_MODELS = {
 
 
 class _Uart:
-    def __init__(self, rx: bytes):
+    def __init__(self, rx: bytes, then: Sequence[bytes] = ()):
+        from ..wire import FrameDecoder
+
         self.rx = bytearray(rx)
         self.tx = bytearray()
+        self.queue = [bytes(f) for f in then]   # frames sent one at a time after each reply
+        self.replies = 0                        # replies (not BOOT frames) sent so far
+        self.ends: list[int] = []               # instructions run when each reply was out
+        self._decoder = FrameDecoder() if then else None
+
+    def sent(self, byte: int) -> None:
+        from ..wire import CMD_BOOT
+
+        self.tx.append(byte)
+        if self._decoder is not None:
+            self._decoder.feed(bytes([byte]))
+            self.replies += sum(1 for f in self._decoder.frames() if f.cmd != CMD_BOOT)
+
+    def idle(self, n: int) -> bool:
+        """The firmware polls an empty line: after a reply, note `n` and send the next frame.
+        False when no frame is left (the run is over)."""
+        if self._decoder is None or self.replies <= len(self.ends):
+            return True
+        self.ends.append(n)
+        if not self.queue:
+            return False
+        self.rx += self.queue.pop(0)
+        return True
 
 
 def _page(x: int) -> int:
@@ -146,6 +171,8 @@ class Counts:
     network_stack: Optional[int] = None           # bytes: the network region's stack high-water mark
     front_end_stack: Optional[int] = None
     regions: dict = field(default_factory=dict)   # every marked region counted: id -> instructions
+    requests: list = field(default_factory=list)  # with `then`: each later frame's whole request
+    first_reply: Optional[int] = None             # with `then`: from reset to the first reply out
 
     @property
     def stack(self) -> int:
@@ -158,10 +185,17 @@ class Counts:
 
 
 def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instructions: int = 200_000_000,
-                       per_function: bool = False, until: int = MARK_NETWORK) -> Counts:
+                       per_function: bool = False, until: int = MARK_NETWORK,
+                       then: Sequence[bytes] = ()) -> Counts:
     """Run the ELF on unicorn until the network's end marker; return the counts (and, with
     `per_function`, the network's instructions per function: per-layer `<model>_op<i>_run`
-    functions make that a per-layer profile)."""
+    functions make that a per-layer profile).
+
+    With `then` (more frames), each is sent when the firmware, its reply to the one before out,
+    polls the empty line again, and the run ends at the poll after the last reply:
+    `Counts.requests` holds the instructions of each of those whole requests (receiving and
+    checking the frame, the field layer's gate and bookkeeping, front end, network, the reply).
+    What the first frame's request costs is left out: it carries the boot."""
     try:
         import unicorn as uc
         from unicorn import arm_const as A
@@ -200,19 +234,21 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
         return True
 
     mu.hook_add(uc.UC_HOOK_MEM_READ_UNMAPPED | uc.UC_HOOK_MEM_WRITE_UNMAPPED, on_unmapped)
-    port = _Uart(frame)
+    port = _Uart(frame, then)
     model = UART_MODELS[twin.uart]
 
     def uart_read(_uc, offset, _size, _data):
         if offset == model["data"]:
             return port.rx.pop(0) if port.rx else 0
         if offset == model["status"]:
+            if not port.rx and not port.idle(state["n"]):
+                _uc.emu_stop()                            # the last reply is out: done
             return model["ready"] | (model["rx_full"] if port.rx else model["rx_empty"])
         return 0
 
     def uart_write(_uc, offset, _size, value, _data):
         if offset == model["data"]:
-            port.tx.append(value & 0xFF)
+            port.sent(value & 0xFF)
 
     mu.mmio_map(twin.uart_base, 0x1000, uart_read, None, uart_write, None)
 
@@ -262,7 +298,7 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
             if mark in state["open"]:
                 state["done"][mark] = state["n"] - state["open"].pop(mark)
                 state["stack"][mark] = _stack_depth(mu, *state["paint"].pop(mark))
-            if mark == until:
+            if mark == until and not then:
                 mu.emu_stop()
         if state["n"] >= max_instructions:
             mu.emu_stop()
@@ -273,13 +309,17 @@ def count_instructions(elf_path: Path | str, twin, frame: bytes, max_instruction
     except uc.UcError as exc:
         pc = mu.reg_read(A.UC_ARM_REG_PC)
         raise EmulatorError(f"unicorn stopped at 0x{pc:08x} after {state['n']} instructions: {exc}") from None
+    if then and len(port.ends) != len(then) + 1:
+        raise EmulatorError(f"{len(port.ends)} of {len(then) + 1} replies came within "
+                            f"{state['n']} instructions (device replied {bytes(port.tx[:16]).hex()}...)")
     if MARK_NETWORK not in state["done"] or until not in state["done"]:
         raise EmulatorError(f"the end marker {until} was not reached within {state['n']} instructions "
                             f"(device replied {bytes(port.tx[:16]).hex()}...)")
     return Counts(state["done"].get(MARK_FRONT_END), state["done"][MARK_NETWORK], state["n"],
                   by_function(elf, hist) if per_function else None,
                   state["stack"].get(MARK_NETWORK), state["stack"].get(MARK_FRONT_END),
-                  dict(state["done"]))
+                  dict(state["done"]), [b - a for a, b in zip(port.ends, port.ends[1:])],
+                  port.ends[0] if port.ends else None)
 
 
 def _paint_stack(mu, sp: int, floor: int) -> tuple[int, int]:

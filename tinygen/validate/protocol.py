@@ -40,6 +40,16 @@ class DeviceReset(DeviceError):
     """The device sent a BOOT frame while a reply was awaited (it reset or crashed)."""
 
 
+class DeviceRefused(ProtocolError):
+    """The device answered with an ERROR frame: `code` (tinygen.wire.ERR_*) and its detail word
+    say why (safe mode, constants that failed their check, an unknown command, ...)."""
+
+    def __init__(self, message: str, code: int, detail: int):
+        super().__init__(message)
+        self.code = code
+        self.detail = detail
+
+
 class LineError(ProtocolError):
     """A frame failed its CRC on the way to the device (the device says so) or back: the line
     lost or changed bytes. The request itself may be sent again."""
@@ -89,9 +99,11 @@ class Client:
                     raise DeviceReset(f"the device on {self.t.name} reset while answering {name} "
                                       "(it sent a boot frame); check power, stack size and watchdog")
                 if frame.cmd == CMD_ERROR:
-                    bad_line = len(frame.payload) == 8 and frame.payload[0] == ERR_BAD_CRC
-                    raise (LineError if bad_line else ProtocolError)(
-                        _error_message(frame.payload, name, self.t.name))
+                    code, detail = _error_code(frame.payload)
+                    message = _error_message(frame.payload, name, self.t.name)
+                    if code == ERR_BAD_CRC:
+                        raise LineError(message)
+                    raise DeviceRefused(message, code, detail)
                 return frame
             if dec.bad_crc and crc_deadline is None:
                 crc_deadline = time.monotonic() + min(self.quiet, timeout)
@@ -226,6 +238,14 @@ def _silence(dec: FrameDecoder, name: str, port: str, timeout: float) -> DeviceT
     extra = f"; {dec.noise_bytes} bytes of noise seen" if dec.noise_bytes else ""
     return DeviceTimeout(f"no reply to {name} from {port} within {timeout:g} s{extra}; is the "
                          "firmware flashed and the port right?")
+
+
+def _error_code(payload: bytes) -> tuple[int, int]:
+    """(code, detail) of an ERROR frame's payload; (0, 0) when it is malformed."""
+    if len(payload) != 8:
+        return 0, 0
+    code, _cmd, _, detail = struct.unpack("<BBHI", payload)
+    return code, detail
 
 
 def _error_message(payload: bytes, name: str, port: str) -> str:
