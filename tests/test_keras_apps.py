@@ -14,13 +14,15 @@ the converter gives them), so each model first takes its batch-norm statistics f
 of the representative data: activations keep a trained network's ranges.
 
 Conversion takes 15-80 s a model on the 2-core CI machine, so the .tflite files are cached
-under $TINYGEN_CACHE/zoo (benchmarks/zoo.py), keyed by this file and the TensorFlow version.
+under $TINYGEN_CACHE/zoo (benchmarks/zoo.py), keyed by the code that makes them and the
+TensorFlow version.
 The generated C is built plainly (no sanitizers): a model.c of 1-5 MB takes minutes under ASan
 (tests/test_zoo_exact.py and the ops tables run the same kernels under ASan+UBSan).
 """
 from __future__ import annotations
 
 import hashlib
+import inspect
 import sys
 from collections import Counter
 from pathlib import Path
@@ -107,9 +109,14 @@ def build_and_convert(name: str) -> bytes:
 
 
 def app_model(name: str) -> bytes:
+    """The converted model, cached under a key of everything that makes it (edits to the
+    tests themselves do not cost a new conversion)."""
     import tensorflow as tf
 
-    key = hashlib.sha256(Path(__file__).read_bytes() + tf.__version__.encode()).hexdigest()[:12]
+    builder = APPS[name][0]
+    made_by = [builder, last_feature_map, calibrate_batch_norms, build_and_convert]
+    text = "".join(inspect.getsource(f) for f in made_by) + repr((APPS[name][1:], SIZE, CLASSES))
+    key = hashlib.sha256((text + tf.__version__).encode()).hexdigest()[:12]
     path = zoo.cache_dir() / f"keras_app_{name}-{key}.tflite"
     if not path.is_file():
         path.write_bytes(build_and_convert(name))
