@@ -2,22 +2,23 @@
 EfficientNet), random weights (no downloads: weights=None), converted the way users convert
 them, compiled by tinygen and compared byte for byte with TFLite-Micro.
 
-Each model is converted once per variant users have: int8 I/O with a fixed batch of 1, uint8
-input and a -1 batch (`Input(shape)` without batch_size), float32 I/O (the converter's default
+Each model comes in one of the variants users have: int8 I/O with a fixed batch of 1; uint8
+input with a -1 batch (`Input(shape)` without batch_size); float32 I/O (the converter's default
 inference types: a QUANTIZE first, a DEQUANTIZE last) with a -1 batch. The model's outputs are
 the application's class probabilities and its last feature map, so a difference anywhere in
 the network shows in thousands of bytes, not only in 10 saturated probabilities.
 
-Random weights with identity batch norms make activations vanish layer by layer (the logits of
-MobileNetV2 0.35 came out with a range of ~1e-6, and TFLite-Micro's softmax aborts on the scale
-the converter gives them), so each model first takes its batch-norm statistics from one batch
-of the representative data: activations keep a trained network's ranges.
+Random weights with identity batch norms make activations vanish layer by layer: the logits of
+MobileNetV2 0.35 came out with a range of ~1e-6, and on the softmax input scale the converter
+gave them (7.8e-9) TFLite-Micro aborts (SIGABRT, measured) and tinygen refuses in one line. So
+each model first takes its batch-norm statistics from one batch of the representative data,
+and activations keep a trained network's ranges.
 
 Conversion takes 15-80 s a model on the 2-core CI machine, so the .tflite files are cached
 under $TINYGEN_CACHE/zoo (benchmarks/zoo.py), keyed by the code that makes them and the
-TensorFlow version.
-The generated C is built plainly (no sanitizers): a model.c of 1-5 MB takes minutes under ASan
-(tests/test_zoo_exact.py and the ops tables run the same kernels under ASan+UBSan).
+TensorFlow version. The generated C is built plainly (no sanitizers): a model.c of 1-5 MB takes
+minutes under ASan (tests/test_zoo_exact.py and the op tables run the same kernels under
+ASan+UBSan).
 """
 from __future__ import annotations
 
@@ -35,9 +36,10 @@ pytest.importorskip("tflite_micro")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import zoo  # noqa: E402
-from harness import as_bytes, build_host, quiet_tf, random_inputs, run_host, tflm_arena, tflm_run  # noqa: E402
+from harness import (as_bytes, build_host, quiet_tf, random_inputs, run_host,  # noqa: E402
+                     tflm_arena, tflm_run)
 
-SIZE = 96          # input height and width: the smallest the applications' shapes still make sense at
+SIZE = 96          # input height and width: small, and the applications still make sense at it
 CLASSES = 10
 RECORDS = 4        # random inputs per model, plus the input type's two extremes
 
