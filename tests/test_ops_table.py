@@ -432,6 +432,27 @@ def _keras_conv(shape, body, io="int8", lo=-1.0, hi=1.0):
     return build
 
 
+def _as_elu(build):
+    """An int8 ELU model. The converter (TF 2.21) leaves tf.nn.elu in float32 between a
+    DEQUANTIZE and a QUANTIZE, so the int8 op users meet in other tools' exports is made here
+    from a converted LEAKY_RELU (its output range covers ELU's -1): the op renamed, its
+    options dropped, the scales the quantizer chose kept."""
+    def run():
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+        m = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(build(), 0))
+        leaky = {i for i, c in enumerate(m.operatorCodes)
+                 if c.builtinCode == schema.BuiltinOperator.LEAKY_RELU}
+        for i in leaky:
+            m.operatorCodes[i].builtinCode = m.operatorCodes[i].deprecatedBuiltinCode = \
+                schema.BuiltinOperator.ELU
+        for op in m.subgraphs[0].operators:
+            if op.opcodeIndex in leaky:
+                op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.NONE, None
+        return _pack_model(m)
+    return run
+
+
 def arith_cases():
     L = _layers()
     tf = _tf()
@@ -461,6 +482,9 @@ def arith_cases():
         ]
     rows += [
         ("hard_swish", {"HARD_SWISH"}, _fn_conv(lambda x: x * tf.nn.relu6(x + 3.0) / 6.0, (24,), "int8", -5, 5)),
+        # ELU: TFLite-Micro has it for int8 only (elu.cc: float32 and int8), so no 16x8 row.
+        ("elu", {"ELU"}, _as_elu(_fn_conv(lambda x: tf.nn.leaky_relu(x, 0.5), (64,), "int8", -3, 3))),
+        ("elu_coarse", {"ELU"}, _as_elu(_fn_conv(lambda x: tf.nn.leaky_relu(x, 0.1), (40,), "int8", -12, 4))),
         ("reduce_max", {"REDUCE_MAX"}, _fn_conv(lambda x: tf.reduce_max(x, axis=[2]), (4, 5, 3))),
         ("reduce_max_all_keep", {"REDUCE_MAX"}, _fn_conv(lambda x: tf.reduce_max(x, axis=[1, 2, 3], keepdims=True), (4, 5, 3))),
         ("reduce_min_13", {"REDUCE_MIN"}, _fn_conv(lambda x: tf.reduce_min(x, axis=[1, 3]), (4, 5, 3))),
@@ -479,15 +503,15 @@ ARITH_CASE_IDS = [
         "sub", "sub_bcast", "rsub_const", "add", "mul", "sqdiff", "sqdiff_bcast", "maximum",
         "minimum_const", "leaky", "leaky_big_alpha", "leaky_neg_alpha", "sum_axis1",
         "sum_keep_neg", "logistic", "tanh", "relu", "relu6")),
-    "hard_swish", "reduce_max", "reduce_max_all_keep", "reduce_min_13", "arg_max_i32",
-    "arg_min_neg", "prelu", "io_float", "io_uint8", "io_float_16x8",
+    "hard_swish", "elu", "elu_coarse", "reduce_max", "reduce_max_all_keep", "reduce_min_13",
+    "arg_max_i32", "arg_min_neg", "prelu", "io_float", "io_uint8", "io_float_16x8",
 ]
 # The default suite runs one row per op and I/O kind (a few minutes); TINYGEN_OPS_ALL=1 runs all.
 ARITH_DEFAULT = {"sub_bcast_int8", "rsub_const_int16", "add_int16", "mul_int16", "sqdiff_bcast_int8",
                  "sqdiff_int16", "maximum_int16", "minimum_const_int8", "leaky_neg_alpha_int8",
                  "leaky_big_alpha_int16", "sum_keep_neg_int8", "sum_axis1_int16", "logistic_int16",
-                 "tanh_int16", "relu_int16", "relu6_int16", "hard_swish", "reduce_max_all_keep",
-                 "reduce_min_13", "arg_max_i32", "arg_min_neg", "prelu", "io_float", "io_uint8",
+                 "tanh_int16", "relu_int16", "relu6_int16", "hard_swish", "elu", "elu_coarse",
+                 "reduce_max_all_keep", "reduce_min_13", "arg_max_i32", "arg_min_neg", "prelu", "io_float", "io_uint8",
                  "io_float_16x8"}
 if os.environ.get("TINYGEN_OPS_ALL") != "1":
     ARITH_CASE_IDS_RUN = [c for c in ARITH_CASE_IDS if c in ARITH_DEFAULT]
