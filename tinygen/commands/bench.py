@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", action="store_true",
                    help="also a per-layer profile: instructions and instructions/MAC of each op "
                    "(unicorn only)")
+    p.add_argument("--routes", action="store_true",
+                   help="also count the portable kernels (the twin without its DSP route: SMLAD "
+                   "on Cortex-M, MAC16 on Xtensa): both routes side by side")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_force(p, "the build folder")
     p.set_defaults(func=run)
@@ -53,13 +56,15 @@ def bench_frame(compiled, front_end, rng) -> bytes:
 
 def measure(board: str, model: Path, features: Path | None = None, elf: Path | None = None,
             out: Path | None = None, seed: int = 0, counter: str | None = None,
-            layers: bool = False) -> dict:
-    """Build (unless `elf`) and count; the figures `bench` prints, as a dict."""
+            layers: bool = False, portable: bool = False) -> dict:
+    """Build (unless `elf`) and count; the figures `bench` prints, as a dict. `portable`: the
+    twin's portable-kernels build (<id>_twin_portable) instead of its DSP route."""
     import numpy as np
 
     from ..boards import board_twin, get_board
     from ..builder import build_twin_firmware
     from ..codegen import compile_model
+    from ..project import kernel_route
     from ..validate.instructions import count_instructions, count_with_qemu
     from ..validate.reference import find_front_end, load_front_end
 
@@ -68,7 +73,8 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
         features = find_front_end(model)
     compiled = compile_model(model)
     if elf is None:
-        elf = build_twin_firmware(board, model, out or Path("build") / f"bench-{board}", features)
+        elf = build_twin_firmware(board, model, out or Path("build") / f"bench-{board}", features,
+                                  portable=portable)
     frame = bench_frame(compiled, load_front_end(features), np.random.default_rng(seed))
     counter = counter or twin.counter
     if counter == "unicorn":
@@ -81,6 +87,7 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
         "unit": f"instructions executed on an emulator ({counter}), not cycles",
         "counter": counter,
         "board": board, "twin": twin.id, "core": twin.core,
+        "route": "portable" if portable or not kernel_route(twin) else kernel_route(twin),
         "model": str(model), "macs": macs, "arena_bytes": compiled.plan.arena_bytes,
         "front_end_instructions": counts.front_end,
         "network_instructions": counts.network,
@@ -121,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     if args.elf is not None and not args.elf.is_file():
         raise DataError(f"firmware {args.elf} not found; pass a twin ELF, or leave --elf out to "
                         f"build one")
+    if args.elf is not None and args.routes:
+        raise DataError("--routes builds both twin images itself; leave --elf out")
     if args.elf is not None:
         r = measure(args.board, model, args.features, args.elf, counter=args.counter,
                     layers=args.layers)
@@ -131,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
             out.begin()
             r = measure(args.board, model, args.features, None, out.root, counter=args.counter,
                         layers=args.layers)
+            if args.routes:
+                r["portable"] = _portable(args, model, out.root, r)
             out.commit()
     if args.json:
         print(json.dumps(r, indent=2))
@@ -151,6 +162,11 @@ def run(args: argparse.Namespace) -> int:
     w = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k.ljust(w)}  {v}")
+    if r.get("portable"):
+        pr = r["portable"]
+        print(f"  {'route'.ljust(w)}  {r['route']}: {r['network_instructions']:,} network "
+              f"instructions; portable kernels: {pr['network_instructions']:,} "
+              f"({pr['network_instructions'] / r['network_instructions']:.2f}x)")
     if r["layers"]:
         print(f"\n  {'op':>4} {'kind / function':<28} {'MACs':>11} {'instructions':>13} {'i/MAC':>6} {'share':>6}")
         for row in r["layers"]:
@@ -160,3 +176,14 @@ def run(args: argparse.Namespace) -> int:
                   f"{'-' if ipm is None else format(ipm, '.2f'):>6} "
                   f"{100 * row['instructions'] / r['network_instructions']:>5.1f}%")
     return 0
+
+
+def _portable(args: argparse.Namespace, model: Path, out: Path, r: dict) -> dict | None:
+    """The same count with the portable kernels, when the twin has a DSP route (the same project
+    holds both environments); None where the twin has none (one route only)."""
+    if r["route"] == "portable":
+        return None
+    p = measure(args.board, model, args.features, None, out, counter=args.counter,
+                layers=args.layers, portable=True)
+    return {k: p[k] for k in ("route", "network_instructions", "front_end_instructions",
+                              "inference_instructions", "instructions_per_mac", "elf")}
