@@ -293,7 +293,7 @@ def _stack_depth(mu, lo: int, sp: int) -> int:
 
 
 # -- the same count from QEMU itself (a cross-check, and the way for the RISC-V twin) ----------
-def count_with_qemu(elf_path: Path | str, twin, frame: bytes, timeout: float = 60.0) -> Counts:
+def count_with_qemu(elf_path: Path | str, twin, frame: bytes, timeout: float = 120.0) -> Counts:
     """Run the twin in QEMU one instruction per translation block (-singlestep) with an
     execution trace, send `frame`, and count traced instructions between the marker entries.
     Slower than unicorn (a log line per instruction) but it is QEMU's own CPU model; it also
@@ -345,6 +345,10 @@ def count_with_qemu(elf_path: Path | str, twin, frame: bytes, timeout: float = 6
 # (README): a request that lost a byte never gets its reply, and a resend inside the same run
 # would add marked regions the count cannot tell apart, so the whole run starts again.
 TRACE_ATTEMPTS = 3
+# Seconds for a traced guest's first byte: start-up runs traced too, one log line per instruction,
+# and the boot check reads every constant (fc_autoencoder's 528 KB of widened rows missed 30 s at
+# load 11 on this 2-core machine).
+TRACE_READY_TIMEOUT = 180.0
 
 
 def _trace_two_requests(twin, elf_path, log: Path, frame: bytes, timeout: float) -> None:
@@ -352,7 +356,8 @@ def _trace_two_requests(twin, elf_path, log: Path, frame: bytes, timeout: float)
     from ..twin import QemuTwin
 
     log.unlink(missing_ok=True)
-    q = QemuTwin(twin, elf_path, extra_args=("-singlestep", "-d", "exec,nochain", "-D", str(log)))
+    q = QemuTwin(twin, elf_path, ready_timeout=TRACE_READY_TIMEOUT,
+                 extra_args=("-singlestep", "-d", "exec,nochain", "-D", str(log)))
     with q:
         # Twice: the trace cannot read a marker's id, but the regions of two equal requests
         # (front end 1, network 2, field bookkeeping 3) after the boot check (4, once or not
