@@ -346,8 +346,8 @@ def count_with_qemu(elf_path: Path | str, twin, frame: bytes, timeout: float = 1
 # would add marked regions the count cannot tell apart, so the whole run starts again.
 TRACE_ATTEMPTS = 3
 # Seconds for a traced guest's first byte: start-up runs traced too, one log line per instruction,
-# and the boot check reads every constant (fc_autoencoder's 528 KB of widened rows missed 30 s at
-# load 11 on this 2-core machine).
+# and the boot check reads every constant (fc_autoencoder's twin, 528 KB of widened FC rows, sent
+# nothing within 30 s, twice, at load 11 on this 2-core machine).
 TRACE_READY_TIMEOUT = 180.0
 
 
