@@ -266,7 +266,7 @@ TG_INLINE void tg_conv_point_clipped(const tg_conv_params_t *p, const int8_t *in
 }
 
 
-#if TG_DSP
+#if TG_Q15_ROUTE
 /* ---- The batch route (DSP builds): four output positions x one channel per pass ------------
  * Four consecutive outputs in raster order (their bytes are out_c apart, across row ends too)
  * have their windows expanded to int16 lanes once, interleaved per four window bytes as
@@ -447,9 +447,9 @@ TG_INLINE void tg_conv_batches(const tg_conv_params_t *p, const int8_t *in, int8
 }
 #endif
 
-/* Whether a layer takes tg_conv_batches (DSP builds): decided offline (p->q15, with the scratch
+/* Whether a layer takes tg_conv_batches (DSP and MAC16 builds): decided offline (p->q15, with the scratch
  * it needs planned into the arena; tinygen/ops/conv.py, conv_q15). */
-#define TG_CONV_USE_Q15(p) (TG_DSP && (p)->q15)
+#define TG_CONV_USE_Q15(p) (TG_Q15_ROUTE && (p)->q15)
 
 /* Conv1D: one row, no height loop. */
 TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out,
@@ -457,7 +457,7 @@ TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int
 {
     int32_t lo, hi, ox;
     (void)scratch;
-#if TG_DSP
+#if TG_Q15_ROUTE
     if (TG_CONV_USE_Q15(p)) {
         tg_conv_batches(p, in, out, scratch);
         return;
@@ -483,7 +483,7 @@ TG_INLINE void tg_conv2d_inline(const tg_conv_params_t *p, const int8_t *in, int
                        &oy_hi);
     tg_conv_full_range(p->in_w, p->out_w, p->k_w, p->stride_w, p->dil_w, p->pad_left, &ox_lo,
                        &ox_hi);
-#if TG_DSP
+#if TG_Q15_ROUTE
     /* Row route when a quarter or more of the outputs touch padding (e.g. a 10x4 kernel on a
      * 49x10 input); otherwise the span route below measured faster. Constants per layer. */
     if (TG_CONV_USE_Q15(p)) {

@@ -59,7 +59,7 @@ TG_INLINE void tg_fc_wide_block(const uint32_t *wq, const int8_t *in, int32_t n,
 {
     const int32_t n4 = n & ~3;
     int32_t i, k;
-#if TG_DSP
+#if TG_Q15_ROUTE
     tg_dot_4x1_q15(wq, in, n4, acc);
     if (n4 < n) {
         int8_t tail[4] = {0, 0, 0, 0};

@@ -7,6 +7,11 @@
  *     by 8, bytes 1,3); SMLAD then does two multiply-accumulates in one instruction. Both operands
  *     are split the same way, so weights keep their natural order.
  *   - portable C (host, RISC-V, Cortex-M0...): the same loop structure with scalar MACs.
+ *   - Xtensa MAC16 (ESP32, ESP32-S3; TG_XTENSA_MAC16, set by the dev-platform for cores whose
+ *     features list mac16): the DSP path's batch route (windows or weight rows widened to int16
+ *     lanes once, tg_dot_4x1_q15) with its inner dot product on the 40-bit accumulator
+ *     (MULA.AA, see tg_mac16_dot); everything else stays portable C, which on Xtensa is cheaper
+ *     than emulating SXTB16/SMLAD.
  * Define TG_NO_DSP to force the portable path on a DSP core.
  *
  * TG_SIMD_EMULATE (tests): the DSP path's loop structure on any compiler, each intrinsic
@@ -34,6 +39,15 @@
 #define TG_DSP 0
 #define TG_DSP_ASM 0
 #endif
+
+#if defined(__XTENSA__) && defined(TG_XTENSA_MAC16) && !defined(TG_NO_DSP)
+#define TG_MAC16 1
+#else
+#define TG_MAC16 0
+#endif
+
+/* The batch route (int16-lane buffers, tg_dot_4x1_q15): SMLAD's, or MAC16's on Xtensa. */
+#define TG_Q15_ROUTE (TG_DSP || TG_MAC16)
 
 /* Full unrolling of short loops whose trip count is a per-layer constant. A translation unit
  * that defines TG_GENERIC (the shared kernels of `--optimize size`, tg_conv.c, ...) gets none:
@@ -68,7 +82,7 @@
 #define TG_GENERIC_FN
 #endif
 
-#if TG_DSP
+#if TG_Q15_ROUTE
 /* Unaligned word load: ARMv7-M allows it for normal memory; GCC emits one LDR. */
 TG_INLINE uint32_t tg_ld32(const int8_t *p)
 {
@@ -392,19 +406,84 @@ TG_INLINE void tg_dot_1x4_q15(const uint32_t *xq, const int8_t *x, const int8_t 
 }
 #endif
 
-#if TG_DSP
+#if TG_Q15_ROUTE
 /* Four int8 vectors expanded to int16 lanes and interleaved per four bytes (slot k's even and
  * odd lanes at words 2k, 2k + 1 of each 8-word group): conv windows (tg_conv.h) and FC weight
  * rows stored pre-widened (tg_fully_connected.h), each dotted with one raw int8 vector. */
 #define TG_Q15_BATCH 4
 
+#if TG_MAC16
+/* One group of four bytes at byte offset W of wp and X of xp (one slot's lanes [x0, x2], [x1, x3]
+ * as int16): the weight word's bytes go to the high byte of int16 lanes by masking
+ * (w & 0xFF00FF00 = [256 w1, 256 w3], (w << 8) & 0xFF00FF00 = [256 w0, 256 w2]), no sign
+ * extension, then four MULA.AA: 10 instructions per four MACs. */
+#define TG_MAC16_GROUP(W, X)                                                                 \
+    "l32i %[wv], %[wp], " #W "\n\t"                                                          \
+    "l32i %[xe], %[xp], " #X "\n\t"                                                          \
+    "l32i %[xo], %[xp], " #X "+4\n\t"                                                        \
+    "slli %[we], %[wv], 8\n\t"                                                              \
+    "and %[we], %[we], %[m]\n\t"                                                            \
+    "and %[wo], %[wv], %[m]\n\t"                                                            \
+    "mula.aa.ll %[xe], %[we]\n\t"                                                           \
+    "mula.aa.hh %[xe], %[we]\n\t"                                                           \
+    "mula.aa.ll %[xo], %[wo]\n\t"                                                           \
+    "mula.aa.hh %[xo], %[wo]\n\t"
+
+/* One slot's lanes (words 0 and 1 of every 8-word group) . n raw bytes w (n % 4 == 0, n > 0, w
+ * word aligned) on MAC16's 40-bit accumulator: two groups per trip, 23 instructions per eight
+ * MACs (the portable 2x2 loop takes about 47), an odd group first. Every product is 256 times the
+ * true one, at most 128 * 2^15 = 2^22 in magnitude. ACC wraps mod 2^40, so it ends as
+ * 256 * (S mod 2^32): its bits 8..39 are exactly TFLite-Micro's int32 sum S, wrapping included,
+ * for any window length. ACC is not the compiler's (it never emits MAC16): nothing else touches
+ * it between the WSRs and the RSRs of one asm statement. */
+TG_INLINE int32_t tg_mac16_dot(const uint32_t *x, const int8_t *w, int32_t n)
+{
+    const int8_t *const wend = w + n;
+    const int8_t *wp = w;
+    const uint32_t *xp = x;
+    uint32_t wv, we, wo, xe, xo;
+    __asm__ volatile("wsr %[z], acclo\n\t"
+                     "wsr %[z], acchi\n\t"
+                     "bbci %[n], 2, 2f\n\t"
+                     TG_MAC16_GROUP(0, 0)
+                     "addi %[wp], %[wp], 4\n\t"
+                     "addi %[xp], %[xp], 32\n\t"
+                     "2:\n\t"
+                     "beq %[wp], %[wend], 3f\n\t"
+                     "1:\n\t"
+                     TG_MAC16_GROUP(0, 0)
+                     TG_MAC16_GROUP(4, 32)
+                     "addi %[wp], %[wp], 8\n\t"
+                     "addi %[xp], %[xp], 64\n\t"
+                     "bne %[wp], %[wend], 1b\n\t"
+                     "3:\n\t"
+                     "rsr %[we], acclo\n\t"
+                     "rsr %[wo], acchi"
+                     : [wp] "+r"(wp), [xp] "+r"(xp), [wv] "=&r"(wv), [we] "=&r"(we),
+                       [wo] "=&r"(wo), [xe] "=&r"(xe), [xo] "=&r"(xo)
+                     : [z] "r"(0), [m] "r"(0xFF00FF00u), [wend] "r"(wend), [n] "r"(n)
+                     : "memory");
+    return (int32_t)((we >> 8) | (wo << 24));
+}
+#undef TG_MAC16_GROUP
+#endif
+
 /* cnt accumulators += cnt interleaved windows . one channel's weights (n bytes, n % 4 == 0); cnt
  * <= 4 is a constant at each call: a layer's last 1-3 positions, and tg_dot_4x1_q15 without the
- * real DSP instructions. */
+ * real DSP instructions (MAC16: one slot at a time, the accumulator being single). */
 TG_INLINE void tg_dot_part_q15(const uint32_t *x, const int8_t *w, int32_t n, int32_t cnt,
                                int32_t *acc)
 {
     int32_t i, k;
+#if TG_MAC16
+    if (n > 0 && ((uintptr_t)w & 3u) == 0) { /* L32I needs it; else the C loop below */
+        TG_UNROLL4
+        for (k = 0; k < cnt; ++k) {
+            acc[k] += tg_mac16_dot(x + 2 * k, w, n);
+        }
+        return;
+    }
+#endif
     for (i = 0; i < n; i += 4, x += 2 * TG_Q15_BATCH) {
         const uint32_t wv = tg_ld32(w + i);
         const uint32_t we = tg_sxtb16(wv), wo = tg_sxtb16_ror8(wv);
@@ -601,6 +680,7 @@ TG_INLINE int32_t tg_dot_1x1(const int8_t *x, const int8_t *w, int32_t n, int32_
     return acc;
 }
 
+/* 1 when this build takes its DSP route (SMLAD, or MAC16 on Xtensa), 0 for portable C. */
 int tg_simd_dsp_path(void);
 
 #endif

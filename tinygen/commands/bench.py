@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also build the firmware with each field feature (integrity, watchdog, "
                    "drift statistics) off, and print what each costs in flash, RAM and "
                    "instructions per inference and at boot (unicorn twins)")
+    p.add_argument("--routes", action="store_true",
+                   help="also count the portable kernels (the twin without its DSP route: SMLAD "
+                   "on Cortex-M, MAC16 on Xtensa): both routes side by side")
     p.add_argument("--json", action="store_true", help="print JSON")
     field.add_arguments(p)
     add_force(p, "the build folder")
@@ -59,14 +62,16 @@ def bench_frame(compiled, front_end, rng) -> bytes:
 
 def measure(board: str, model: Path, features: Path | None = None, elf: Path | None = None,
             out: Path | None = None, seed: int = 0, counter: str | None = None,
-            layers: bool = False, field_options=None) -> dict:
+            layers: bool = False, field_options=None, portable: bool = False) -> dict:
     """Build (unless `elf`) and count; the figures `bench` prints, as a dict. `field_options`:
-    the field layer the firmware is built with (tinygen.field.FieldOptions; default all on)."""
+    the field layer the firmware is built with (tinygen.field.FieldOptions; default all on).
+    `portable`: the twin's portable-kernels build (<id>_twin_portable) instead of its DSP route."""
     import numpy as np
 
     from ..boards import board_twin, get_board
     from ..builder import build_twin_firmware
     from ..codegen import compile_model
+    from ..project import kernel_route
     from ..validate.instructions import count_instructions, count_with_qemu
     from ..validate.reference import find_front_end, load_front_end
 
@@ -76,7 +81,7 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
     compiled = compile_model(model)
     if elf is None:
         elf = build_twin_firmware(board, model, out or Path("build") / f"bench-{board}", features,
-                                  field=field_options)
+                                  field=field_options, portable=portable)
     frame = bench_frame(compiled, load_front_end(features), np.random.default_rng(seed))
     counter = counter or twin.counter
     if counter == "unicorn":
@@ -89,6 +94,7 @@ def measure(board: str, model: Path, features: Path | None = None, elf: Path | N
         "unit": f"instructions executed on an emulator ({counter}), not cycles",
         "counter": counter,
         "board": board, "twin": twin.id, "core": twin.core,
+        "route": "portable" if portable or not kernel_route(twin) else kernel_route(twin),
         "model": str(model), "macs": macs, "arena_bytes": compiled.plan.arena_bytes,
         "front_end_instructions": counts.front_end,
         "network_instructions": counts.network,
@@ -153,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"firmware {args.elf} not found; pass a twin ELF, or leave --elf out to "
                         f"build one")
     model = default_model(args.model)
+    if args.elf is not None and args.routes:
+        raise DataError("--routes builds both twin images itself; leave --elf out")
     if args.elf is not None:
         r = measure(args.board, model, args.features, args.elf, counter=args.counter,
                     layers=args.layers)
@@ -166,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
                         layers=args.layers, field_options=options)
             r["field_costs"] = _field_costs(args, model, options, out.root, args.json,
                                             Path(r["elf"]))
+            if args.routes:
+                r["portable"] = _portable(args, model, out.root, r, options)
             out.commit()
     if args.json:
         print(json.dumps(r, indent=2))
@@ -190,6 +200,11 @@ def run(args: argparse.Namespace) -> int:
         from ..field_cost import Cost, table
 
         print(table([Cost(**c) for c in r["field_costs"]], r["twin"]))
+    if r.get("portable"):
+        pr = r["portable"]
+        print(f"  {'route'.ljust(w)}  {r['route']}: {r['network_instructions']:,} network "
+              f"instructions; portable kernels: {pr['network_instructions']:,} "
+              f"({pr['network_instructions'] / r['network_instructions']:.2f}x)")
     if r["layers"]:
         print(f"\n  {'op':>4} {'kind / function':<28} {'MACs':>11} {'instructions':>13} {'i/MAC':>6} {'share':>6}")
         for row in r["layers"]:
@@ -199,3 +214,14 @@ def run(args: argparse.Namespace) -> int:
                   f"{'-' if ipm is None else format(ipm, '.2f'):>6} "
                   f"{100 * row['instructions'] / r['network_instructions']:>5.1f}%")
     return 0
+
+
+def _portable(args: argparse.Namespace, model: Path, out: Path, r: dict, options) -> dict | None:
+    """The same count with the portable kernels, when the twin has a DSP route (the same project
+    holds both environments); None where the twin has none (one route only)."""
+    if r["route"] == "portable":
+        return None
+    p = measure(args.board, model, args.features, None, out, counter=args.counter,
+                layers=args.layers, field_options=options, portable=True)
+    return {k: p[k] for k in ("route", "network_instructions", "front_end_instructions",
+                              "inference_instructions", "instructions_per_mac", "elf")}
