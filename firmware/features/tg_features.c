@@ -1,19 +1,60 @@
 /* FFT front end: DC removal, Hann window, N-point real FFT computed as an N/2-point complex
- * FFT (radix-2, decimation in time, Q31 twiddles, high-word products, halved every stage),
- * band energies, Q6 log2, affine map to int8. Every step mirrors tinygen/features/frontend.py;
- * the arithmetic (shift directions, operation order inside a butterfly) must not change without
- * changing the Python reference too. Right shifts of negative values are arithmetic on every
- * compiler we target (GCC on Arm, RISC-V and the host). */
+ * FFT (a first radix-2 stage fused with the window, then radix-4 stages, Q30 twiddles, high-word
+ * products, scaled so nothing overflows), the split step two bins at a time, band energies, Q6
+ * log2, affine map to int8. Every step mirrors tinygen/features/frontend.py; the arithmetic
+ * (shift directions, floor or ceiling of each product, operation order inside a butterfly) must
+ * not change without changing the Python reference too. Right shifts of negative values are
+ * arithmetic on every compiler we target (GCC on Arm, RISC-V and the host).
+ *
+ * The complex buffer interleaves real and imaginary parts, so one LDRD/STRD moves a value. */
 #define TG_FEATURES_IMPLEMENTATION
 #include "tg_features.h"
 
 #define TG_HALF (TG_FEATURES_WINDOW / 2)
+#define TG_QUARTER (TG_FEATURES_WINDOW / 4)
 
-/* floor(a * b / 2^32): a single SMULL (high register) on Cortex-M, MULH on RV32IM. */
+#if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP)
+/* ARMv7E-M: one instruction per high word, the accumulating forms included (GCC emits SMULL
+ * plus an add for the C below, and has no pattern for SMMLS's ceiling). */
+static inline int32_t tg_mulhi(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmul %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+static inline int32_t tg_mulhi_add(int32_t acc, int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+static inline int32_t tg_mulhi_sub(int32_t acc, int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmls %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+#else
+/* floor(a * b / 2^32): MULH on RV32IM, SMULL's high register elsewhere. */
 static inline int32_t tg_mulhi(int32_t a, int32_t b)
 {
     return (int32_t)(((int64_t)a * b) >> 32);
 }
+
+/* acc + floor(a * b / 2^32) (SMMLA). */
+static inline int32_t tg_mulhi_add(int32_t acc, int32_t a, int32_t b)
+{
+    return acc + (int32_t)(((int64_t)a * b) >> 32);
+}
+
+/* acc - ceil(a * b / 2^32) = acc + floor(-a * b / 2^32) (SMMLS). */
+static inline int32_t tg_mulhi_sub(int32_t acc, int32_t a, int32_t b)
+{
+    return acc + (int32_t)((-((int64_t)a * b)) >> 32);
+}
+#endif
 
 static uint32_t tg_msb64(uint64_t v)
 {
@@ -47,69 +88,133 @@ static int32_t tg_log2_q6(uint64_t v)
     return (int32_t)(msb << TG_FEATURES_LOG_FRAC_BITS) + tg_features_log2_table[idx];
 }
 
-static void tg_complex_fft(int32_t *re, int32_t *im)
+/* DC removal, window and the first radix-2 stage (unit twiddles): position pair p takes the
+ * complex samples order[p] and order[p] + N/4 (mixed-radix digit reversal). */
+static void tg_window_radix2(const int16_t *samples, int32_t *z)
 {
-    uint32_t half, m, i;
-    for (half = 1u; half < TG_HALF; half <<= 1) {
-        uint32_t step = TG_HALF / half;     /* W_size^m = W_N^(m * N / size), size = 2 * half */
-        for (m = 0u; m < half; m++) {
-            int32_t c = tg_features_cos_q31[m * step];
-            int32_t s = tg_features_sin_q31[m * step];
-            for (i = m; i < TG_HALF; i += 2u * half) {
-                uint32_t j = i + half;
-                int32_t tr = tg_mulhi(re[j], c) + tg_mulhi(im[j], s);
-                int32_t ti = tg_mulhi(im[j], c) - tg_mulhi(re[j], s);
-                int32_t ar = re[i] >> 1, ai = im[i] >> 1;
-                re[i] = ar + tr;
-                im[i] = ai + ti;
-                re[j] = ar - tr;
-                im[j] = ai - ti;
-            }
+    int32_t sum = 0, mean;
+    uint32_t n, p;
+
+    for (n = 0u; n < TG_FEATURES_WINDOW; n++) {
+        sum += samples[n * TG_FEATURES_CHANNELS];
+    }
+    mean = sum >> TG_FEATURES_LOG2_WINDOW;      /* floor, like numpy's >> */
+    for (p = 0u; p < TG_QUARTER; p++) {
+        uint32_t a = 2u * tg_features_order[p], b = a + TG_HALF;
+        const int16_t *sa = samples + a * TG_FEATURES_CHANNELS, *sb = samples + b * TG_FEATURES_CHANNELS;
+        int32_t ar = ((sa[0] - mean) * tg_features_hann_q15[a]) >> TG_FEATURES_PRESCALE_SHIFT;
+        int32_t ai = ((sa[TG_FEATURES_CHANNELS] - mean) * tg_features_hann_q15[a + 1u]) >> TG_FEATURES_PRESCALE_SHIFT;
+        int32_t br = ((sb[0] - mean) * tg_features_hann_q15[b]) >> TG_FEATURES_PRESCALE_SHIFT;
+        int32_t bi = ((sb[TG_FEATURES_CHANNELS] - mean) * tg_features_hann_q15[b + 1u]) >> TG_FEATURES_PRESCALE_SHIFT;
+        int32_t *o = z + 4u * p;
+        o[0] = ar + br;
+        o[1] = ai + bi;
+        o[2] = ar - br;
+        o[3] = ai - bi;
+    }
+}
+
+/* One radix-4 stage of size 4q: x0 / 4 plus the three inputs times Q30 twiddles (each high
+ * word already a quarter). w: q groups of (cos, sin) for W^m, W^2m, W^3m. Twiddles in the outer
+ * loop, so the early stages (many blocks, few twiddles) load each once. */
+static void tg_radix4(int32_t *z, uint32_t q, const int32_t *w)
+{
+    uint32_t m, i;
+    for (m = 0u; m < q; m++, w += 6) {
+        const int32_t c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3], c3 = w[4], s3 = w[5];
+        for (i = 2u * m; i < 2u * TG_HALF; i += 8u * q) {
+            int32_t *p0 = z + i, *p1 = p0 + 2u * q, *p2 = p1 + 2u * q, *p3 = p2 + 2u * q;
+            int32_t t0r = p0[0] >> 2, t0i = p0[1] >> 2;
+            int32_t t1r = tg_mulhi_add(tg_mulhi(p1[0], c1), p1[1], s1);
+            int32_t t1i = tg_mulhi_sub(tg_mulhi(p1[1], c1), p1[0], s1);
+            int32_t t2r = tg_mulhi_add(tg_mulhi(p2[0], c2), p2[1], s2);
+            int32_t t2i = tg_mulhi_sub(tg_mulhi(p2[1], c2), p2[0], s2);
+            int32_t t3r = tg_mulhi_add(tg_mulhi(p3[0], c3), p3[1], s3);
+            int32_t t3i = tg_mulhi_sub(tg_mulhi(p3[1], c3), p3[0], s3);
+            int32_t a0r = t0r + t2r, a0i = t0i + t2i, a1r = t0r - t2r, a1i = t0i - t2i;
+            int32_t c0r = t1r + t3r, c0i = t1i + t3i, c1r = t1r - t3r, c1i = t1i - t3i;
+            p0[0] = a0r + c0r;
+            p0[1] = a0i + c0i;
+            p1[0] = a1r + c1i;
+            p1[1] = a1i - c1r;
+            p2[0] = a0r - c0r;
+            p2[1] = a0i - c0i;
+            p3[0] = a1r - c1i;
+            p3[1] = a1i + c1r;
         }
     }
 }
 
-/* |16 X[k]|^2 from the half-size spectrum Z (split step of the real FFT). */
-static int64_t tg_power(const int32_t *re, const int32_t *im, uint32_t k)
+/* The last stage when log2(N/2) is even: radix 2 over the two halves, the second input doubled
+ * so its Q30 product is a half, like x0 >> 1. */
+static void tg_radix2(int32_t *z, const int32_t *w)
 {
-    uint32_t mk = (TG_HALF - k) & (TG_HALF - 1u);
-    int32_t er = re[k] + re[mk], ei = im[k] - im[mk];
-    int32_t dr = re[k] - re[mk], di = im[k] + im[mk];
-    int32_t c = tg_features_cos_q31[k], s = tg_features_sin_q31[k];
-    int32_t xr = (er >> 1) + tg_mulhi(di, c) - tg_mulhi(dr, s);
-    int32_t xi = (ei >> 1) - tg_mulhi(dr, c) - tg_mulhi(di, s);
-    return (int64_t)xr * xr + (int64_t)xi * xi;
+    uint32_t m;
+    for (m = 0u; m < TG_HALF / 2u; m++, w += 2) {
+        int32_t *p0 = z + 2u * m, *p1 = p0 + TG_HALF;
+        int32_t br = p1[0] * 2, bi = p1[1] * 2;
+        int32_t tr = tg_mulhi_add(tg_mulhi(br, w[0]), bi, w[1]);
+        int32_t ti = tg_mulhi_sub(tg_mulhi(bi, w[0]), br, w[1]);
+        int32_t ar = p0[0] >> 1, ai = p0[1] >> 1;
+        p0[0] = ar + tr;
+        p0[1] = ai + ti;
+        p1[0] = ar - tr;
+        p1[1] = ai - ti;
+    }
+}
+
+static void tg_complex_fft(int32_t *z)
+{
+    const int32_t *w = tg_features_twiddle_q30;
+    uint32_t q;                    /* a stage's quarter; after the loop, the size done */
+    for (q = 2u; 4u * q <= TG_HALF; q *= 4u) {
+        tg_radix4(z, q, w);
+        w += 6u * q;
+    }
+    if (q < TG_HALF) {             /* log2(N/2) even: one radix-2 level left */
+        tg_radix2(z, w);
+    }
+}
+
+/* Split step of the real FFT: X[k] and X[N/2 - k] (16 X, in place of Z[k], Z[N/2 - k]) share
+ * their four products; the imaginary part of X[N/2 - k] is negated (only |X|^2 is used). At
+ * k = N/4 both writes hit one place and the k formula, written last, stays. */
+static void tg_split(int32_t *z)
+{
+    const int32_t *w = tg_features_split_q31;
+    uint32_t k;
+    for (k = 1u; k <= TG_QUARTER; k++, w += 2) {
+        int32_t *pk = z + 2u * k, *pm = z + 2u * (TG_HALF - k);
+        int32_t er = pk[0] + pm[0], ei = pk[1] - pm[1];
+        int32_t dr = pk[0] - pm[0], di = pk[1] + pm[1];
+        int32_t u = tg_mulhi_sub(tg_mulhi(di, w[0]), dr, w[1]);
+        int32_t v = tg_mulhi_add(tg_mulhi(dr, w[0]), di, w[1]);
+        int32_t ar = er >> 1, ai = ei >> 1;
+        pm[0] = ar - u;
+        pm[1] = ai + v;
+        pk[0] = ar + u;
+        pk[1] = ai - v;
+    }
 }
 
 /* One channel: samples[n * TG_FEATURES_CHANNELS] for n < TG_FEATURES_WINDOW in, its band
  * features out at features[b * TG_FEATURES_CHANNELS] (band-major, like the tensor). */
 static void tg_features_channel(const int16_t *samples, int8_t *features)
 {
-    int32_t re[TG_HALF], im[TG_HALF];
-    int32_t sum = 0, mean;
-    uint32_t n, b;
+    int32_t z[2u * TG_HALF];
+    uint32_t b, k = tg_features_band_edges[0];
 
-    for (n = 0u; n < TG_FEATURES_WINDOW; n++) {
-        sum += samples[n * TG_FEATURES_CHANNELS];
-    }
-    mean = sum >> TG_FEATURES_LOG2_WINDOW;      /* floor, like numpy's >> */
-    for (n = 0u; n < TG_HALF; n++) {
-        uint32_t r = tg_features_bitrev[n];
-        int32_t even = samples[2u * n * TG_FEATURES_CHANNELS] - mean;
-        int32_t odd = samples[(2u * n + 1u) * TG_FEATURES_CHANNELS] - mean;
-        re[r] = (even * (int32_t)tg_features_hann_q15[2u * n]) >> TG_FEATURES_PRESCALE_SHIFT;
-        im[r] = (odd * (int32_t)tg_features_hann_q15[2u * n + 1u]) >> TG_FEATURES_PRESCALE_SHIFT;
-    }
-    tg_complex_fft(re, im);
-
+    tg_window_radix2(samples, z);
+    tg_complex_fft(z);
+    tg_split(z);
     for (b = 0u; b < TG_FEATURES_BANDS; b++) {
-        int64_t energy = 0;
-        uint32_t k;
+        uint64_t energy = 0u;
         int32_t q;
-        for (k = tg_features_band_edges[b]; k < tg_features_band_edges[b + 1u]; k++) {
-            energy += tg_power(re, im, k);
+        for (; k < tg_features_band_edges[b + 1u]; k++) {
+            int32_t xr = z[2u * k], xi = z[2u * k + 1u];
+            energy += (uint64_t)((int64_t)xr * xr) + (uint64_t)((int64_t)xi * xi);
         }
-        q = ((tg_log2_q6((uint64_t)energy) - TG_FEATURES_LOG_LO) * TG_FEATURES_LOG_MULT) >> TG_FEATURES_MAP_SHIFT;
+        q = ((tg_log2_q6(energy) - TG_FEATURES_LOG_LO) * TG_FEATURES_LOG_MULT) >> TG_FEATURES_MAP_SHIFT;
         q = q < 0 ? 0 : (q > 255 ? 255 : q);
         features[b * TG_FEATURES_CHANNELS] = (int8_t)(q - 128);
     }

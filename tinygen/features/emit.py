@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import jinja2
+import numpy as np
 
 from .. import __version__
 from ..resources import firmware_dir, templates_dir
@@ -20,9 +21,9 @@ def tables(fe: FrontEnd) -> list[dict]:
     """The const tables of tg_features_config.h, in the order it declares them."""
     return [
         _table("tg_features_hann_q15", "int16_t", fe.hann),
-        _table("tg_features_cos_q31", "int32_t", fe.cos),
-        _table("tg_features_sin_q31", "int32_t", fe.sin),
-        _table("tg_features_bitrev", "uint16_t", fe.bitrev),
+        _table("tg_features_order", "uint16_t", fe.order),
+        _table("tg_features_twiddle_q30", "int32_t", np.concatenate([w.ravel() for w in fe.twiddles])),
+        _table("tg_features_split_q31", "int32_t", np.stack([fe.split_cos, fe.split_sin], axis=1).ravel()),
         _table("tg_features_band_edges", "uint16_t", fe.edges),
         _table("tg_features_log2_table", "int16_t", fe.log_table),
     ]
