@@ -90,57 +90,133 @@ static int32_t tg_log2_q6(uint64_t v)
 
 /* DC removal, window and the first radix-2 stage (unit twiddles): position pair p takes the
  * complex samples order[p] and order[p] + N/4 (mixed-radix digit reversal). */
-static void tg_window_radix2(const int16_t *samples, int32_t *z)
+#if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP) && TG_FEATURES_CHANNELS == 1u
+/* One channel on ARMv7E-M: two neighbouring samples (and Hann values) in one 32-bit load,
+ * little-endian, unaligned allowed (memcpy lets GCC emit a plain LDR, never LDRD/LDM); the
+ * halves then feed SMLAD / SMULBB / SMLABB. */
+#define TG_PAIRS 1
+static inline uint32_t tg_load_pair(const int16_t *p)
 {
-    int32_t sum = 0, mean;
-    uint32_t n, p;
+    uint32_t w;
+    __builtin_memcpy(&w, p, sizeof w);
+    return w;
+}
 
+static inline int32_t tg_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+#else
+#define TG_PAIRS 0
+#endif
+
+/* floor(sum / N): numpy's >> on the sum. */
+static int32_t tg_mean(const int16_t *samples)
+{
+    int32_t sum = 0;
+    uint32_t n;
+#if TG_PAIRS
+    for (n = 0u; n < TG_FEATURES_WINDOW; n += 4u) {       /* two SMLADs add four samples */
+        sum = tg_smlad(tg_load_pair(samples + n), 0x00010001u, sum);
+        sum = tg_smlad(tg_load_pair(samples + n + 2u), 0x00010001u, sum);
+    }
+#else
     for (n = 0u; n < TG_FEATURES_WINDOW; n++) {
         sum += samples[n * TG_FEATURES_CHANNELS];
     }
-    mean = sum >> TG_FEATURES_LOG2_WINDOW;      /* floor, like numpy's >> */
+#endif
+    return sum >> TG_FEATURES_LOG2_WINDOW;
+}
+
+/* ((x - mean) * hann) >> PRESCALE for the samples n and n + 1 of one channel: the real and
+ * imaginary parts of one complex input. x h - mean h is (x - mean) h exactly: |x - mean| h <
+ * 2^31, so the sum's wrap-around never happens. */
+static inline void tg_windowed(const int16_t *x, const int16_t *h, int32_t mean, int32_t *re, int32_t *im)
+{
+#if TG_PAIRS
+    uint32_t xw = tg_load_pair(x), hw = tg_load_pair(h);
+    int32_t h0 = (int16_t)hw, h1 = (int32_t)hw >> 16;       /* SMULBB / SMLABB operands */
+    *re = ((int32_t)(int16_t)xw * h0 - mean * h0) >> TG_FEATURES_PRESCALE_SHIFT;
+    *im = (((int32_t)xw >> 16) * h1 - mean * h1) >> TG_FEATURES_PRESCALE_SHIFT;
+#else
+    *re = ((x[0] - mean) * h[0]) >> TG_FEATURES_PRESCALE_SHIFT;
+    *im = ((x[TG_FEATURES_CHANNELS] - mean) * h[1]) >> TG_FEATURES_PRESCALE_SHIFT;
+#endif
+}
+
+/* DC removal, window and the first radix-2 stage (unit twiddles): position pair p takes the
+ * complex samples order[p] and order[p] + N/4 (mixed-radix digit reversal). */
+static void tg_window_radix2(const int16_t *samples, int32_t *z)
+{
+    int32_t mean = tg_mean(samples);
+    uint32_t p;
     for (p = 0u; p < TG_QUARTER; p++) {
         uint32_t a = 2u * tg_features_order[p], b = a + TG_HALF;
-        const int16_t *sa = samples + a * TG_FEATURES_CHANNELS, *sb = samples + b * TG_FEATURES_CHANNELS;
-        int32_t ar = ((sa[0] - mean) * tg_features_hann_q15[a]) >> TG_FEATURES_PRESCALE_SHIFT;
-        int32_t ai = ((sa[TG_FEATURES_CHANNELS] - mean) * tg_features_hann_q15[a + 1u]) >> TG_FEATURES_PRESCALE_SHIFT;
-        int32_t br = ((sb[0] - mean) * tg_features_hann_q15[b]) >> TG_FEATURES_PRESCALE_SHIFT;
-        int32_t bi = ((sb[TG_FEATURES_CHANNELS] - mean) * tg_features_hann_q15[b + 1u]) >> TG_FEATURES_PRESCALE_SHIFT;
-        int32_t *o = z + 4u * p;
-        o[0] = ar + br;
-        o[1] = ai + bi;
-        o[2] = ar - br;
-        o[3] = ai - bi;
+        int32_t ar, ai, br, bi;
+        tg_windowed(samples + a * TG_FEATURES_CHANNELS, tg_features_hann_q15 + a, mean, &ar, &ai);
+        tg_windowed(samples + b * TG_FEATURES_CHANNELS, tg_features_hann_q15 + b, mean, &br, &bi);
+        z[4u * p] = ar + br;
+        z[4u * p + 1u] = ai + bi;
+        z[4u * p + 2u] = ar - br;
+        z[4u * p + 3u] = ai - bi;
     }
 }
 
-/* One radix-4 stage of size 4q: x0 / 4 plus the three inputs times Q30 twiddles (each high
- * word already a quarter). w: q groups of (cos, sin) for W^m, W^2m, W^3m. Twiddles in the outer
- * loop, so the early stages (many blocks, few twiddles) load each once. */
-static void tg_radix4(int32_t *z, uint32_t q, const int32_t *w)
+/* x0 / 4 plus the three inputs times their twiddles w (cos, sin) x 3, Q30 so each high word is
+ * already a quarter; two levels of sums and no other shift. */
+static inline void tg_butterfly4(int32_t *p0, int32_t *p1, int32_t *p2, int32_t *p3, const int32_t *w)
 {
-    uint32_t m, i;
-    for (m = 0u; m < q; m++, w += 6) {
-        const int32_t c1 = w[0], s1 = w[1], c2 = w[2], s2 = w[3], c3 = w[4], s3 = w[5];
-        for (i = 2u * m; i < 2u * TG_HALF; i += 8u * q) {
-            int32_t *p0 = z + i, *p1 = p0 + 2u * q, *p2 = p1 + 2u * q, *p3 = p2 + 2u * q;
-            int32_t t0r = p0[0] >> 2, t0i = p0[1] >> 2;
-            int32_t t1r = tg_mulhi_add(tg_mulhi(p1[0], c1), p1[1], s1);
-            int32_t t1i = tg_mulhi_sub(tg_mulhi(p1[1], c1), p1[0], s1);
-            int32_t t2r = tg_mulhi_add(tg_mulhi(p2[0], c2), p2[1], s2);
-            int32_t t2i = tg_mulhi_sub(tg_mulhi(p2[1], c2), p2[0], s2);
-            int32_t t3r = tg_mulhi_add(tg_mulhi(p3[0], c3), p3[1], s3);
-            int32_t t3i = tg_mulhi_sub(tg_mulhi(p3[1], c3), p3[0], s3);
-            int32_t a0r = t0r + t2r, a0i = t0i + t2i, a1r = t0r - t2r, a1i = t0i - t2i;
-            int32_t c0r = t1r + t3r, c0i = t1i + t3i, c1r = t1r - t3r, c1i = t1i - t3i;
-            p0[0] = a0r + c0r;
-            p0[1] = a0i + c0i;
-            p1[0] = a1r + c1i;
-            p1[1] = a1i - c1r;
-            p2[0] = a0r - c0r;
-            p2[1] = a0i - c0i;
-            p3[0] = a1r - c1i;
-            p3[1] = a1i + c1r;
+    int32_t t1r = tg_mulhi_add(tg_mulhi(p1[0], w[0]), p1[1], w[1]);
+    int32_t t1i = tg_mulhi_sub(tg_mulhi(p1[1], w[0]), p1[0], w[1]);
+    int32_t t3r = tg_mulhi_add(tg_mulhi(p3[0], w[4]), p3[1], w[5]);
+    int32_t t3i = tg_mulhi_sub(tg_mulhi(p3[1], w[4]), p3[0], w[5]);
+    int32_t c0r = t1r + t3r, c0i = t1i + t3i, c1r = t1r - t3r, c1i = t1i - t3i;
+    int32_t t2r = tg_mulhi_add(tg_mulhi(p2[0], w[2]), p2[1], w[3]);
+    int32_t t2i = tg_mulhi_sub(tg_mulhi(p2[1], w[2]), p2[0], w[3]);
+    int32_t t0r = p0[0] >> 2, t0i = p0[1] >> 2;
+    int32_t a0r = t0r + t2r, a0i = t0i + t2i, a1r = t0r - t2r, a1i = t0i - t2i;
+    p0[0] = a0r + c0r;
+    p0[1] = a0i + c0i;
+    p2[0] = a0r - c0r;
+    p2[1] = a0i - c0i;
+    p1[0] = a1r + c1i;
+    p1[1] = a1i - c1r;
+    p3[0] = a1r - c1i;
+    p3[1] = a1i + c1r;
+}
+
+/* tg_butterfly4 with the twiddles of m = 0 (cos 2^30, sin 0): the same results (floor(x 2^30 /
+ * 2^32) is x >> 2, and a zero sine adds nothing), without the twelve products. */
+static inline void tg_butterfly4_unit(int32_t *p0, int32_t *p1, int32_t *p2, int32_t *p3)
+{
+    int32_t t0r = p0[0] >> 2, t0i = p0[1] >> 2, t1r = p1[0] >> 2, t1i = p1[1] >> 2;
+    int32_t t2r = p2[0] >> 2, t2i = p2[1] >> 2, t3r = p3[0] >> 2, t3i = p3[1] >> 2;
+    int32_t a0r = t0r + t2r, a0i = t0i + t2i, a1r = t0r - t2r, a1i = t0i - t2i;
+    int32_t c0r = t1r + t3r, c0i = t1i + t3i, c1r = t1r - t3r, c1i = t1i - t3i;
+    p0[0] = a0r + c0r;
+    p0[1] = a0i + c0i;
+    p2[0] = a0r - c0r;
+    p2[1] = a0i - c0i;
+    p1[0] = a1r + c1i;
+    p1[1] = a1i - c1r;
+    p3[0] = a1r - c1i;
+    p3[1] = a1i + c1r;
+}
+
+/* One radix-4 stage of size 4q over the whole buffer; w: q groups of (cos, sin) for W^m, W^2m,
+ * W^3m, read in order once per block. Always inlined with a constant q, so the four inputs
+ * are one pointer plus constant offsets (registers are what a butterfly runs short of). */
+static inline __attribute__((always_inline)) void tg_radix4(int32_t *z, uint32_t q, const int32_t *w)
+{
+    int32_t *end = z + 2u * TG_HALF;
+    for (; z < end; z += 8u * q) {
+        int32_t *p = z + 2, *stop = z + 2u * q;
+        const int32_t *t = w + 6;
+        tg_butterfly4_unit(z, z + 2u * q, z + 4u * q, z + 6u * q);
+        for (; p < stop; p += 2, t += 6) {
+            tg_butterfly4(p, p + 2u * q, p + 4u * q, p + 6u * q, t);
         }
     }
 }
@@ -166,12 +242,21 @@ static void tg_radix2(int32_t *z, const int32_t *w)
 static void tg_complex_fft(int32_t *z)
 {
     const int32_t *w = tg_features_twiddle_q30;
-    uint32_t q;                    /* a stage's quarter; after the loop, the size done */
-    for (q = 2u; 4u * q <= TG_HALF; q *= 4u) {
-        tg_radix4(z, q, w);
-        w += 6u * q;
+    uint32_t done = 2u;            /* the first radix-2 stage */
+    /* Stages of size 8, 32, ... up to the window's 4096 / 2, each with its constant quarter. */
+#define TG_RADIX4_STAGE(q) \
+    if (4u * (q) <= TG_HALF) { \
+        tg_radix4(z, (q), w); \
+        w += 6u * (q); \
+        done = 4u * (q); \
     }
-    if (q < TG_HALF) {             /* log2(N/2) even: one radix-2 level left */
+    TG_RADIX4_STAGE(2u)
+    TG_RADIX4_STAGE(8u)
+    TG_RADIX4_STAGE(32u)
+    TG_RADIX4_STAGE(128u)
+    TG_RADIX4_STAGE(512u)
+#undef TG_RADIX4_STAGE
+    if (done < TG_HALF) {          /* log2(N/2) even: one radix-2 level left */
         tg_radix2(z, w);
     }
 }
@@ -208,13 +293,14 @@ static void tg_features_channel(const int16_t *samples, int8_t *features)
     tg_complex_fft(z);
     tg_split(z);
     for (b = 0u; b < TG_FEATURES_BANDS; b++) {
-        uint64_t energy = 0u;
+        int64_t energy = 0;         /* < 2^62 (the numpy twin's int64 too): two SMLALs a bin */
         int32_t q;
         for (; k < tg_features_band_edges[b + 1u]; k++) {
             int32_t xr = z[2u * k], xi = z[2u * k + 1u];
-            energy += (uint64_t)((int64_t)xr * xr) + (uint64_t)((int64_t)xi * xi);
+            energy += (int64_t)xr * xr;
+            energy += (int64_t)xi * xi;
         }
-        q = ((tg_log2_q6(energy) - TG_FEATURES_LOG_LO) * TG_FEATURES_LOG_MULT) >> TG_FEATURES_MAP_SHIFT;
+        q = ((tg_log2_q6((uint64_t)energy) - TG_FEATURES_LOG_LO) * TG_FEATURES_LOG_MULT) >> TG_FEATURES_MAP_SHIFT;
         q = q < 0 ? 0 : (q > 255 ? 255 : q);
         features[b * TG_FEATURES_CHANNELS] = (int8_t)(q - 128);
     }
