@@ -1,17 +1,26 @@
 /* FFT front end: DC removal, Hann window, N-point real FFT computed as an N/2-point complex
- * FFT (a first radix-2 stage fused with the window, then radix-4 stages, Q30 twiddles, high-word
- * products, scaled so nothing overflows), the split step two bins at a time, band energies, Q6
- * log2, affine map to int8. Every step mirrors tinygen/features/frontend.py; the arithmetic
- * (shift directions, floor or ceiling of each product, operation order inside a butterfly) must
- * not change without changing the Python reference too. Right shifts of negative values are
- * arithmetic on every compiler we target (GCC on Arm, RISC-V and the host).
+ * FFT, band energies, Q6 log2, affine map to int8. The FFT: a first stage with unit twiddles
+ * (radix 4 or 2) fused with the window, radix-4 stages (Q30 twiddles, high-word products,
+ * scaled so nothing overflows), then the last radix-2 stage fused with the real FFT's split
+ * step: butterflies m and N/4 - m give exactly the Z values of the split pairs (m, N/2 - m) and
+ * (N/4 - m, N/4 + m), and one quarter-wave table entry serves all four twiddles.
+ * Every step mirrors tinygen/features/frontend.py; the arithmetic (shift directions, floor or
+ * ceiling of each product, operation order inside a butterfly) must not change without
+ * changing the Python reference too. Right shifts of negative values are arithmetic on every
+ * compiler we target (GCC on Arm, RISC-V and the host).
  *
  * The complex buffer interleaves real and imaginary parts, so one LDRD/STRD moves a value. */
 #define TG_FEATURES_IMPLEMENTATION
 #include "tg_features.h"
 
-#define TG_HALF (TG_FEATURES_WINDOW / 2)
-#define TG_QUARTER (TG_FEATURES_WINDOW / 4)
+#define TG_HALF (TG_FEATURES_WINDOW / 2)      /* complex points */
+#define TG_EIGHTH (TG_FEATURES_WINDOW / 8)    /* a quarter of the complex points */
+
+#if defined(__GNUC__)
+#define TG_FE_INLINE static inline __attribute__((always_inline))
+#else
+#define TG_FE_INLINE static inline
+#endif
 
 #if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP)
 /* ARMv7E-M: one instruction per high word, the accumulating forms included (GCC emits SMULL
@@ -88,8 +97,6 @@ static int32_t tg_log2_q6(uint64_t v)
     return (int32_t)(msb << TG_FEATURES_LOG_FRAC_BITS) + tg_features_log2_table[idx];
 }
 
-/* DC removal, window and the first radix-2 stage (unit twiddles): position pair p takes the
- * complex samples order[p] and order[p] + N/4 (mixed-radix digit reversal). */
 #if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP) && TG_FEATURES_CHANNELS == 1u
 /* One channel on ARMv7E-M: two neighbouring samples (and Hann values) in one 32-bit load,
  * little-endian, unaligned allowed (memcpy lets GCC emit a plain LDR, never LDRD/LDM); the
@@ -146,14 +153,41 @@ static inline void tg_windowed(const int16_t *x, const int16_t *h, int32_t mean,
 #endif
 }
 
-/* DC removal, window and the first radix-2 stage (unit twiddles): position pair p takes the
- * complex samples order[p] and order[p] + N/4 (mixed-radix digit reversal). */
-static void tg_window_radix2(const int16_t *samples, int32_t *z)
+/* The sums of a radix-4 butterfly on four scaled or twiddled inputs t[0..7] (re, im pairs),
+ * written to the four quarters o0..o3 of its block. */
+TG_FE_INLINE void tg_sums4(const int32_t *t, int32_t *o0, int32_t *o1, int32_t *o2, int32_t *o3)
+{
+    int32_t a0r = t[0] + t[4], a0i = t[1] + t[5], a1r = t[0] - t[4], a1i = t[1] - t[5];
+    int32_t c0r = t[2] + t[6], c0i = t[3] + t[7], c1r = t[2] - t[6], c1i = t[3] - t[7];
+    o0[0] = a0r + c0r;
+    o0[1] = a0i + c0i;
+    o2[0] = a0r - c0r;
+    o2[1] = a0i - c0i;
+    o1[0] = a1r + c1i;
+    o1[1] = a1i - c1r;
+    o3[0] = a1r - c1i;
+    o3[1] = a1i + c1r;
+}
+
+/* DC removal, window and the first stage (unit twiddles): block p takes the complex samples
+ * order[p] + i N / (2 r), i < r (mixed-radix digit reversal); the window's shift already
+ * divided each by r. */
+static void tg_window_first(const int16_t *samples, int32_t *z)
 {
     int32_t mean = tg_mean(samples);
     uint32_t p;
-    for (p = 0u; p < TG_QUARTER; p++) {
-        uint32_t a = 2u * tg_features_order[p], b = a + TG_HALF;
+    for (p = 0u; p < TG_HALF / TG_FEATURES_FIRST_RADIX; p++) {
+        uint32_t a = 2u * tg_features_order[p];          /* sample index of the first input */
+#if TG_FEATURES_FIRST_RADIX == 4
+        const uint32_t d = TG_FEATURES_WINDOW / 4u;     /* N/8 complex samples apart */
+        int32_t t[8], *o = z + 8u * p;
+        tg_windowed(samples + a * TG_FEATURES_CHANNELS, tg_features_hann_q15 + a, mean, &t[0], &t[1]);
+        tg_windowed(samples + (a + d) * TG_FEATURES_CHANNELS, tg_features_hann_q15 + a + d, mean, &t[2], &t[3]);
+        tg_windowed(samples + (a + 2u * d) * TG_FEATURES_CHANNELS, tg_features_hann_q15 + a + 2u * d, mean, &t[4], &t[5]);
+        tg_windowed(samples + (a + 3u * d) * TG_FEATURES_CHANNELS, tg_features_hann_q15 + a + 3u * d, mean, &t[6], &t[7]);
+        tg_sums4(t, o, o + 2, o + 4, o + 6);
+#else
+        uint32_t b = a + TG_HALF;
         int32_t ar, ai, br, bi;
         tg_windowed(samples + a * TG_FEATURES_CHANNELS, tg_features_hann_q15 + a, mean, &ar, &ai);
         tg_windowed(samples + b * TG_FEATURES_CHANNELS, tg_features_hann_q15 + b, mean, &br, &bi);
@@ -161,54 +195,47 @@ static void tg_window_radix2(const int16_t *samples, int32_t *z)
         z[4u * p + 1u] = ai + bi;
         z[4u * p + 2u] = ar - br;
         z[4u * p + 3u] = ai - bi;
+#endif
     }
 }
 
 /* x0 / 4 plus the three inputs times their twiddles w (cos, sin) x 3, Q30 so each high word is
  * already a quarter; two levels of sums and no other shift. */
-static inline void tg_butterfly4(int32_t *p0, int32_t *p1, int32_t *p2, int32_t *p3, const int32_t *w)
+TG_FE_INLINE void tg_butterfly4(int32_t *p0, int32_t *p1, int32_t *p2, int32_t *p3, const int32_t *w)
 {
-    int32_t t1r = tg_mulhi_add(tg_mulhi(p1[0], w[0]), p1[1], w[1]);
-    int32_t t1i = tg_mulhi_sub(tg_mulhi(p1[1], w[0]), p1[0], w[1]);
-    int32_t t3r = tg_mulhi_add(tg_mulhi(p3[0], w[4]), p3[1], w[5]);
-    int32_t t3i = tg_mulhi_sub(tg_mulhi(p3[1], w[4]), p3[0], w[5]);
-    int32_t c0r = t1r + t3r, c0i = t1i + t3i, c1r = t1r - t3r, c1i = t1i - t3i;
-    int32_t t2r = tg_mulhi_add(tg_mulhi(p2[0], w[2]), p2[1], w[3]);
-    int32_t t2i = tg_mulhi_sub(tg_mulhi(p2[1], w[2]), p2[0], w[3]);
-    int32_t t0r = p0[0] >> 2, t0i = p0[1] >> 2;
-    int32_t a0r = t0r + t2r, a0i = t0i + t2i, a1r = t0r - t2r, a1i = t0i - t2i;
-    p0[0] = a0r + c0r;
-    p0[1] = a0i + c0i;
-    p2[0] = a0r - c0r;
-    p2[1] = a0i - c0i;
-    p1[0] = a1r + c1i;
-    p1[1] = a1i - c1r;
-    p3[0] = a1r - c1i;
-    p3[1] = a1i + c1r;
+    int32_t t[8];
+    t[2] = tg_mulhi_add(tg_mulhi(p1[0], w[0]), p1[1], w[1]);
+    t[3] = tg_mulhi_sub(tg_mulhi(p1[1], w[0]), p1[0], w[1]);
+    t[6] = tg_mulhi_add(tg_mulhi(p3[0], w[4]), p3[1], w[5]);
+    t[7] = tg_mulhi_sub(tg_mulhi(p3[1], w[4]), p3[0], w[5]);
+    t[4] = tg_mulhi_add(tg_mulhi(p2[0], w[2]), p2[1], w[3]);
+    t[5] = tg_mulhi_sub(tg_mulhi(p2[1], w[2]), p2[0], w[3]);
+    t[0] = p0[0] >> 2;
+    t[1] = p0[1] >> 2;
+    tg_sums4(t, p0, p1, p2, p3);
 }
 
 /* tg_butterfly4 with the twiddles of m = 0 (cos 2^30, sin 0): the same results (floor(x 2^30 /
  * 2^32) is x >> 2, and a zero sine adds nothing), without the twelve products. */
-static inline void tg_butterfly4_unit(int32_t *p0, int32_t *p1, int32_t *p2, int32_t *p3)
+TG_FE_INLINE void tg_butterfly4_unit(int32_t *p0, int32_t *p1, int32_t *p2, int32_t *p3)
 {
-    int32_t t0r = p0[0] >> 2, t0i = p0[1] >> 2, t1r = p1[0] >> 2, t1i = p1[1] >> 2;
-    int32_t t2r = p2[0] >> 2, t2i = p2[1] >> 2, t3r = p3[0] >> 2, t3i = p3[1] >> 2;
-    int32_t a0r = t0r + t2r, a0i = t0i + t2i, a1r = t0r - t2r, a1i = t0i - t2i;
-    int32_t c0r = t1r + t3r, c0i = t1i + t3i, c1r = t1r - t3r, c1i = t1i - t3i;
-    p0[0] = a0r + c0r;
-    p0[1] = a0i + c0i;
-    p2[0] = a0r - c0r;
-    p2[1] = a0i - c0i;
-    p1[0] = a1r + c1i;
-    p1[1] = a1i - c1r;
-    p3[0] = a1r - c1i;
-    p3[1] = a1i + c1r;
+    int32_t t[8];
+    t[0] = p0[0] >> 2;
+    t[1] = p0[1] >> 2;
+    t[2] = p1[0] >> 2;
+    t[3] = p1[1] >> 2;
+    t[4] = p2[0] >> 2;
+    t[5] = p2[1] >> 2;
+    t[6] = p3[0] >> 2;
+    t[7] = p3[1] >> 2;
+    tg_sums4(t, p0, p1, p2, p3);
 }
 
 /* One radix-4 stage of size 4q over the whole buffer; w: q groups of (cos, sin) for W^m, W^2m,
- * W^3m, read in order once per block. Always inlined with a constant q, so the four inputs
- * are one pointer plus constant offsets (registers are what a butterfly runs short of). */
-static inline __attribute__((always_inline)) void tg_radix4(int32_t *z, uint32_t q, const int32_t *w)
+ * W^3m (the unit group of m = 0 skipped), read in order once per block. Inlined with a
+ * constant q, so the four inputs are one pointer plus constant offsets (registers are what a
+ * butterfly runs short of). */
+TG_FE_INLINE void tg_radix4(int32_t *z, uint32_t q, const int32_t *w)
 {
     int32_t *end = z + 2u * TG_HALF;
     for (; z < end; z += 8u * q) {
@@ -221,65 +248,87 @@ static inline __attribute__((always_inline)) void tg_radix4(int32_t *z, uint32_t
     }
 }
 
-/* The last stage when log2(N/2) is even: radix 2 over the two halves, the second input doubled
- * so its Q30 product is a half, like x0 >> 1. */
-static void tg_radix2(int32_t *z, const int32_t *w)
+/* A butterfly of the last radix-2 stage: lo = a / 2 + W b, hi = a / 2 - W b, b doubled so its
+ * Q30 product is a half. */
+TG_FE_INLINE void tg_butterfly2(const int32_t *a, const int32_t *b, int32_t c, int32_t s, int32_t *lo, int32_t *hi)
 {
-    uint32_t m;
-    for (m = 0u; m < TG_HALF / 2u; m++, w += 2) {
-        int32_t *p0 = z + 2u * m, *p1 = p0 + TG_HALF;
-        int32_t br = p1[0] * 2, bi = p1[1] * 2;
-        int32_t tr = tg_mulhi_add(tg_mulhi(br, w[0]), bi, w[1]);
-        int32_t ti = tg_mulhi_sub(tg_mulhi(bi, w[0]), br, w[1]);
-        int32_t ar = p0[0] >> 1, ai = p0[1] >> 1;
-        p0[0] = ar + tr;
-        p0[1] = ai + ti;
-        p1[0] = ar - tr;
-        p1[1] = ai - ti;
+    int32_t br = b[0] * 2, bi = b[1] * 2;
+    int32_t tr = tg_mulhi_add(tg_mulhi(br, c), bi, s);
+    int32_t ti = tg_mulhi_sub(tg_mulhi(bi, c), br, s);
+    int32_t ar = a[0] >> 1, ai = a[1] >> 1;
+    lo[0] = ar + tr;
+    lo[1] = ai + ti;
+    hi[0] = ar - tr;
+    hi[1] = ai - ti;
+}
+
+/* Split step of the real FFT for the pair (k, N/2 - k): 16 X[k] into xk and 16 X[N/2 - k],
+ * its imaginary part negated (only |X|^2 is used), into xm; the four products are shared.
+ * xm is written first, so for k = N/4 (xk == xm) the k formula stays. */
+TG_FE_INLINE void tg_split(const int32_t *zk, const int32_t *zm, int32_t c, int32_t s, int32_t *xk, int32_t *xm)
+{
+    int32_t er = zk[0] + zm[0], ei = zk[1] - zm[1];
+    int32_t dr = zk[0] - zm[0], di = zk[1] + zm[1];
+    int32_t u = tg_mulhi_sub(tg_mulhi(di, c), dr, s);
+    int32_t v = tg_mulhi_add(tg_mulhi(dr, c), di, s);
+    int32_t ar = er >> 1, ai = ei >> 1;
+    xm[0] = ar - u;
+    xm[1] = ai + v;
+    xk[0] = ar + u;
+    xk[1] = ai - v;
+}
+
+/* The last radix-2 stage and the split, in place: Z'[m] and Z'[m + N/4] (the two halves' m)
+ * in, X[k] out at Z[k]. Butterflies m and N/4 - m (m < N/8) make the pairs (m, N/2 - m) and
+ * (N/4 - m, N/4 + m), all from quarter-table entry m: W_{N/2}^(N/4 - m) is W_{N/2}^m with its
+ * cosine negated, W_N^(N/4 - m) has cosine and sine swapped. m = 0 and N/8 come last (bin 0
+ * is never used; N/4 pairs with itself). */
+static void tg_last_split(int32_t *z)
+{
+    const int32_t *w = tg_features_quarter + 4;
+    int32_t *pa = z + 2, *pb = z + TG_HALF + 2, *pc = z + TG_HALF - 2, *pd = z + 2u * TG_HALF - 2;
+    int32_t zm[2], zmh[2], zhm[2], zmm[2];
+    for (; pa < z + 2u * TG_EIGHTH; pa += 2, pb += 2, pc -= 2, pd -= 2, w += 4) {
+        tg_butterfly2(pa, pb, w[0], w[1], zm, zmh);          /* Z[m], Z[m + N/4] */
+        tg_butterfly2(pc, pd, -w[0], w[1], zhm, zmm);        /* Z[N/4 - m], Z[N/2 - m] */
+        tg_split(zm, zmm, w[2], w[3], pa, pd);
+        tg_split(zhm, zmh, w[3], w[2], pc, pb);
     }
+    w = tg_features_quarter;
+    tg_butterfly2(z, z + TG_HALF, w[0], w[1], zm, zmh);      /* Z[N/4] (Z[0] is not needed) */
+    pa = z + 2u * TG_EIGHTH;
+    pb = pa + TG_HALF;
+    tg_butterfly2(pa, pb, w[4u * TG_EIGHTH], w[4u * TG_EIGHTH + 1u], zhm, zmm);   /* Z[N/8], Z[3N/8] */
+    tg_split(zhm, zmm, w[4u * TG_EIGHTH + 2u], w[4u * TG_EIGHTH + 3u], pa, pb);
+    tg_split(zmh, zmh, w[3], w[2], z + TG_HALF, z + TG_HALF);
 }
 
 static void tg_complex_fft(int32_t *z)
 {
     const int32_t *w = tg_features_twiddle_q30;
-    uint32_t done = 2u;            /* the first radix-2 stage */
-    /* Stages of size 8, 32, ... up to the window's 4096 / 2, each with its constant quarter. */
+    /* Radix-4 stages of quarter q = r, 4r, 16r, ... (r the first radix) while one radix-2 level
+     * remains after them; each stage inlined with its constant q. */
+#if TG_FEATURES_FIRST_RADIX == 4
+#define TG_QUARTERS 0x55555554u
+#else
+#define TG_QUARTERS 0xAAAAAAAAu
+#endif
 #define TG_RADIX4_STAGE(q) \
-    if (4u * (q) <= TG_HALF) { \
+    if (((q) & TG_QUARTERS) != 0u && 8u * (q) <= TG_HALF) { \
         tg_radix4(z, (q), w); \
         w += 6u * (q); \
-        done = 4u * (q); \
     }
     TG_RADIX4_STAGE(2u)
+    TG_RADIX4_STAGE(4u)
     TG_RADIX4_STAGE(8u)
+    TG_RADIX4_STAGE(16u)
     TG_RADIX4_STAGE(32u)
+    TG_RADIX4_STAGE(64u)
     TG_RADIX4_STAGE(128u)
-    TG_RADIX4_STAGE(512u)
+    TG_RADIX4_STAGE(256u)
 #undef TG_RADIX4_STAGE
-    if (done < TG_HALF) {          /* log2(N/2) even: one radix-2 level left */
-        tg_radix2(z, w);
-    }
-}
-
-/* Split step of the real FFT: X[k] and X[N/2 - k] (16 X, in place of Z[k], Z[N/2 - k]) share
- * their four products; the imaginary part of X[N/2 - k] is negated (only |X|^2 is used). At
- * k = N/4 both writes hit one place and the k formula, written last, stays. */
-static void tg_split(int32_t *z)
-{
-    const int32_t *w = tg_features_split_q31;
-    uint32_t k;
-    for (k = 1u; k <= TG_QUARTER; k++, w += 2) {
-        int32_t *pk = z + 2u * k, *pm = z + 2u * (TG_HALF - k);
-        int32_t er = pk[0] + pm[0], ei = pk[1] - pm[1];
-        int32_t dr = pk[0] - pm[0], di = pk[1] + pm[1];
-        int32_t u = tg_mulhi_sub(tg_mulhi(di, w[0]), dr, w[1]);
-        int32_t v = tg_mulhi_add(tg_mulhi(dr, w[0]), di, w[1]);
-        int32_t ar = er >> 1, ai = ei >> 1;
-        pm[0] = ar - u;
-        pm[1] = ai + v;
-        pk[0] = ar + u;
-        pk[1] = ai - v;
-    }
+#undef TG_QUARTERS
+    tg_last_split(z);
 }
 
 /* One channel: samples[n * TG_FEATURES_CHANNELS] for n < TG_FEATURES_WINDOW in, its band
@@ -289,9 +338,8 @@ static void tg_features_channel(const int16_t *samples, int8_t *features)
     int32_t z[2u * TG_HALF];
     uint32_t b, k = tg_features_band_edges[0];
 
-    tg_window_radix2(samples, z);
+    tg_window_first(samples, z);
     tg_complex_fft(z);
-    tg_split(z);
     for (b = 0u; b < TG_FEATURES_BANDS; b++) {
         int64_t energy = 0;         /* < 2^62 (the numpy twin's int64 too): two SMLALs a bin */
         int32_t q;

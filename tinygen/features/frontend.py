@@ -3,16 +3,18 @@
 Pipeline, identical step for step in firmware/features/tg_features.c (bit-exact):
 
 1. DC removal: mean = floor(sum(x) / N) (an arithmetic shift, N is a power of two).
-2. Window and scale: y = ((x - mean) * hann_q15) >> 3, so |y| < 2^28.
+2. Window and scale: y = ((x - mean) * hann_q15) >> (2 + log2 r), r the first stage's radix.
 3. Real FFT of N points as an N/2-point complex FFT of z[n] = y[2n] + j y[2n+1], decimation in
-   time, scaled so nothing overflows (the CMSIS-style scaled FFT): a first radix-2 stage with
-   unit twiddles fused with the window (inputs read in mixed-radix digit-reversed order, the
-   `order` table), then radix-4 stages (Q30 twiddles: a product's high word is a quarter, the
-   stage's scaling), then, when log2(N/2) is even, one radix-2 stage with Q30 twiddles on
-   doubled inputs. Every product is the high word of a 32x32-bit multiply, floor (SMMUL/SMMLA
-   on Cortex-M) or, where subtracted, ceiling (SMMLS), so a complex product costs four
-   instructions. Then the split step, bins k and N/2-k together (they share their four
-   products), gives X[k] * 16 for 0 < k < N/2, |X| < 2^30.
+   time, scaled so nothing overflows (the CMSIS-style scaled FFT): a first stage with unit
+   twiddles fused with the window (radix 4 when log2(N/2) is odd, else 2; inputs read in
+   mixed-radix digit-reversed order, the `order` table), radix-4 stages (Q30 twiddles: a
+   product's high word is a quarter, the stage's scaling), and a last radix-2 stage (Q30
+   twiddles on doubled inputs) which the C fuses with the split step. Every product is the high
+   word of a 32x32-bit multiply, floor (SMMUL/SMMLA on Cortex-M) or, where subtracted, ceiling
+   (SMMLS), so a complex product costs four instructions. The split step, bins k and N/2-k
+   together (they share their four products), gives X[k] * 16 for 0 < k < N/2, |X| < 2^30.
+   The last stage's and the split's twiddles come from one quarter-wave table (m <= N/8) by
+   symmetry, as the C reads them.
 4. Power |X|^2 as int64 (< 2^61), summed over each band's bins (band edges precomputed).
 5. log2 of the band energy in Q6 (1/64 octave): position of the top bit + a 64-entry table.
 6. Affine map of the log to int8: ((log - lo) * mult) >> 16, clamped to [0, 255], minus 128.
@@ -41,7 +43,7 @@ Q15_ONE = 1 << 15
 LOG_FRAC_BITS = 6        # log2 values are in 1/64 octave
 LOG_TABLE_BITS = 6       # 64-entry table for the fractional part
 MAP_SHIFT = 16           # int8 map: ((log - lo) * mult) >> MAP_SHIFT
-PRESCALE_SHIFT = 3       # (x - mean) * hann_q15 >> 3: |y| < 2^28, the FFT's headroom
+PRESCALE_SHIFT = 2       # (x - mean) * hann_q15 >> (2 + log2 first radix): < 2^29 after it
 MAX_CHANNELS = 8
 
 
@@ -79,11 +81,16 @@ def _q30(values: np.ndarray) -> np.ndarray:
 
 
 def fft_radices(m: int) -> list[int]:
-    """Radices of the m-point complex FFT, first stage first: 2 (unit twiddles, fused with the
-    window), then 4s, then a last 2 when log2(m) is even."""
+    """Radices of the m-point complex FFT (m >= 8), first stage first: 4 or 2 (unit twiddles,
+    fused with the window; 4 when log2(m) is odd), then 4s, then a last 2."""
     levels = m.bit_length() - 1
-    fours = (levels - 1) // 2
-    return [2] + [4] * fours + [2] * (levels - 1 - 2 * fours)
+    first = 4 if levels % 2 else 2
+    return [first] + [4] * ((levels - 1 - first // 2) // 2) + [2]
+
+
+def prescale_shift(m: int) -> int:
+    """The window's shift: the first stage adds r inputs, so each is divided by r first."""
+    return PRESCALE_SHIFT + fft_radices(m)[0].bit_length() - 1
 
 
 def dit_order(m: int) -> np.ndarray:
@@ -95,23 +102,44 @@ def dit_order(m: int) -> np.ndarray:
     return perm
 
 
-def stage_twiddles_q30(m: int) -> list[np.ndarray]:
-    """Per twiddled stage, in the C loop's order: for each m' < q = size / radix, the cos and
-    sin (Q30) of W_size^(i m') for i = 1 .. radix - 1, interleaved."""
-    out, size = [], 2
-    for r in fft_radices(m)[1:]:
-        size *= r
-        q = size // r
-        mm = np.arange(q)[:, None] * np.arange(1, r)[None, :]
+def radix4_twiddles_q30(m: int) -> list[np.ndarray]:
+    """Per radix-4 stage, in the C loop's order: for each m' < q = size / 4, the cos and sin
+    (Q30) of W_size^(i m') for i = 1, 2, 3, interleaved (m' = 0 too, which the C skips)."""
+    out, radices = [], fft_radices(m)
+    size = radices[0]
+    for _ in radices[1:-1]:
+        size *= 4
+        q = size // 4
+        mm = np.arange(q)[:, None] * np.arange(1, 4)[None, :]
         ang = 2 * np.pi * mm / size
         out.append(np.stack([_q30(np.cos(ang)), _q30(np.sin(ang))], axis=-1).reshape(q, -1))
     return out
 
 
-def split_twiddles_q31(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos and sin of 2*pi*k/N for 0 < k <= N/4 in Q31 (W_N^k = cos - j sin): the split step."""
-    k = np.arange(1, n // 4 + 1)
-    return _q31(np.cos(2 * np.pi * k / n)), _q31(np.sin(2 * np.pi * k / n))
+def quarter_twiddles(n: int) -> np.ndarray:
+    """For m = 0 .. N/8: W_{N/2}^m in Q30 (the last stage) and W_N^m in Q31 (the split), as
+    [cos, sin, cos, sin]. Each sine is the cosine of the complementary index, so the table's
+    symmetries (sin <-> cos at N/8, the sign of cos past N/8) hold exactly."""
+    m = np.arange(n // 8 + 1)
+    half = n // 2
+    return np.stack([_q30(np.cos(2 * np.pi * m / half)), _q30(np.cos(2 * np.pi * (half // 4 - m) / half)),
+                     _q31(np.cos(2 * np.pi * m / n)), _q31(np.cos(2 * np.pi * (half // 2 - m) / n))], axis=1)
+
+
+def unfold_quarter(quarter: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The quarter table unfolded the way tg_features.c reads it: the last stage's twiddles for
+    m < N/4 ([m, 2]: m > N/8 reads N/4 - m with cos negated) and the split's for 0 < k <= N/4
+    ([k - 1, 2]: k > N/8 reads N/4 - k with cos and sin swapped)."""
+    half = n // 2
+    m = np.arange(half // 2)
+    mir = np.minimum(m, half // 2 - m)
+    last = np.stack([np.where(m <= half // 4, 1, -1) * quarter[mir, 0], quarter[mir, 1]], axis=1)
+    k = np.arange(1, half // 2 + 1)
+    low = k <= half // 4
+    kk = np.where(low, k, half // 2 - k)
+    split = np.stack([np.where(low, quarter[kk, 2], quarter[kk, 3]),
+                      np.where(low, quarter[kk, 3], quarter[kk, 2])], axis=1)
+    return last, split
 
 
 def log2_table() -> np.ndarray:
@@ -205,10 +233,13 @@ class FrontEnd:
         self.n_features = config.n_bands * config.channels    # the network's input elements
         self.raw_samples = n * config.channels                # int16 values in one raw window
         self.hann = hann_q15(n)
-        self.split_cos, self.split_sin = split_twiddles_q31(n)
-        self.twiddles = stage_twiddles_q30(self.half)
+        self.first = fft_radices(self.half)[0]
+        self.prescale = prescale_shift(self.half)
+        self.twiddles = radix4_twiddles_q30(self.half)
+        self.quarter = quarter_twiddles(n)
+        self.last_twiddles, self.split_twiddles = unfold_quarter(self.quarter, n)
         self.log_table = log2_table()
-        self.order = dit_order(self.half)[0::2]     # the first stage's pairs: (i, i + N/4)
+        self.order = dit_order(self.half)[0::self.first]   # first stage: i, i + N/(2r), ...
         self.edges = np.asarray(config.band_edges, dtype=np.int64)
 
     # ---- persistence -------------------------------------------------------------------
@@ -288,7 +319,7 @@ class FrontEnd:
     def _band_energy(self, x: np.ndarray) -> np.ndarray:
         shift = self.window.bit_length() - 1
         mean = x.sum(axis=1, keepdims=True) >> shift
-        y = ((x - mean) * self.hann) >> PRESCALE_SHIFT
+        y = ((x - mean) * self.hann) >> self.prescale
         zr, zi = self._fft(y[:, 0::2], y[:, 1::2])
         xr, xi = self._split(zr, zi)
         power = xr * xr + xi * xi                       # < 2^61: int64 is enough
@@ -297,19 +328,31 @@ class FrontEnd:
 
     def _fft(self, yr: np.ndarray, yi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The scaled complex FFT of yr + j yi, stage by stage as in tg_features.c."""
-        b, m = len(yr), self.half
-        a, c = self.order, self.order + m // 2           # first stage: unit twiddles
-        zr = np.stack([yr[:, a] + yr[:, c], yr[:, a] - yr[:, c]], axis=2).reshape(b, m)
-        zi = np.stack([yi[:, a] + yi[:, c], yi[:, a] - yi[:, c]], axis=2).reshape(b, m)
-        size = 2
-        for r, w in zip(fft_radices(m)[1:], self.twiddles):
-            size *= r
-            q = size // r
-            zr, zi = zr.reshape(b, m // size, r, q), zi.reshape(b, m // size, r, q)
-            stage = _radix4 if r == 4 else _radix2
-            zr, zi = stage(zr, zi, w)
+        b, m, r = len(yr), self.half, self.first
+        idx = [self.order + i * (m // r) for i in range(r)]     # first stage: unit twiddles
+        if r == 4:
+            zr, zi = _butterfly4([(yr[:, i], yi[:, i]) for i in idx])
+        else:
+            a, c = idx
+            zr = np.stack([yr[:, a] + yr[:, c], yr[:, a] - yr[:, c]], axis=2)
+            zi = np.stack([yi[:, a] + yi[:, c], yi[:, a] - yi[:, c]], axis=2)
+        zr, zi = zr.reshape(b, m), zi.reshape(b, m)
+        size = r
+        for w in self.twiddles:
+            size *= 4
+            q = size // 4
+            zr, zi = zr.reshape(b, m // size, 4, q), zi.reshape(b, m // size, 4, q)
+            t = [(zr[:, :, 0] >> 2, zi[:, :, 0] >> 2)]
+            t += [_cmul(zr[:, :, i], zi[:, :, i], w[:, 2 * i - 2], w[:, 2 * i - 1]) for i in (1, 2, 3)]
+            zr, zi = _butterfly4(t)
             zr, zi = zr.reshape(b, m), zi.reshape(b, m)
-        return zr, zi
+        # last stage: radix 2 over the halves, the second input doubled so its Q30 product is
+        # a half, like the first's >> 1
+        h = m // 2
+        w = self.last_twiddles
+        tr, ti = _cmul(zr[:, h:] * 2, zi[:, h:] * 2, w[:, 0], w[:, 1])
+        ar, ai = zr[:, :h] >> 1, zi[:, :h] >> 1
+        return np.concatenate([ar + tr, ar - tr], axis=1), np.concatenate([ai + ti, ai - ti], axis=1)
 
     def _split(self, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """X[k] (k < N/2, bin 0 left 0: no band uses it) from Z[k] and Z[N/2 - k], the pair
@@ -319,8 +362,9 @@ class FrontEnd:
         mk = m - k
         er, ei = zr[:, k] + zr[:, mk], zi[:, k] - zi[:, mk]
         dr, di = zr[:, k] - zr[:, mk], zi[:, k] + zi[:, mk]
-        u = _mulhi(di, self.split_cos) + _mulhi_neg(dr, self.split_sin)
-        v = _mulhi(dr, self.split_cos) + _mulhi(di, self.split_sin)
+        c, s = self.split_twiddles[:, 0], self.split_twiddles[:, 1]
+        u = _mulhi(di, c) + _mulhi_neg(dr, s)
+        v = _mulhi(dr, c) + _mulhi(di, s)
         ar, ai = er >> 1, ei >> 1
         xr, xi = np.zeros_like(zr), np.zeros_like(zi)
         xr[:, mk], xi[:, mk] = ar - u, ai + v           # X[N/2 - k], imaginary part negated
@@ -343,12 +387,9 @@ class FrontEnd:
         return np.where(e == 0, 0, out)
 
 
-def _radix4(zr: np.ndarray, zi: np.ndarray, w: np.ndarray):
-    """One radix-4 DIT stage on [batch, blocks, 4, q]: x0 / 4 + the three twiddled inputs
-    (Q30: each product is already a quarter), two levels of sums, no other shift."""
-    t = [(zr[:, :, 0] >> 2, zi[:, :, 0] >> 2)]
-    for i in range(1, 4):
-        t.append(_cmul(zr[:, :, i], zi[:, :, i], w[:, 2 * i - 2], w[:, 2 * i - 1]))
+def _butterfly4(t: list) -> tuple[np.ndarray, np.ndarray]:
+    """The radix-4 sums of four (already scaled or twiddled) inputs t0..t3, each (re, im):
+    the outputs stacked on a new axis 2 (the four quarters of a block)."""
     a0 = (t[0][0] + t[2][0], t[0][1] + t[2][1])
     a1 = (t[0][0] - t[2][0], t[0][1] - t[2][1])
     c0 = (t[1][0] + t[3][0], t[1][1] + t[3][1])
@@ -356,14 +397,6 @@ def _radix4(zr: np.ndarray, zi: np.ndarray, w: np.ndarray):
     outr = [a0[0] + c0[0], a1[0] + c1[1], a0[0] - c0[0], a1[0] - c1[1]]
     outi = [a0[1] + c0[1], a1[1] - c1[0], a0[1] - c0[1], a1[1] + c1[0]]
     return np.stack(outr, axis=2), np.stack(outi, axis=2)
-
-
-def _radix2(zr: np.ndarray, zi: np.ndarray, w: np.ndarray):
-    """The last radix-2 stage (log2(N/2) even) on [batch, 1, 2, q]: the second input doubled
-    so the Q30 product is a half, like a >> 1."""
-    ar, ai = zr[:, :, 0] >> 1, zi[:, :, 0] >> 1
-    tr, ti = _cmul(zr[:, :, 1] * 2, zi[:, :, 1] * 2, w[:, 0], w[:, 1])
-    return np.stack([ar + tr, ar - tr], axis=2), np.stack([ai + ti, ai - ti], axis=2)
 
 
 def estimate_hz_per_feature(fe: FrontEnd) -> list[float]:
