@@ -231,6 +231,65 @@ TG_FE_INLINE void tg_butterfly4_unit(int32_t *p0, int32_t *p1, int32_t *p2, int3
     tg_sums4(t, p0, p1, p2, p3);
 }
 
+#if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP) && defined(__thumb2__)
+/* tg_butterfly4, the same instructions in the same order as the C above, register-allocated by
+ * hand: GCC's version spills twiddles and splits LDRDs (53 instructions against these 40).
+ * b points between the second and third inputs (12q bytes past the first), so all four are in
+ * LDRD's +-1020-byte reach while 12q <= 1020; w advances by 24 bytes, b by one complex value. */
+#define TG_ASM_BUTTERFLY4 1
+TG_FE_INLINE void tg_butterfly4_asm(int32_t **b, const int32_t **w, uint32_t q)
+{
+    int32_t a, bb, d, e, f, g, c, s, x, y;
+    __asm__ volatile(
+        "ldrd %[c], %[s], [%[w]], #8\n\t"
+        "ldrd %[x], %[y], [%[b], #-%c[o1]]\n\t"
+        "smmul %[a], %[x], %[c]\n\t"
+        "smmla %[a], %[y], %[s], %[a]\n\t"
+        "smmul %[bb], %[y], %[c]\n\t"
+        "smmls %[bb], %[x], %[s], %[bb]\n\t"
+        "ldrd %[c], %[s], [%[w]], #8\n\t"
+        "ldrd %[x], %[y], [%[b], #%c[o1]]\n\t"
+        "smmul %[d], %[x], %[c]\n\t"
+        "smmla %[d], %[y], %[s], %[d]\n\t"
+        "smmul %[e], %[y], %[c]\n\t"
+        "smmls %[e], %[x], %[s], %[e]\n\t"
+        "ldrd %[c], %[s], [%[w]], #8\n\t"
+        "ldrd %[x], %[y], [%[b], #%c[o3]]\n\t"
+        "smmul %[f], %[x], %[c]\n\t"
+        "smmla %[f], %[y], %[s], %[f]\n\t"
+        "smmul %[g], %[y], %[c]\n\t"
+        "smmls %[g], %[x], %[s], %[g]\n\t"
+        "ldrd %[c], %[s], [%[b], #-%c[o3]]\n\t"      /* x0 */
+        "add %[x], %[d], %[c], asr #2\n\t"           /* a0r = x0r / 4 + t2r */
+        "rsb %[d], %[d], %[c], asr #2\n\t"           /* a1r */
+        "add %[c], %[e], %[s], asr #2\n\t"           /* a0i */
+        "rsb %[e], %[e], %[s], asr #2\n\t"           /* a1i */
+        "add %[s], %[a], %[f]\n\t"                   /* c0r = t1r + t3r */
+        "sub %[a], %[a], %[f]\n\t"                   /* c1r */
+        "add %[f], %[bb], %[g]\n\t"                  /* c0i */
+        "sub %[bb], %[bb], %[g]\n\t"                 /* c1i */
+        "add %[y], %[x], %[s]\n\t"                   /* y0r */
+        "sub %[x], %[x], %[s]\n\t"                   /* y2r */
+        "add %[s], %[c], %[f]\n\t"                   /* y0i */
+        "sub %[c], %[c], %[f]\n\t"                   /* y2i */
+        "strd %[y], %[s], [%[b], #-%c[o3]]\n\t"
+        "strd %[x], %[c], [%[b], #%c[o1]]\n\t"
+        "add %[x], %[d], %[bb]\n\t"                  /* y1r = a1r + c1i */
+        "sub %[d], %[d], %[bb]\n\t"                  /* y3r */
+        "sub %[y], %[e], %[a]\n\t"                   /* y1i = a1i - c1r */
+        "add %[e], %[e], %[a]\n\t"                   /* y3i */
+        "strd %[x], %[y], [%[b], #-%c[o1]]\n\t"
+        "strd %[d], %[e], [%[b], #%c[o3]]\n\t"
+        "add %[b], %[b], #8"
+        : [b] "+r"(*b), [w] "+r"(*w), [a] "=&r"(a), [bb] "=&r"(bb), [d] "=&r"(d), [e] "=&r"(e),
+          [f] "=&r"(f), [g] "=&r"(g), [c] "=&r"(c), [s] "=&r"(s), [x] "=&r"(x), [y] "=&r"(y)
+        : [o1] "i"(4u * q * 1u), [o3] "i"(12u * q)
+        : "memory");
+}
+#else
+#define TG_ASM_BUTTERFLY4 0
+#endif
+
 /* One radix-4 stage of size 4q over the whole buffer; w: q groups of (cos, sin) for W^m, W^2m,
  * W^3m (the unit group of m = 0 skipped), read in order once per block. Inlined with a
  * constant q, so the four inputs are one pointer plus constant offsets (registers are what a
@@ -239,11 +298,23 @@ TG_FE_INLINE void tg_radix4(int32_t *z, uint32_t q, const int32_t *w)
 {
     int32_t *end = z + 2u * TG_HALF;
     for (; z < end; z += 8u * q) {
-        int32_t *p = z + 2, *stop = z + 2u * q;
-        const int32_t *t = w + 6;
         tg_butterfly4_unit(z, z + 2u * q, z + 4u * q, z + 6u * q);
-        for (; p < stop; p += 2, t += 6) {
-            tg_butterfly4(p, p + 2u * q, p + 4u * q, p + 6u * q, t);
+#if TG_ASM_BUTTERFLY4
+        if (12u * q <= 1020u) {
+            int32_t *b = z + 2 + 3u * q, *stop = z + 5u * q;
+            const int32_t *t = w + 6;
+            while (b < stop) {
+                tg_butterfly4_asm(&b, &t, q);
+            }
+            continue;
+        }
+#endif
+        {
+            int32_t *p = z + 2, *stop = z + 2u * q;
+            const int32_t *t = w + 6;
+            for (; p < stop; p += 2, t += 6) {
+                tg_butterfly4(p, p + 2u * q, p + 4u * q, p + 6u * q, t);
+            }
         }
     }
 }
