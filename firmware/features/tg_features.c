@@ -138,15 +138,20 @@ static int32_t tg_mean(const int16_t *samples)
 }
 
 /* ((x - mean) * hann) >> PRESCALE for the samples n and n + 1 of one channel: the real and
- * imaginary parts of one complex input. x h - mean h is (x - mean) h exactly: |x - mean| h <
- * 2^31, so the sum's wrap-around never happens. */
+ * imaginary parts of one complex input. On the paired path x h + (-mean) h (SMULBB, SMLABB):
+ * exactly (x - mean) h, as |x - mean| h < 2^31 never wraps, and -mean fits 16 bits because
+ * the caller never gets here with mean = -32768. */
 static inline void tg_windowed(const int16_t *x, const int16_t *h, int32_t mean, int32_t *re, int32_t *im)
 {
 #if TG_PAIRS
     uint32_t xw = tg_load_pair(x), hw = tg_load_pair(h);
-    int32_t h0 = (int16_t)hw, h1 = (int32_t)hw >> 16;       /* SMULBB / SMLABB operands */
-    *re = ((int32_t)(int16_t)xw * h0 - mean * h0) >> TG_FEATURES_PRESCALE_SHIFT;
-    *im = (((int32_t)xw >> 16) * h1 - mean * h1) >> TG_FEATURES_PRESCALE_SHIFT;
+    int32_t nm = -mean, r, i;
+    __asm__("smulbb %0, %1, %2" : "=r"(r) : "r"(xw), "r"(hw));
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(nm), "r"(hw), "r"(r));
+    __asm__("smultt %0, %1, %2" : "=r"(i) : "r"(xw), "r"(hw));
+    __asm__("smlabt %0, %1, %2, %3" : "=r"(i) : "r"(nm), "r"(hw), "r"(i));
+    *re = r >> TG_FEATURES_PRESCALE_SHIFT;
+    *im = i >> TG_FEATURES_PRESCALE_SHIFT;
 #else
     *re = ((x[0] - mean) * h[0]) >> TG_FEATURES_PRESCALE_SHIFT;
     *im = ((x[TG_FEATURES_CHANNELS] - mean) * h[1]) >> TG_FEATURES_PRESCALE_SHIFT;
@@ -176,6 +181,12 @@ static void tg_window_first(const int16_t *samples, int32_t *z)
 {
     int32_t mean = tg_mean(samples);
     uint32_t p;
+    if (mean == -32768) {          /* every sample is -32768: the windowed signal is all zero */
+        for (p = 0u; p < 2u * TG_HALF; p++) {
+            z[p] = 0;
+        }
+        return;
+    }
     for (p = 0u; p < TG_HALF / TG_FEATURES_FIRST_RADIX; p++) {
         uint32_t a = 2u * tg_features_order[p];          /* sample index of the first input */
 #if TG_FEATURES_FIRST_RADIX == 4
