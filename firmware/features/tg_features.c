@@ -125,9 +125,11 @@ static int32_t tg_mean(const int16_t *samples)
     int32_t sum = 0;
     uint32_t n;
 #if TG_PAIRS
-    for (n = 0u; n < TG_FEATURES_WINDOW; n += 4u) {       /* two SMLADs add four samples */
+    for (n = 0u; n < TG_FEATURES_WINDOW; n += 8u) {       /* an SMLAD adds two samples */
         sum = tg_smlad(tg_load_pair(samples + n), 0x00010001u, sum);
         sum = tg_smlad(tg_load_pair(samples + n + 2u), 0x00010001u, sum);
+        sum = tg_smlad(tg_load_pair(samples + n + 4u), 0x00010001u, sum);
+        sum = tg_smlad(tg_load_pair(samples + n + 6u), 0x00010001u, sum);
     }
 #else
     for (n = 0u; n < TG_FEATURES_WINDOW; n++) {
