@@ -244,7 +244,7 @@ TG_FE_INLINE void tg_butterfly4_unit(int32_t *p0, int32_t *p1, int32_t *p2, int3
     tg_sums4(t, p0, p1, p2, p3);
 }
 
-#if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP) && defined(__thumb2__)
+#if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && !defined(TG_NO_DSP) && defined(__thumb2__) && defined(__OPTIMIZE__)
 /* tg_butterfly4, the same instructions in the same order as the C above, register-allocated by
  * hand: GCC's version spills twiddles and splits LDRDs (53 instructions against these 40).
  * b points between the second and third inputs (12q bytes past the first), so all four are in
