@@ -15,7 +15,7 @@ from tinygen.features import default_front_end, emit_c
 
 # Measured with the window below (seed 0): 98,898 before the radix-4 / fused-stage rewrite.
 # Three axes: three FFTs, strided loads without the paired path.
-BUDGET = {1: 39_106, 3: 137_172}
+BUDGET = {1: 38_979, 3: 136_515}
 FLAGS = ["-mcpu=cortex-m7", "-mthumb", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
          "-pedantic", "-ffreestanding", "-nostdlib"]
 CODE, RAM = 0x0, 0x20000000

@@ -332,11 +332,11 @@ TG_FE_INLINE void tg_radix4(int32_t *z, uint32_t q, const int32_t *w)
     }
 }
 
-/* A butterfly of the last radix-2 stage: lo = a / 2 + W b, hi = a / 2 - W b, b doubled so its
- * Q30 product is a half. */
-TG_FE_INLINE void tg_butterfly2(const int32_t *a, const int32_t *b, int32_t c, int32_t s, int32_t *lo, int32_t *hi)
+/* A butterfly of the last radix-2 stage: lo = a / 2 + W b, hi = a / 2 - W b with a Q30 W, so
+ * b or W comes doubled (the caller's choice: mulhi(2 b, c) and mulhi(b, 2 c) are one product)
+ * to make the product a half. */
+TG_FE_INLINE void tg_butterfly2(const int32_t *a, int32_t br, int32_t bi, int32_t c, int32_t s, int32_t *lo, int32_t *hi)
 {
-    int32_t br = b[0] * 2, bi = b[1] * 2;
     int32_t tr = tg_mulhi_add(tg_mulhi(br, c), bi, s);
     int32_t ti = tg_mulhi_sub(tg_mulhi(bi, c), br, s);
     int32_t ar = a[0] >> 1, ai = a[1] >> 1;
@@ -373,16 +373,17 @@ static void tg_last_split(int32_t *z)
     int32_t *pa = z + 2, *pb = z + TG_HALF + 2, *pc = z + TG_HALF - 2, *pd = z + 2u * TG_HALF - 2;
     int32_t zm[2], zmh[2], zhm[2], zmm[2];
     for (; pa < z + 2u * TG_EIGHTH; pa += 2, pb += 2, pc -= 2, pd -= 2, w += 4) {
-        tg_butterfly2(pa, pb, w[0], w[1], zm, zmh);          /* Z[m], Z[m + N/4] */
-        tg_butterfly2(pc, pd, -w[0], w[1], zhm, zmm);        /* Z[N/4 - m], Z[N/2 - m] */
+        int32_t c2 = w[0] * 2, s2 = w[1] * 2;               /* < 2^31: m > 0 */
+        tg_butterfly2(pa, pb[0], pb[1], c2, s2, zm, zmh);    /* Z[m], Z[m + N/4] */
+        tg_butterfly2(pc, pd[0], pd[1], -c2, s2, zhm, zmm);  /* Z[N/4 - m], Z[N/2 - m] */
         tg_split(zm, zmm, w[2], w[3], pa, pd);
         tg_split(zhm, zmh, w[3], w[2], pc, pb);
     }
     w = tg_features_quarter;
-    tg_butterfly2(z, z + TG_HALF, w[0], w[1], zm, zmh);      /* Z[N/4] (Z[0] is not needed) */
+    tg_butterfly2(z, z[TG_HALF] * 2, z[TG_HALF + 1u] * 2, w[0], w[1], zm, zmh);   /* Z[N/4] (not Z[0]) */
     pa = z + 2u * TG_EIGHTH;
     pb = pa + TG_HALF;
-    tg_butterfly2(pa, pb, w[4u * TG_EIGHTH], w[4u * TG_EIGHTH + 1u], zhm, zmm);   /* Z[N/8], Z[3N/8] */
+    tg_butterfly2(pa, pb[0] * 2, pb[1] * 2, w[4u * TG_EIGHTH], w[4u * TG_EIGHTH + 1u], zhm, zmm);  /* Z[N/8], Z[3N/8] */
     tg_split(zhm, zmm, w[4u * TG_EIGHTH + 2u], w[4u * TG_EIGHTH + 3u], pa, pb);
     tg_split(zmh, zmh, w[3], w[2], z + TG_HALF, z + TG_HALF);
 }
