@@ -250,7 +250,6 @@ class _OpContext:
     out_shapes: str
     tensor_notes: list
     optimize: str = "speed"   # "size": templates call the shared generic kernels (one copy each)
-    kernel: str = ""          # the op whose specialised kernel this one runs (see _share_kernels)
 
 
 def _shape(t: Optional[Tensor]) -> str:
@@ -296,28 +295,6 @@ def _op_context(env, c: CompiledOp, name: str, ptr: _Pointers, graph: Graph,
         optimize=optimize)
 
 
-# Templates whose specialised kernel can take its arrays as an argument, so layers with equal
-# parameters (MobileNet's repeated 6x6x128 blocks) run one copy of it.
-SHARED_KERNELS = ("conv1d", "conv2d", "depthwise")
-
-
-def _share_kernels(contexts: list) -> None:
-    """Ops of one template with equal parameters (everything but the const arrays) run the first
-    one's kernel, which then takes the arrays as an argument: o.kernel names it. An op alone with
-    its parameters keeps its own kernel with every array address a constant (o.kernel empty):
-    sharing costs a few pointer loads (person_detect +0.55 % instructions for -5.5 KB of code),
-    so only repeats pay it."""
-    groups: dict = {}
-    for o in contexts:
-        if o.template in SHARED_KERNELS and o.optimize == "speed":
-            key = (o.template, repr(sorted(o.p.items())), tuple(sorted(o.c)))
-            groups.setdefault(key, []).append(o)
-    for ops in groups.values():
-        if len(ops) > 1:
-            for o in ops:
-                o.kernel = ops[0].sym
-
-
 def _io_values(compiled: Compiled, ptr: _Pointers) -> dict:
     def one(io: IOTensor, k: int, role: str) -> dict:
         return dict(io=io, k=k, shape=list(io.shape), offset=compiled.plan.offsets[io.index],
@@ -336,7 +313,6 @@ def render_sources(compiled: Compiled, name: str) -> dict[str, str]:
     graph, plan = compiled.graph, compiled.plan
     ptr = _Pointers(compiled)
     contexts = [_op_context(env, c, name, ptr, graph, optimize) for c in compiled.ops]
-    _share_kernels(contexts)
     state = [dict(offset=compiled.state_offsets[t.index], nbytes=t.nbytes,
                   fill=t.zero_point & 0xFF if t.dtype == "int8" and t.quant else 0,
                   note=f"t{t.index} {t.dtype}{list(t.shape)}: {t.name}")
