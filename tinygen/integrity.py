@@ -3,7 +3,7 @@ front end's parameters), printed beside the arrays, and recomputed on the device
 
     model set      every `static const` array model.c holds (weights laid out as the kernels read
                    them, biases, multipliers, lookup tables), in the order model.c declares them
-    front-end set  the tables of tg_features_config.h (window, twiddles, bit reversal, bands, log)
+    front-end set  the tables of tg_features_config.h (window, digit-reversal order, twiddles, bands, log)
 
 Each set's digest runs over its arrays' bytes as the target stores them (little-endian, the C
 element size) as if they were one buffer: CRC-32 is zlib's crc32, SHA-256 is hashlib's. The device

@@ -6,10 +6,11 @@ import shutil
 from pathlib import Path
 
 import jinja2
+import numpy as np
 
 from .. import __version__
 from ..resources import firmware_dir, templates_dir
-from .frontend import LOG_FRAC_BITS, LOG_TABLE_BITS, MAP_SHIFT, PRESCALE_SHIFT, FrontEnd
+from .frontend import LOG_FRAC_BITS, LOG_TABLE_BITS, MAP_SHIFT, FrontEnd
 
 
 def _table(name: str, ctype: str, values) -> dict:
@@ -20,9 +21,10 @@ def tables(fe: FrontEnd) -> list[dict]:
     """The const tables of tg_features_config.h, in the order it declares them."""
     return [
         _table("tg_features_hann_q15", "int16_t", fe.hann),
-        _table("tg_features_cos_q31", "int32_t", fe.cos),
-        _table("tg_features_sin_q31", "int32_t", fe.sin),
-        _table("tg_features_bitrev", "uint16_t", fe.bitrev),
+        _table("tg_features_order", "uint16_t", fe.order),
+        # a trailing 0: a 16-sample window has no radix-4 stage, and C has no empty arrays
+        _table("tg_features_twiddle_q30", "int32_t", np.concatenate([w.ravel() for w in fe.twiddles] + [[0]])),
+        _table("tg_features_quarter", "int32_t", fe.quarter.ravel()),
         _table("tg_features_band_edges", "uint16_t", fe.edges),
         _table("tg_features_log2_table", "int16_t", fe.log_table),
     ]
@@ -48,7 +50,8 @@ def config_context(fe: FrontEnd) -> dict:
         "log_lo": int(c.log_lo),
         "log_mult": int(c.log_mult),
         "map_shift": MAP_SHIFT,
-        "prescale_shift": PRESCALE_SHIFT,
+        "prescale_shift": fe.prescale,
+        "first_radix": fe.first,
         "tables": table_list,
         **template_values(front_end_set(table_list)),     # the integrity check's table
     }

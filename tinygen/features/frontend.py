@@ -3,11 +3,18 @@
 Pipeline, identical step for step in firmware/features/tg_features.c (bit-exact):
 
 1. DC removal: mean = floor(sum(x) / N) (an arithmetic shift, N is a power of two).
-2. Window and scale: y = ((x - mean) * hann_q15) >> 2, so |y| < 2^29 (top of the int32 range).
-3. Real FFT of N points as an N/2-point complex FFT of z[n] = y[2n] + j y[2n+1]: iterative
-   radix-2 decimation in time, Q31 twiddles, every product the high word of a 32x32-bit multiply
-   (one SMULL on Cortex-M), halved at each stage so nothing overflows (the CMSIS-style scaled
-   FFT); then the split step gives X[k] * 16 for k < N/2, |X| < 2^30.
+2. Window and scale: y = ((x - mean) * hann_q15) >> (2 + log2 r), r the first stage's radix.
+3. Real FFT of N points as an N/2-point complex FFT of z[n] = y[2n] + j y[2n+1], decimation in
+   time, scaled so nothing overflows (the CMSIS-style scaled FFT): a first stage with unit
+   twiddles fused with the window (radix 4 when log2(N/2) is odd, else 2; inputs read in
+   mixed-radix digit-reversed order, the `order` table), radix-4 stages (Q30 twiddles: a
+   product's high word is a quarter, the stage's scaling), and a last radix-2 stage (Q30
+   twiddles on doubled inputs) which the C fuses with the split step. Every product is the high
+   word of a 32x32-bit multiply, floor (SMMUL/SMMLA on Cortex-M) or, where subtracted, ceiling
+   (SMMLS), so a complex product costs four instructions. The split step, bins k and N/2-k
+   together (they share their four products), gives X[k] * 16 for 0 < k < N/2, |X| < 2^30.
+   The last stage's and the split's twiddles come from one quarter-wave table (m <= N/8) by
+   symmetry, as the C reads them.
 4. Power |X|^2 as int64 (< 2^61), summed over each band's bins (band edges precomputed).
 5. log2 of the band energy in Q6 (1/64 octave): position of the top bit + a 64-entry table.
 6. Affine map of the log to int8: ((log - lo) * mult) >> 16, clamped to [0, 255], minus 128.
@@ -36,7 +43,7 @@ Q15_ONE = 1 << 15
 LOG_FRAC_BITS = 6        # log2 values are in 1/64 octave
 LOG_TABLE_BITS = 6       # 64-entry table for the fractional part
 MAP_SHIFT = 16           # int8 map: ((log - lo) * mult) >> MAP_SHIFT
-PRESCALE_SHIFT = 2       # (x - mean) * hann_q15 >> 2: |y| < 2^29, the FFT's headroom
+PRESCALE_SHIFT = 2       # (x - mean) * hann_q15 >> (2 + log2 first radix): < 2^29 after it
 MAX_CHANNELS = 8
 
 
@@ -53,15 +60,86 @@ def _mulhi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b) >> 32
 
 
+def _mulhi_neg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """-ceil(a * b / 2^32) = floor(-a * b / 2^32): what SMMLS subtracts."""
+    return (-a * b) >> 32
+
+
+def _cmul(xr, xi, c, s):
+    """High words of (xr + j xi) * (c - j s): tr floor + floor, ti floor - ceiling (SMMUL,
+    SMMLA, SMMUL, SMMLS)."""
+    return _mulhi(xr, c) + _mulhi(xi, s), _mulhi(xi, c) + _mulhi_neg(xr, s)
+
+
 def hann_q15(n: int) -> np.ndarray:
     """Periodic Hann window in Q15."""
     return _q15(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n))
 
 
-def twiddles_q31(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos and sin of 2*pi*k/N for k < N/2 in Q31 (W_N^k = cos - j sin)."""
-    k = np.arange(n // 2)
-    return _q31(np.cos(2 * np.pi * k / n)), _q31(np.sin(2 * np.pi * k / n))
+def _q30(values: np.ndarray) -> np.ndarray:
+    return np.round(values * (1 << 30)).astype(np.int64)
+
+
+def fft_radices(m: int) -> list[int]:
+    """Radices of the m-point complex FFT (m >= 8), first stage first: 4 or 2 (unit twiddles,
+    fused with the window; 4 when log2(m) is odd), then 4s, then a last 2."""
+    levels = m.bit_length() - 1
+    first = 4 if levels % 2 else 2
+    return [first] + [4] * ((levels - 1 - first // 2) // 2) + [2]
+
+
+def prescale_shift(m: int) -> int:
+    """The window's shift: the first stage adds r inputs, so each is divided by r first."""
+    return PRESCALE_SHIFT + fft_radices(m)[0].bit_length() - 1
+
+
+def dit_order(m: int) -> np.ndarray:
+    """Input index held at each position before the first stage (mixed-radix digit reversal):
+    each stage of radix r combines r sub-transforms of x[r n + i] stored as contiguous blocks."""
+    perm = np.zeros(1, dtype=np.int64)
+    for r in fft_radices(m):        # built bottom up: the last stage splits first
+        perm = np.concatenate([i + r * perm for i in range(r)])
+    return perm
+
+
+def radix4_twiddles_q30(m: int) -> list[np.ndarray]:
+    """Per radix-4 stage, in the C loop's order: for each m' < q = size / 4, the cos and sin
+    (Q30) of W_size^(i m') for i = 1, 2, 3, interleaved (m' = 0 too, which the C skips)."""
+    out, radices = [], fft_radices(m)
+    size = radices[0]
+    for _ in radices[1:-1]:
+        size *= 4
+        q = size // 4
+        mm = np.arange(q)[:, None] * np.arange(1, 4)[None, :]
+        ang = 2 * np.pi * mm / size
+        out.append(np.stack([_q30(np.cos(ang)), _q30(np.sin(ang))], axis=-1).reshape(q, -1))
+    return out
+
+
+def quarter_twiddles(n: int) -> np.ndarray:
+    """For m = 0 .. N/8: W_{N/2}^m in Q30 (the last stage) and W_N^m in Q31 (the split), as
+    [cos, sin, cos, sin]. Each sine is the cosine of the complementary index, so the table's
+    symmetries (sin <-> cos at N/8, the sign of cos past N/8) hold exactly."""
+    m = np.arange(n // 8 + 1)
+    half = n // 2
+    return np.stack([_q30(np.cos(2 * np.pi * m / half)), _q30(np.cos(2 * np.pi * (half // 4 - m) / half)),
+                     _q31(np.cos(2 * np.pi * m / n)), _q31(np.cos(2 * np.pi * (half // 2 - m) / n))], axis=1)
+
+
+def unfold_quarter(quarter: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The quarter table unfolded the way tg_features.c reads it: the last stage's twiddles for
+    m < N/4 ([m, 2]: m > N/8 reads N/4 - m with cos negated) and the split's for 0 < k <= N/4
+    ([k - 1, 2]: k > N/8 reads N/4 - k with cos and sin swapped)."""
+    half = n // 2
+    m = np.arange(half // 2)
+    mir = np.minimum(m, half // 2 - m)
+    last = np.stack([np.where(m <= half // 4, 1, -1) * quarter[mir, 0], quarter[mir, 1]], axis=1)
+    k = np.arange(1, half // 2 + 1)
+    low = k <= half // 4
+    kk = np.where(low, k, half // 2 - k)
+    split = np.stack([np.where(low, quarter[kk, 2], quarter[kk, 3]),
+                      np.where(low, quarter[kk, 3], quarter[kk, 2])], axis=1)
+    return last, split
 
 
 def log2_table() -> np.ndarray:
@@ -69,15 +147,6 @@ def log2_table() -> np.ndarray:
     i = np.arange(1 << LOG_TABLE_BITS)
     frac = np.log2(1.0 + (i + 0.5) / (1 << LOG_TABLE_BITS))
     return np.round(frac * (1 << LOG_FRAC_BITS)).astype(np.int64)
-
-
-def bit_reverse_permutation(m: int) -> np.ndarray:
-    bits = m.bit_length() - 1
-    idx = np.arange(m)
-    rev = np.zeros(m, dtype=np.int64)
-    for b in range(bits):
-        rev |= ((idx >> b) & 1) << (bits - 1 - b)
-    return rev
 
 
 def mel_band_edges(n_fft: int, sample_rate: float, n_bands: int, f_min: float, f_max: float,
@@ -164,9 +233,13 @@ class FrontEnd:
         self.n_features = config.n_bands * config.channels    # the network's input elements
         self.raw_samples = n * config.channels                # int16 values in one raw window
         self.hann = hann_q15(n)
-        self.cos, self.sin = twiddles_q31(n)
+        self.first = fft_radices(self.half)[0]
+        self.prescale = prescale_shift(self.half)
+        self.twiddles = radix4_twiddles_q30(self.half)
+        self.quarter = quarter_twiddles(n)
+        self.last_twiddles, self.split_twiddles = unfold_quarter(self.quarter, n)
         self.log_table = log2_table()
-        self.bitrev = bit_reverse_permutation(self.half)
+        self.order = dit_order(self.half)[0::self.first]   # first stage: i, i + N/(2r), ...
         self.edges = np.asarray(config.band_edges, dtype=np.int64)
 
     # ---- persistence -------------------------------------------------------------------
@@ -244,35 +317,59 @@ class FrontEnd:
         self.config.log_mult = int(round(255 * (1 << MAP_SHIFT) / (hi - lo)))
 
     def _band_energy(self, x: np.ndarray) -> np.ndarray:
-        n, m = self.window, self.half
-        shift = n.bit_length() - 1
+        shift = self.window.bit_length() - 1
         mean = x.sum(axis=1, keepdims=True) >> shift
-        y = ((x - mean) * self.hann) >> PRESCALE_SHIFT
-        zr = y[:, 0::2][:, self.bitrev]
-        zi = y[:, 1::2][:, self.bitrev]
-        size = 2
-        while size <= m:
-            half = size // 2
-            k = np.arange(half) * (n // size)
-            c, s = self.cos[k], self.sin[k]
-            zr = zr.reshape(len(x), m // size, size)
-            zi = zi.reshape(len(x), m // size, size)
-            ar, ai = zr[:, :, :half] >> 1, zi[:, :, :half] >> 1
-            br, bi = zr[:, :, half:], zi[:, :, half:]
-            tr = _mulhi(br, c) + _mulhi(bi, s)
-            ti = _mulhi(bi, c) - _mulhi(br, s)
-            zr = np.concatenate([ar + tr, ar - tr], axis=2).reshape(len(x), m)
-            zi = np.concatenate([ai + ti, ai - ti], axis=2).reshape(len(x), m)
-            size *= 2
-        mirror = (m - np.arange(m)) % m
-        br, bi = zr[:, mirror], -zi[:, mirror]
-        er, ei = zr + br, zi + bi
-        dr, di = zr - br, zi - bi
-        xr = (er >> 1) + _mulhi(di, self.cos) - _mulhi(dr, self.sin)
-        xi = (ei >> 1) - _mulhi(dr, self.cos) - _mulhi(di, self.sin)
-        power = xr * xr + xi * xi                       # < 2^62: int64 is enough
+        y = ((x - mean) * self.hann) >> self.prescale
+        zr, zi = self._fft(y[:, 0::2], y[:, 1::2])
+        xr, xi = self._split(zr, zi)
+        power = xr * xr + xi * xi                       # < 2^61: int64 is enough
         cums = np.concatenate([np.zeros((len(x), 1), np.int64), np.cumsum(power, axis=1)], axis=1)
         return (cums[:, self.edges[1:]] - cums[:, self.edges[:-1]]).astype(np.uint64)
+
+    def _fft(self, yr: np.ndarray, yi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The scaled complex FFT of yr + j yi, stage by stage as in tg_features.c."""
+        b, m, r = len(yr), self.half, self.first
+        idx = [self.order + i * (m // r) for i in range(r)]     # first stage: unit twiddles
+        if r == 4:
+            zr, zi = _butterfly4([(yr[:, i], yi[:, i]) for i in idx])
+        else:
+            a, c = idx
+            zr = np.stack([yr[:, a] + yr[:, c], yr[:, a] - yr[:, c]], axis=2)
+            zi = np.stack([yi[:, a] + yi[:, c], yi[:, a] - yi[:, c]], axis=2)
+        zr, zi = zr.reshape(b, m), zi.reshape(b, m)
+        size = r
+        for w in self.twiddles:
+            size *= 4
+            q = size // 4
+            zr, zi = zr.reshape(b, m // size, 4, q), zi.reshape(b, m // size, 4, q)
+            t = [(zr[:, :, 0] >> 2, zi[:, :, 0] >> 2)]
+            t += [_cmul(zr[:, :, i], zi[:, :, i], w[:, 2 * i - 2], w[:, 2 * i - 1]) for i in (1, 2, 3)]
+            zr, zi = _butterfly4(t)
+            zr, zi = zr.reshape(b, m), zi.reshape(b, m)
+        # last stage: radix 2 over the halves, the second input doubled so its Q30 product is
+        # a half, like the first's >> 1
+        h = m // 2
+        w = self.last_twiddles
+        tr, ti = _cmul(zr[:, h:] * 2, zi[:, h:] * 2, w[:, 0], w[:, 1])
+        ar, ai = zr[:, :h] >> 1, zi[:, :h] >> 1
+        return np.concatenate([ar + tr, ar - tr], axis=1), np.concatenate([ai + ti, ai - ti], axis=1)
+
+    def _split(self, zr: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X[k] (k < N/2, bin 0 left 0: no band uses it) from Z[k] and Z[N/2 - k], the pair
+        (k, N/2 - k) sharing its four products; at k = N/4 the k formula is the one kept."""
+        m = self.half
+        k = np.arange(1, m // 2 + 1)
+        mk = m - k
+        er, ei = zr[:, k] + zr[:, mk], zi[:, k] - zi[:, mk]
+        dr, di = zr[:, k] - zr[:, mk], zi[:, k] + zi[:, mk]
+        c, s = self.split_twiddles[:, 0], self.split_twiddles[:, 1]
+        u = _mulhi(di, c) + _mulhi_neg(dr, s)
+        v = _mulhi(dr, c) + _mulhi(di, s)
+        ar, ai = er >> 1, ei >> 1
+        xr, xi = np.zeros_like(zr), np.zeros_like(zi)
+        xr[:, mk], xi[:, mk] = ar - u, ai + v           # X[N/2 - k], imaginary part negated
+        xr[:, k], xi[:, k] = ar + u, ai - v
+        return xr, xi
 
     def _log2_q6(self, energy: np.ndarray) -> np.ndarray:
         e = energy.astype(np.uint64)
@@ -288,6 +385,18 @@ class FrontEnd:
         idx = (((e >> down) << up) & np.uint64((1 << tb) - 1)).astype(np.int64)
         out = msb * (1 << LOG_FRAC_BITS) + self.log_table[idx]
         return np.where(e == 0, 0, out)
+
+
+def _butterfly4(t: list) -> tuple[np.ndarray, np.ndarray]:
+    """The radix-4 sums of four (already scaled or twiddled) inputs t0..t3, each (re, im):
+    the outputs stacked on a new axis 2 (the four quarters of a block)."""
+    a0 = (t[0][0] + t[2][0], t[0][1] + t[2][1])
+    a1 = (t[0][0] - t[2][0], t[0][1] - t[2][1])
+    c0 = (t[1][0] + t[3][0], t[1][1] + t[3][1])
+    c1 = (t[1][0] - t[3][0], t[1][1] - t[3][1])
+    outr = [a0[0] + c0[0], a1[0] + c1[1], a0[0] - c0[0], a1[0] - c1[1]]
+    outi = [a0[1] + c0[1], a1[1] - c1[0], a0[1] - c0[1], a1[1] + c1[0]]
+    return np.stack(outr, axis=2), np.stack(outi, axis=2)
 
 
 def estimate_hz_per_feature(fe: FrontEnd) -> list[float]:
