@@ -320,6 +320,12 @@ def accuracy_line(metrics: Optional[dict]) -> Optional[str]:
             f"through TFLite-Micro ({', '.join(parts)})")
 
 
+def teacher_lines(metrics: Optional[dict]) -> list[str]:
+    """The training run's teacher-vs-student table on the device (measured once, at training)."""
+    from ..train.report import device_lines
+    return device_lines(metrics or {})
+
+
 def latency_line(board: Board, m: Optional[dict]) -> Optional[str]:
     if not m:
         return None
@@ -343,6 +349,7 @@ def text_summary(plan: Plan, project, source: ModelSource, generated: Generated,
     elif board.offline_output == "library":
         lines += built_here_lines(board, project, results)
     lines += [ln for ln in (accuracy_line(source.metrics), latency_line(board, latency)) if ln]
+    lines += teacher_lines(source.metrics)
     firmware = [r for r in results if r.linked]
     if firmware:
         lines.append(f"firmware: {firmware[0].elf}")
@@ -392,5 +399,19 @@ def json_summary(plan: Plan, project, source: ModelSource, generated: Generated,
                     "ram_limit": r.ram_limit, "seconds": round(r.seconds, 2)} for r in results],
         "validation": report.summary() if report is not None else None,
         "accuracy_test": (source.metrics or {}).get("accuracy_test"),
+        "teacher_on_device": teacher_json(source.metrics),
         "latency": latency,
     }
+
+
+def teacher_json(metrics: Optional[dict]) -> Optional[dict]:
+    """Teacher and student rows (accuracy, flash, RAM, instructions) of the training run, or
+    why the teacher was not measured; None for a model that no training run describes."""
+    from ..train.report import device_rows
+    if not metrics or ("on_device" not in metrics and "teacher_int8" not in metrics):
+        return None
+    rows = device_rows(metrics)
+    if rows:
+        return {"board": metrics["on_device"]["board"], "unit": metrics["on_device"]["unit"],
+                "rows": rows}
+    return {"error": (metrics.get("teacher_int8") or {}).get("error", "not measured")}
