@@ -111,10 +111,12 @@ def tflm_interpreter(buf: bytes, arena_size: int):
         return runtime.Interpreter.from_bytes(buf, arena_size=arena_size)
 
 
-def tflm_min_arena(buf: bytes, hi: int = 1 << 20) -> int:
-    """Smallest arena (bytes, this 64-bit host, 16-byte steps) TFLM accepts for this model."""
+def tflm_min_arena(buf: bytes, hi: int = 1 << 20, step: int = 16) -> int:
+    """Smallest arena (bytes, this 64-bit host, to `step` bytes) TFLM accepts for this model.
+    Each probe builds an interpreter: ~2 s for the unrolled teacher's ~1,000 ops, hence a
+    coarser step there."""
     lo = 0
-    while hi - lo > 16:
+    while hi - lo > step:
         mid = (lo + hi) // 2
         try:
             tflm_interpreter(buf, mid)

@@ -257,7 +257,7 @@ class Run:
             self.say(f"no int8 teacher: {err}")
             return
         quant = convert.io_quantization(buf)
-        arena = convert.tflm_min_arena(buf)
+        arena = convert.tflm_min_arena(buf, hi=1 << 22, step=4096)
         pred = {k: convert.tflm_predict(buf, teacher_int8.quantize_input(self.tx[k], quant),
                                         arena).argmax(1) for k in self.sets}
         self.teacher_buf = buf
