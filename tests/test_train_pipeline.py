@@ -271,6 +271,11 @@ def test_teacher_and_student_side_by_side_on_the_twin(run):
     assert rows[1]["instructions"] == s["instructions"]
     html = (run[0] / "report.html").read_text()
     assert '<table class="device">' in html and f"{t['instructions']:,}" in html
+    from tinygen.boards import get_board
+    fit = teacher_lines(m, get_board("stm32h7"))[-1]
+    assert "the teacher would fit the stm32h7" in fit and f"{t['firmware_flash_bytes']:,} of" in fit
+    small = dict(m, on_device=dict(d, teacher=dict(t, firmware_flash_bytes=3 << 20)))
+    assert "DOES NOT FIT the stm32h7" in teacher_lines(small, get_board("stm32h7"))[-1]
     assert teacher_json({"teacher_int8": {"error": "converter crashed"}}) == {"error": "converter crashed"}
     assert teacher_lines({"teacher_int8": {"error": "boom"}}) == ["teacher on the device: not measured (boom)"]
 

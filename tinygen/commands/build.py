@@ -320,10 +320,20 @@ def accuracy_line(metrics: Optional[dict]) -> Optional[str]:
             f"through TFLite-Micro ({', '.join(parts)})")
 
 
-def teacher_lines(metrics: Optional[dict]) -> list[str]:
-    """The training run's teacher-vs-student table on the device (measured once, at training)."""
+def teacher_lines(metrics: Optional[dict], board: Optional[Board] = None) -> list[str]:
+    """The training run's teacher-vs-student table on the device (measured once, at training,
+    on the stm32h7 twin), and whether the teacher would fit this build's board: said plainly,
+    never a build failure."""
     from ..train.report import device_lines
-    return device_lines(metrics or {})
+    lines = device_lines(metrics or {})
+    t = ((metrics or {}).get("on_device") or {}).get("teacher") or {}
+    if board is not None and "weight_bytes" in t:
+        flash, ram = t["firmware_flash_bytes"], t["ram_bytes"]
+        fits = flash <= board.flash_bytes and ram <= board.ram_bytes
+        lines.append(f"  the teacher {'would fit' if fits else 'DOES NOT FIT'} the {board.id} "
+                     f"({flash:,} of {board.flash_bytes:,} B flash, {ram:,} of "
+                     f"{board.ram_bytes:,} B RAM); the student ships")
+    return lines
 
 
 def latency_line(board: Board, m: Optional[dict]) -> Optional[str]:
@@ -349,7 +359,7 @@ def text_summary(plan: Plan, project, source: ModelSource, generated: Generated,
     elif board.offline_output == "library":
         lines += built_here_lines(board, project, results)
     lines += [ln for ln in (accuracy_line(source.metrics), latency_line(board, latency)) if ln]
-    lines += teacher_lines(source.metrics)
+    lines += teacher_lines(source.metrics, board)
     firmware = [r for r in results if r.linked]
     if firmware:
         lines.append(f"firmware: {firmware[0].elf}")

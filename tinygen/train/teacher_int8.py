@@ -6,8 +6,9 @@ one, through from_keras_model and through frozen concrete functions; FACTS.md sa
 LSTM built with `unroll=True` and a fixed batch of 1 converts: the teacher becomes CONV_2D /
 MAX_POOL_2D stems, then per step and direction FULLY_CONNECTED, SPLIT, LOGISTIC, TANH, MUL, ADD,
 with UNPACK / REVERSE_V2 / PACK / CONCATENATION around the two directions. So the teacher is
-rebuilt unrolled (same weights, same float function), and converted in a child process: should the
-converter crash anyway, training goes on and the metrics say why there is no int8 teacher.
+rebuilt unrolled (same weights, same float function), converted and run through TFLite-Micro in a
+child process: should either crash, training goes on and the metrics say why there is no int8
+teacher.
 
 The teacher's input is its float views (teacher.py), quantized with the model's input scale and
 zero point; the views themselves (spectra at 256 bins, an envelope spectrum through a Hilbert
@@ -46,27 +47,39 @@ def deployable(keras, teacher):
     return keras.Model(inp, y, name="teacher_int8")
 
 
-def convert(keras_model, representative: np.ndarray, seed: int = 0,
-            timeout: float = CONVERT_TIMEOUT_S) -> bytes:
-    """int8 .tflite bytes of `keras_model` (from deployable()), converted in a child process.
-    Raises DataError with the child's last words if the converter crashes or hangs."""
+def convert_and_score(keras_model, representative: np.ndarray, views: dict[str, np.ndarray],
+                      seed: int = 0, timeout: float = CONVERT_TIMEOUT_S) -> tuple[bytes, dict, int]:
+    """(int8 .tflite bytes of `keras_model` (from deployable()), {set: TFLite-Micro's int8 outputs
+    for its float views}, TFLite-Micro's arena for it). Converter and TFLite-Micro both run in a
+    child process: both have crashed the process on LSTM models here (the calibrator always on
+    the fused LSTM; a SIGSEGV once in a training run with the unrolled one, not reproduced), so
+    a crash or a hang becomes a DataError with the child's last words."""
     with tempfile.TemporaryDirectory(prefix="tinygen-teacher-") as tmp:
         tmp = Path(tmp)
         keras_model.save(tmp / "teacher.keras")
         np.save(tmp / "representative.npy", representative.astype(np.float32))
-        cmd = [sys.executable, "-m", "tinygen.train.teacher_int8", str(tmp / "teacher.keras"),
-               str(tmp / "representative.npy"), str(tmp / "teacher_int8.tflite"), str(seed)]
+        np.savez(tmp / "views.npz", **{k: v.astype(np.float32) for k, v in views.items()})
+        cmd = [sys.executable, "-X", "faulthandler", "-m", "tinygen.train.teacher_int8", str(tmp),
+               str(seed)]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise DataError(f"the int8 teacher conversion took over {timeout:g} s") from None
+            raise DataError(f"the int8 teacher's conversion and evaluation took over "
+                            f"{timeout:g} s") from None
         out = tmp / "teacher_int8.tflite"
-        if proc.returncode != 0 or not out.is_file():
-            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1][:300]
+        if proc.returncode != 0 or not (tmp / "outputs.npz").is_file():
+            lines = [ln for ln in proc.stderr.splitlines() if ln.strip()] or ["(no output)"]
+            fault = next((ln for ln in lines if "Fatal Python error" in ln), None)
+            where = next((ln.strip() for ln in lines if ln.strip().startswith("File ")), "")
+            last = f"{fault} {where}" if fault else lines[-1]
             how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit {proc.returncode}"
-            raise DataError(f"TensorFlow's converter failed on the teacher ({how}): {last}")
-        return out.read_bytes()
+            stage = "TFLite-Micro" if out.is_file() else "TensorFlow's converter"
+            raise DataError(f"{stage} failed on the int8 teacher ({how}): {last[:300]}")
+        with np.load(tmp / "outputs.npz") as z:
+            outputs = {k: z[k] for k in views}
+            arena = int(z["_arena"])
+        return out.read_bytes(), outputs, arena
 
 
 def quantize_input(views: np.ndarray, quant: dict) -> np.ndarray:
@@ -75,18 +88,25 @@ def quantize_input(views: np.ndarray, quant: dict) -> np.ndarray:
     return np.clip(q, -128, 127).astype(np.int8).reshape(len(views), -1)
 
 
-def _child(model_path: str, rep_path: str, out_path: str, seed: str) -> int:
+def _child(tmp: str, seed: str) -> int:
     import os
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import keras
     import tensorflow as tf
 
-    from .convert import to_int8_tflite
-    model = keras.models.load_model(model_path, compile=False)
-    buf = to_int8_tflite(tf, model, np.load(rep_path), seed=int(seed))
-    Path(out_path).write_bytes(buf)
+    from .convert import io_quantization, tflm_min_arena, tflm_predict, to_int8_tflite
+    tmp = Path(tmp)
+    model = keras.models.load_model(tmp / "teacher.keras", compile=False)
+    buf = to_int8_tflite(tf, model, np.load(tmp / "representative.npy"), seed=int(seed))
+    (tmp / "teacher_int8.tflite").write_bytes(buf)
+    quant = io_quantization(buf)
+    # each probe builds a ~1,000-op interpreter (~2 s): 4 KB steps, not 16 B
+    arena = tflm_min_arena(buf, hi=1 << 22, step=4096)
+    with np.load(tmp / "views.npz") as z:
+        outs = {k: tflm_predict(buf, quantize_input(z[k], quant), arena) for k in z.files}
+    np.savez(tmp / "outputs.npz", _arena=np.array(arena), **outs)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_child(*sys.argv[1:5]))
+    sys.exit(_child(*sys.argv[1:3]))
