@@ -126,6 +126,29 @@ def tflm_min_arena(buf: bytes, hi: int = 1 << 20, step: int = 16) -> int:
     return hi
 
 
+def tflm_arena_used(buf: bytes, arena_size: int) -> int | None:
+    """TFLite-Micro's own "Arena allocation total" (head + tail, this 64-bit host) for the model
+    in an arena of `arena_size`, read from print_allocations() on C-level stderr; None if it
+    says nothing. One interpreter, no probing (some too-small arenas crash TFLite-Micro on the
+    unrolled teacher instead of failing: a SIGSEGV, measured)."""
+    import re
+    import tempfile
+    interp = tflm_interpreter(buf, arena_size)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        try:
+            os.dup2(log.fileno(), 2)
+            interp.print_allocations()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        log.seek(0)
+        text = log.read().decode(errors="replace")
+    m = re.search(r"allocation total (\d+) bytes", text)
+    return int(m.group(1)) if m else None
+
+
 def tflm_predict(buf: bytes, features: np.ndarray, arena_size: int) -> np.ndarray:
     """int8 features [N, n_features] -> int8 outputs [N, classes], one Invoke each, TFLM."""
     interp = tflm_interpreter(buf, arena_size)

@@ -264,7 +264,7 @@ class Run:
         self.teacher_buf = buf
         self.m["teacher_int8"] = {
             "scores": {k: evaluate.accuracy(self.labels[k], p) for k, p in pred.items()},
-            "io": quant, "tflite_bytes": len(buf), "tflm_arena_bytes_host64": arena,
+            "io": quant, "tflite_bytes": len(buf), "tflm_arena_total_host64": arena,
             "ops": len(convert.op_names(buf)),
             "op_types": sorted(set(convert.op_names(buf)))}
         self.timings["teacher_int8_s"] = round(time.perf_counter() - t0, 2)

@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import DataError
 
 CONVERT_TIMEOUT_S = 900
+ARENA = 4 << 20          # TFLite-Micro's arena for the teacher (it uses ~0.3 MB on this host)
 
 
 def deployable(keras, teacher):
@@ -50,9 +51,10 @@ def deployable(keras, teacher):
 def convert_and_score(keras_model, representative: np.ndarray, views: dict[str, np.ndarray],
                       seed: int = 0, timeout: float = CONVERT_TIMEOUT_S) -> tuple[bytes, dict, int]:
     """(int8 .tflite bytes of `keras_model` (from deployable()), {set: TFLite-Micro's int8 outputs
-    for its float views}, TFLite-Micro's arena for it). Converter and TFLite-Micro both run in a
+    for its float views}, TFLite-Micro's arena allocation total for it, or None). Converter and TFLite-Micro both run in a
     child process: both have crashed the process on LSTM models here (the calibrator always on
-    the fused LSTM; a SIGSEGV once in a training run with the unrolled one, not reproduced), so
+    the fused LSTM; TFLite-Micro in Interpreter.from_bytes while the smallest arena for a trained
+    unrolled teacher was searched), so
     a crash or a hang becomes a DataError with the child's last words."""
     with tempfile.TemporaryDirectory(prefix="tinygen-teacher-") as tmp:
         tmp = Path(tmp)
@@ -78,7 +80,7 @@ def convert_and_score(keras_model, representative: np.ndarray, views: dict[str, 
             raise DataError(f"{stage} failed on the int8 teacher ({how}): {last[:300]}")
         with np.load(tmp / "outputs.npz") as z:
             outputs = {k: z[k] for k in views}
-            arena = int(z["_arena"])
+            arena = int(z["_arena"]) if int(z["_arena"]) >= 0 else None
         return out.read_bytes(), outputs, arena
 
 
@@ -94,17 +96,18 @@ def _child(tmp: str, seed: str) -> int:
     import keras
     import tensorflow as tf
 
-    from .convert import io_quantization, tflm_min_arena, tflm_predict, to_int8_tflite
+    from .convert import io_quantization, tflm_arena_used, tflm_predict, to_int8_tflite
     tmp = Path(tmp)
     model = keras.models.load_model(tmp / "teacher.keras", compile=False)
     buf = to_int8_tflite(tf, model, np.load(tmp / "representative.npy"), seed=int(seed))
     (tmp / "teacher_int8.tflite").write_bytes(buf)
     quant = io_quantization(buf)
-    # each probe builds a ~1,000-op interpreter (~2 s): 4 KB steps, not 16 B
-    arena = tflm_min_arena(buf, hi=1 << 22, step=4096)
+    # one generous arena, no search: probing smaller arenas crashed TFLite-Micro (SIGSEGV in
+    # Interpreter.from_bytes) on a trained teacher; the figure is TFLite-Micro's own total
+    arena = tflm_arena_used(buf, ARENA)
     with np.load(tmp / "views.npz") as z:
-        outs = {k: tflm_predict(buf, quantize_input(z[k], quant), arena) for k in z.files}
-    np.savez(tmp / "outputs.npz", _arena=np.array(arena), **outs)
+        outs = {k: tflm_predict(buf, quantize_input(z[k], quant), ARENA) for k in z.files}
+    np.savez(tmp / "outputs.npz", _arena=np.array(-1 if arena is None else arena), **outs)
     return 0
 
 
