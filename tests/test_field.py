@@ -50,9 +50,17 @@ CORPUS = ANCHORS.parent / "corpus" / "tflm" / "examples"
 def test_model_digests_cover_every_const_array_in_order():
     from tinygen.codegen import compile_model
 
+    from tinygen.codegen import const_symbols
+
     compiled = compile_model(MODEL)
     cset = model_set(compiled, "model")
-    arrays = [a for c in compiled.ops for a in c.lowered.consts]
+    emitted, alias = const_symbols(compiled, "model")
+    arrays = [a for _, a in emitted]
+    # every op's array is emitted once, or shares an earlier equal one (an unrolled LSTM's steps)
+    every = {f"model_op{c.op.index}_{a.suffix}": a for c in compiled.ops for a in c.lowered.consts}
+    assert len(every) == len(emitted) + len(alias)
+    for sym, same in alias.items():
+        assert np.array_equal(every[sym].values, every[same].values) and same not in alias
     assert len(cset.symbols) == len(arrays) and cset.total == compiled.weight_bytes
     blob = b"".join(array_bytes(a.ctype, a.values) for a in arrays)
     assert cset.data == blob and cset.crc32 == zlib.crc32(blob)

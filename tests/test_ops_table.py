@@ -597,6 +597,10 @@ def _movement_fns():
                         tf.pad(x, [[0, 0], [1, 0], [0, 0], [1, 2]], constant_values=0.5)]
     tile = lambda x: [tf.tile(x, [1, 2, 1, 3]), tf.tile(x[:, :, :1], [2, 1, 3, 1])]  # noqa: E731
     gather = lambda x: [tf.gather(x, [[3, 0], [2, 2]], axis=2)]  # noqa: E731
+    # REVERSE_V2 (the backward direction of a Bidirectional LSTM, unrolled): one, two and all
+    # spatial axes, a negative axis
+    reverse = lambda x: [tf.reverse(x, [1]), tf.reverse(x, [2, 3]), tf.reverse(x, [-1]),  # noqa: E731
+                         tf.reverse(x, [1, 2, 3])]
     return {
         "slicing": ({"STRIDED_SLICE", "SLICE", "SPLIT", "SPLIT_V", "UNPACK", "PAD", "RESHAPE"},
                     (6, 8, 4), slicing),
@@ -609,6 +613,7 @@ def _movement_fns():
         "mirror": ({"MIRROR_PAD", "GATHER", "PADV2"}, (5, 6, 3), mirror),
         "tile": ({"TILE"}, (3, 4, 2), tile),
         "gather_runtime": ({"GATHER"}, (4, 5, 3), gather),
+        "reverse": ({"REVERSE_V2"}, (3, 4, 5), reverse),
     }
 
 
@@ -619,7 +624,8 @@ MOVEMENT_ROWS = [("slicing", "int8"), ("slicing", "int16"), ("slicing", "int32")
                  ("reorder", "int8"), ("reorder", "int16"), ("stacking", "int8"),
                  ("stacking", "int16"), ("stacking", "int32"), ("resize", "int8"),
                  ("nearest16", "int16"), ("blocks", "int8"), ("mirror", "int8"), ("tile", "int8"),
-                 ("tile", "int16"), ("tile", "int32"), ("gather_runtime", "int8")]
+                 ("tile", "int16"), ("tile", "int32"), ("gather_runtime", "int8"),
+                 ("reverse", "int8"), ("reverse", "int16"), ("reverse", "int32")]
 
 
 def retype(model: bytes, dtype: str) -> bytes:

@@ -1,7 +1,8 @@
 """The training pipeline end to end on a small configuration, through the CLI as a user runs it
 (`tinygen train ... --json`), trained once per session: three-axis synthetic data with machines
 and speeds held out, teacher, students over two seeds, forced QAT, pruning to a flash budget, the
-accuracy-vs-size table, and report.html checked in headless Chromium."""
+accuracy-vs-size table, the teacher converted to int8 and set beside the student on the Cortex-M7
+twin, and report.html checked in headless Chromium."""
 from __future__ import annotations
 
 import json
@@ -46,8 +47,8 @@ def metrics(run) -> dict:
 
 def test_outputs_written_and_json_is_quiet(run):
     out, proc = run
-    for name in ("teacher.keras", "student.keras", "student_int8.tflite", "features.json",
-                 "metrics.json", "test_windows.npz", "report.html"):
+    for name in ("teacher.keras", "teacher_int8.tflite", "student.keras", "student_int8.tflite",
+                 "features.json", "metrics.json", "test_windows.npz", "report.html"):
         assert (out / name).is_file(), name
     assert json.loads(proc.stdout) == metrics(run)
     # --json: no stage messages, no progress bars
@@ -60,7 +61,8 @@ def test_held_out_and_in_distribution_side_by_side(run):
     # 3 machines x 5 speeds x 6 classes; held out: machine 2 (5 speeds) + 25 Hz on machines 0, 1
     assert m["recordings"] == {"total": 90, "held_out": 6 * (5 + 2)}
     assert m["windows"]["test"] == 6 * 7 * (8000 // 1024)
-    keys = {"teacher_float", "student_alone_float", "student_distilled_float", "student_int8_tflm"}
+    keys = {"teacher_float", "teacher_int8_tflm", "student_alone_float", "student_distilled_float",
+            "student_int8_tflm"}
     assert set(m["accuracy_test"]) == keys == set(m["accuracy_in_distribution"])
     assert all(0.0 <= v <= 1.0 for v in m["accuracy_in_distribution"].values())
     assert m["accuracy_in_distribution"]["student_int8_tflm"] > 1.0 / len(m["classes"])
@@ -186,6 +188,99 @@ def test_quantize_own_student(run, tmp_path):
     assert res.metrics["accuracy_test"]["student_int8_tflm"] > 1 / 6
 
 
+# ---- the teacher in int8, and on the device ---------------------------------------------------------
+
+def teacher_inputs(run, split: str = "test", every: int = 1):
+    """The int8 teacher's inputs for a split's windows: its float views, quantized."""
+    from tinygen.train.convert import io_quantization
+    from tinygen.train.pipeline import load_split
+    from tinygen.train.teacher import teacher_view
+    from tinygen.train.teacher_int8 import quantize_input
+    windows, labels, _ = load_split(run[0], split=split)
+    buf = (run[0] / "teacher_int8.tflite").read_bytes()
+    views = teacher_view(windows[::every], 1024, 3, 8000.0)
+    return buf, quantize_input(views, io_quantization(buf)), labels[::every]
+
+
+def test_teacher_int8_is_the_unrolled_bilstm_scored_through_tflm(run):
+    """teacher_int8.tflite: int8 in and out, the Bidirectional LSTM unrolled (REVERSE_V2 for
+    the backward direction); its TFLite-Micro accuracy on both test sets is metrics.json's,
+    recomputed here from the stored windows through the teacher's views."""
+    from tinygen.train.convert import op_names, tflm_predict
+    m = metrics(run)
+    t = m["teacher_int8"]
+    assert "error" not in t, t
+    ops = op_names((run[0] / "teacher_int8.tflite").read_bytes())
+    assert {"REVERSE_V2", "FULLY_CONNECTED", "LOGISTIC", "TANH", "CONV_2D"} <= set(ops)
+    assert len(ops) == t["ops"] and t["op_types"] == sorted(set(ops))
+    assert t["io"]["output_scale"] > 0 and -128 <= t["io"]["input_zero_point"] <= 127
+    assert t["tflm_arena_total_host64"] > 100_000       # ~1,000 ops of interpreter structures
+    for split, key in (("test", "accuracy_test"), ("in_distribution", "accuracy_in_distribution")):
+        buf, x, y = teacher_inputs(run, split)
+        pred = tflm_predict(buf, x, 4 << 20).argmax(1)
+        assert float((pred == y).mean()) == pytest.approx(m[key]["teacher_int8_tflm"], abs=1e-4)
+        assert m[key]["teacher_int8_tflm"] == t["scores"][split]
+    assert m["accuracy_in_distribution"]["teacher_int8_tflm"] > 1.0 / len(m["classes"])
+
+
+@pytest.mark.host
+def test_teacher_int8_is_bit_exact_in_c(run, tmp_path):
+    """The int8 teacher (~1,000 ops, weights shared between its unrolled steps) through
+    tinygen's C, portable kernels and the DSP kernels with emulated intrinsics, equals
+    TFLite-Micro on every byte."""
+    from harness import build_host, run_host, tflm_run
+    from tinygen.codegen import generate
+    buf, x, _ = teacher_inputs(run, "test", every=21)
+    gen = generate(buf, tmp_path, name="model")
+    assert gen.weight_bytes == metrics(run)["on_device"]["teacher"]["weight_bytes"]
+    theirs = tflm_run(buf, x)
+    assert len(x) == 14 and len(np.unique(theirs, axis=0)) > 1
+    for dsp in (False, True):
+        ours = run_host(build_host(tmp_path, sanitize=False, dsp_emulated=dsp, gen=gen), x,
+                        gen.output_bytes)
+        assert ours.shape == theirs.shape and int((ours != theirs).sum()) == 0
+
+
+def test_teacher_and_student_side_by_side_on_the_twin(run):
+    """Both networks compiled, built for the Cortex-M7 twin and counted once: every figure is
+    there, the teacher is the bigger and slower one, and the train table, report.html and
+    `tinygen build`'s summary (text and JSON) all carry the same rows."""
+    from tinygen.codegen import compile_model
+    from tinygen.commands.build import teacher_json, teacher_lines
+    from tinygen.train.report import format_table
+    m = metrics(run)
+    d = m["on_device"]
+    assert d["board"] == "stm32h7" and "not cycles" in d["unit"]
+    t, s = d["teacher"], d["student"]
+    for fig in (t, s):
+        assert fig["twin"] == "mps2-an500" and fig["fits"] is True
+        assert fig["firmware_flash_bytes"] > fig["weight_bytes"] > 0
+        assert fig["ram_bytes"] == fig["arena_bytes"] + fig["state_bytes"] + fig["stack_bytes"]
+        assert fig["stack_bytes"] > 0 and fig["instructions"] > fig["macs"] > 0
+    student = compile_model((run[0] / "student_int8.tflite").read_bytes())
+    assert (s["weight_bytes"], s["macs"], s["arena_bytes"]) == (
+        student.weight_bytes, student.macs, student.plan.arena_bytes)
+    assert t["weight_bytes"] > 10 * s["weight_bytes"] and t["instructions"] > 10 * s["instructions"]
+    assert t["ops"] > 500 and t["state_bytes"] == 0         # unrolled: no variable tensors
+    table = format_table(m)
+    assert "teacher on the device" in table
+    assert f"{t['instructions']:>13,}" in table and f"{s['instructions']:>13,}" in table
+    assert "\n".join(teacher_lines(m)) in table        # the build prints the same lines
+    rows = teacher_json(m)["rows"]
+    assert [r["model"] for r in rows] == ["teacher", "student"]
+    assert rows[0]["accuracy"]["test"] == m["accuracy_test"]["teacher_int8_tflm"]
+    assert rows[1]["instructions"] == s["instructions"]
+    html = (run[0] / "report.html").read_text()
+    assert '<table class="device">' in html and f"{t['instructions']:,}" in html
+    from tinygen.boards import get_board
+    fit = teacher_lines(m, get_board("stm32h7"))[-1]
+    assert "the teacher would fit the stm32h7" in fit and f"{t['firmware_flash_bytes']:,} of" in fit
+    small = dict(m, on_device=dict(d, teacher=dict(t, firmware_flash_bytes=3 << 20)))
+    assert "DOES NOT FIT the stm32h7" in teacher_lines(small, get_board("stm32h7"))[-1]
+    assert teacher_json({"teacher_int8": {"error": "converter crashed"}}) == {"error": "converter crashed"}
+    assert teacher_lines({"teacher_int8": {"error": "boom"}}) == ["teacher on the device: not measured (boom)"]
+
+
 # ---- the report, in a real browser --------------------------------------------------------------
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium not installed")
@@ -213,6 +308,7 @@ def test_report_in_headless_chromium(run, tmp_path):
         assert "distillation" in verdict and "2 seeds" in verdict
         rows = page.evaluate("document.querySelectorAll('table.sizes tr').length")
         assert rows == 1 + len(metrics(run)["size_table"])
+        assert page.evaluate("document.querySelectorAll('table.device tr').length") == 3
         page.screenshot(tmp_path / "report.png")
         bad = browser.load(broken.as_uri())
         assert bad.failed_requests() == [(tmp_path / "missing.png").as_uri()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -76,9 +77,11 @@ class Compiled:
     def macs(self) -> int:
         return sum(c.lowered.macs for c in self.ops)
 
-    @property
+    @cached_property
     def weight_bytes(self) -> int:
-        return sum(c.lowered.weight_bytes for c in self.ops)
+        """Bytes of constant arrays in flash, each distinct array once (see const_symbols)."""
+        emitted, _ = const_symbols(self, "m")
+        return sum(a.nbytes for _, a in emitted)
 
     @property
     def scratch_bytes(self) -> int:
@@ -231,6 +234,24 @@ def compile_model(model: Union[str, Path, bytes], optimize: str = "speed") -> Co
     return compile_graph(load_model(model), check_optimize(optimize))
 
 
+def const_symbols(compiled: Compiled, name: str):
+    """([(symbol, ConstArray)] model.c emits, {symbol: the symbol it reuses}). An array equal to
+    an earlier one (same C type, same values) is emitted once and shared: an unrolled recurrent
+    layer's steps read the same weights, which would otherwise be in flash once per step."""
+    first: dict = {}
+    emitted, alias = [], {}
+    for c in compiled.ops:
+        for a in c.lowered.consts:
+            sym = f"{name}_op{c.op.index}_{a.suffix}"
+            key = (a.ctype, a.values.dtype.str, a.values.tobytes())
+            if key in first:
+                alias[sym] = first[key]
+            else:
+                first[key] = sym
+                emitted.append((sym, a))
+    return emitted, alias
+
+
 @dataclass
 class _OpContext:
     """What an op template sees as `o` (see ops/base.py)."""
@@ -278,15 +299,16 @@ class _Pointers:
 
 
 def _op_context(env, c: CompiledOp, name: str, ptr: _Pointers, graph: Graph,
-                optimize: str) -> _OpContext:
+                optimize: str, alias: dict) -> _OpContext:
     op = c.op
     sym = f"{name}_op{op.index}"
     acts_in = [t for t in op.inputs if t >= 0 and not graph.tensor(t).is_const]
+    names = {a.suffix: f"{sym}_{a.suffix}" for a in c.lowered.consts}
     return _OpContext(
         op=op, template=c.lowered.template,
         tpl=env.get_template(f"ops/{c.lowered.template}.c.j2").module,
-        sym=sym, p=c.lowered.params, c={a.suffix: f"{sym}_{a.suffix}" for a in c.lowered.consts},
-        consts=c.lowered.consts, inp=[ptr.raw(t) for t in acts_in], out=[ptr.raw(t) for t in op.outputs],
+        sym=sym, p=c.lowered.params, c={k: alias.get(v, v) for k, v in names.items()},
+        consts=tuple(a for a in c.lowered.consts if names[a.suffix] not in alias), inp=[ptr.raw(t) for t in acts_in], out=[ptr.raw(t) for t in op.outputs],
         tinp=[ptr.typed(t) for t in acts_in], tout=[ptr.typed(t) for t in op.outputs],
         scratch=ptr.raw(c.scratch) if c.scratch is not None else "((int8_t *)0)",
         notes=c.lowered.notes,
@@ -314,7 +336,8 @@ def render_sources(compiled: Compiled, name: str, const_table: bool = True) -> d
     optimize = compiled.options.optimize
     graph, plan = compiled.graph, compiled.plan
     ptr = _Pointers(compiled)
-    contexts = [_op_context(env, c, name, ptr, graph, optimize) for c in compiled.ops]
+    _, alias = const_symbols(compiled, name)
+    contexts = [_op_context(env, c, name, ptr, graph, optimize, alias) for c in compiled.ops]
     state = [dict(offset=compiled.state_offsets[t.index], nbytes=t.nbytes,
                   fill=t.zero_point & 0xFF if t.dtype == "int8" and t.quant else 0,
                   note=f"t{t.index} {t.dtype}{list(t.shape)}: {t.name}")

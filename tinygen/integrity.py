@@ -77,8 +77,8 @@ def const_set(arrays: Sequence[tuple[str, str, object]]) -> ConstSet:
 
 def model_set(compiled, name: str) -> ConstSet:
     """The const arrays model.c emits for a compiled model (codegen: `<name>_op<i>_<suffix>`)."""
-    return const_set([(f"{name}_op{c.op.index}_{a.suffix}", a.ctype, a.values)
-                      for c in compiled.ops for a in c.lowered.consts])
+    from .codegen import const_symbols
+    return const_set([(sym, a.ctype, a.values) for sym, a in const_symbols(compiled, name)[0]])
 
 
 def front_end_set(tables: Sequence[dict]) -> ConstSet:

@@ -387,6 +387,22 @@ def accuracy_line(metrics: Optional[dict]) -> Optional[str]:
             f"through TFLite-Micro ({', '.join(parts)})")
 
 
+def teacher_lines(metrics: Optional[dict], board: Optional[Board] = None) -> list[str]:
+    """The training run's teacher-vs-student table on the device (measured once, at training,
+    on the stm32h7 twin), and whether the teacher would fit this build's board: said plainly,
+    never a build failure."""
+    from ..train.report import device_lines
+    lines = device_lines(metrics or {})
+    t = ((metrics or {}).get("on_device") or {}).get("teacher") or {}
+    if board is not None and "weight_bytes" in t:
+        flash, ram = t["firmware_flash_bytes"], t["ram_bytes"]
+        fits = flash <= board.flash_bytes and ram <= board.ram_bytes
+        lines.append(f"  the teacher {'would fit' if fits else 'DOES NOT FIT'} the {board.id} "
+                     f"({flash:,} of {board.flash_bytes:,} B flash, {ram:,} of "
+                     f"{board.ram_bytes:,} B RAM); the student ships")
+    return lines
+
+
 def latency_line(board: Board, m: Optional[dict]) -> Optional[str]:
     if not m:
         return None
@@ -427,6 +443,7 @@ def text_summary(plan: Plan, project, source: ModelSource, generated: Generated,
         from ..field_cost import table
 
         lines.append(table(costs, board.twin.id))
+    lines += teacher_lines(source.metrics, board)
     firmware = [r for r in results if r.linked]
     if firmware:
         lines.append(f"firmware: {firmware[0].elf}")
@@ -478,7 +495,21 @@ def json_summary(plan: Plan, project, source: ModelSource, generated: Generated,
                     "ram_limit": r.ram_limit, "seconds": round(r.seconds, 2)} for r in results],
         "validation": report.summary() if report is not None else None,
         "accuracy_test": (source.metrics or {}).get("accuracy_test"),
+        "teacher_on_device": teacher_json(source.metrics),
         "latency": latency,
         "field": project.field,
         "field_costs": as_json(costs) if costs is not None else None,
     }
+
+
+def teacher_json(metrics: Optional[dict]) -> Optional[dict]:
+    """Teacher and student rows (accuracy, flash, RAM, instructions) of the training run, or
+    why the teacher was not measured; None for a model that no training run describes."""
+    from ..train.report import device_rows
+    if not metrics or ("on_device" not in metrics and "teacher_int8" not in metrics):
+        return None
+    rows = device_rows(metrics)
+    if rows:
+        return {"board": metrics["on_device"]["board"], "unit": metrics["on_device"]["unit"],
+                "rows": rows}
+    return {"error": (metrics.get("teacher_int8") or {}).get("error", "not measured")}

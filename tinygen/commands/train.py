@@ -27,8 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Generate or load vibration data, calibrate the integer FFT "
                        "front end, train a teacher (spectrum + envelope spectrum, conv + BiLSTM) "
                        "and a 1D-CNN student (alone and distilled, over several seeds), quantize "
-                       "the student to int8, evaluate it with TFLite-Micro on held-out recordings, "
-                       "and write run/report.html.")
+                       "the student (and the teacher) to int8, evaluate them with TFLite-Micro on "
+                       "held-out recordings, set them side by side on the Cortex-M7 twin, and "
+                       "write run/report.html.")
     add_data_arguments(p)
     d = TrainOptions()
     p.add_argument("--holdout", action="append", metavar="GLOB",
@@ -46,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-macs", type=positive_int, metavar="N", help="prune until its MACs fit")
     p.add_argument("--no-size-table", action="store_true",
                    help="skip the accuracy-vs-size table (saves a few fine-tunings)")
+    p.add_argument("--no-teacher-int8", action="store_true",
+                   help="skip the teacher's int8 conversion and the teacher-vs-student figures on "
+                   "the Cortex-M7 twin (saves about a minute)")
     p.add_argument("--axes", type=int, default=d.axes, choices=(1, 2, 3),
                    help="built-in data only: sensor axes x, y, z (default 1)")
     p.add_argument("--machines", type=positive_int, default=d.machines,
@@ -88,6 +92,7 @@ def options_from(args: argparse.Namespace):
                         max_macs=args.max_macs, size_table=not args.no_size_table,
                         axes=args.axes, machines=args.machines, seconds=args.seconds,
                         finetune_epochs=args.finetune_epochs,
+                        teacher_int8=not args.no_teacher_int8,
                         bars=default_enabled() and not args.json)
 
 

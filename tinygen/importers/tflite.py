@@ -29,6 +29,9 @@ _DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 6: "b
 # Ops that may read or write float32 activations in a quantized model: the QUANTIZE that takes a
 # float input and the DEQUANTIZE that gives a float output (typed model I/O, as TFLite-Micro runs it).
 _FLOAT_EDGE_OPS = {OpType.QUANTIZE, OpType.DEQUANTIZE}
+# Ops that only move float32 bytes between a DEQUANTIZE and a QUANTIZE (ops/split.py says where
+# the converter writes them): no float arithmetic, so not a float model.
+_FLOAT_MOVE_OPS = {OpType.SPLIT, OpType.SPLIT_V, OpType.UNPACK}
 
 
 def _builtin_names() -> dict[int, str]:
@@ -211,7 +214,7 @@ def _check_not_float(graph: Graph) -> None:
     float model output (TFLite's inference_input_type / inference_output_type = float32)."""
     float_ops = []
     for op in graph.ops:
-        if op.type in _FLOAT_EDGE_OPS:
+        if op.type in _FLOAT_EDGE_OPS or op.type in _FLOAT_MOVE_OPS:
             continue
         tensors = [graph.tensor(i) for i in op.inputs + op.outputs if i >= 0]
         if any(t.dtype in ("float32", "float16", "float64") and not t.is_const for t in tensors):

@@ -12,8 +12,11 @@ from ..ir import Graph, Op, OpType, PackAttrs
 from .base import LowerOptions, OpSupport, act, unsupported
 from .movement import Loop, Move, check_shape, const_ints, folder, index, lowered, need_data, same_type
 
-SPLIT_DTYPES = ("int8", "int16", "int32")
-UNPACK_DTYPES = ("int8", "int16", "int32")
+# float32 too: the converter leaves a DEQUANTIZE -> SPLIT -> QUANTIZE island in float where an
+# unrolled LSTM's first step splits its gates (the recurrent input is still the zero state);
+# a split only copies bytes, so tinygen copies them as TFLite-Micro's float kernel does.
+SPLIT_DTYPES = ("int8", "int16", "int32", "float32")
+UNPACK_DTYPES = ("int8", "int16", "int32", "float32")
 _DATA = {OpType.SPLIT: 1, OpType.SPLIT_V: 0, OpType.UNPACK: 0}   # position of the data input
 
 

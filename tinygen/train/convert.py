@@ -111,10 +111,12 @@ def tflm_interpreter(buf: bytes, arena_size: int):
         return runtime.Interpreter.from_bytes(buf, arena_size=arena_size)
 
 
-def tflm_min_arena(buf: bytes, hi: int = 1 << 20) -> int:
-    """Smallest arena (bytes, this 64-bit host, 16-byte steps) TFLM accepts for this model."""
+def tflm_min_arena(buf: bytes, hi: int = 1 << 20, step: int = 16) -> int:
+    """Smallest arena (bytes, this 64-bit host, to `step` bytes) TFLM accepts for this model.
+    Each probe builds an interpreter: ~2 s for the unrolled teacher's ~1,000 ops, hence a
+    coarser step there."""
     lo = 0
-    while hi - lo > 16:
+    while hi - lo > step:
         mid = (lo + hi) // 2
         try:
             tflm_interpreter(buf, mid)
@@ -122,6 +124,29 @@ def tflm_min_arena(buf: bytes, hi: int = 1 << 20) -> int:
         except (RuntimeError, ValueError):
             lo = mid
     return hi
+
+
+def tflm_arena_used(buf: bytes, arena_size: int) -> int | None:
+    """TFLite-Micro's own "Arena allocation total" (head + tail, this 64-bit host) for the model
+    in an arena of `arena_size`, read from print_allocations() on C-level stderr; None if it
+    says nothing. One interpreter, no probing (some too-small arenas crash TFLite-Micro on the
+    unrolled teacher instead of failing: a SIGSEGV, measured)."""
+    import re
+    import tempfile
+    interp = tflm_interpreter(buf, arena_size)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as log:
+        try:
+            os.dup2(log.fileno(), 2)
+            interp.print_allocations()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        log.seek(0)
+        text = log.read().decode(errors="replace")
+    m = re.search(r"allocation total (\d+) bytes", text)
+    return int(m.group(1)) if m else None
 
 
 def tflm_predict(buf: bytes, features: np.ndarray, arena_size: int) -> np.ndarray:

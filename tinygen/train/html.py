@@ -17,8 +17,9 @@ def write_report(path: Path, m: dict, curves: dict) -> None:
 
 
 def render(m: dict, curves: dict) -> str:
-    parts = [_head(m), _summary(m), _teacher_vs_student(m), _distillation(m), _quantization(m),
-             _size_table(m), _confusions(m), _per_class(m), _curves(curves), "</body></html>\n"]
+    parts = [_head(m), _summary(m), _teacher_vs_student(m), _on_device(m), _distillation(m),
+             _quantization(m), _size_table(m), _confusions(m), _per_class(m), _curves(curves),
+             "</body></html>\n"]
     return "\n".join(parts)
 
 
@@ -94,20 +95,55 @@ def _teacher_vs_student(m: dict) -> str:
     sets = [("accuracy_test", "test")] + ([("accuracy_in_distribution", "in-distribution test")]
                                           if "accuracy_in_distribution" in m else [])
     keys = (("teacher_float", "teacher (float, never ships)"),
+            ("teacher_int8_tflm", "teacher, int8 via TFLite-Micro"),
             ("student_alone_float", "student alone (float)"),
             ("student_distilled_float", "student distilled (float)"),
             ("student_int8_tflm", "deployed student, int8 via TFLite-Micro"))
-    val = m.get("validation_accuracy", {})
+    val = dict(m.get("validation_accuracy", {}))
+    val["teacher_int8_tflm"] = ((m.get("teacher_int8") or {}).get("scores") or {}).get("val")
     val_keys = {"teacher_float": "teacher", "student_alone_float": "student_alone",
-                "student_distilled_float": "student_distilled", "student_int8_tflm": "student_int8_tflm"}
+                "student_distilled_float": "student_distilled", "student_int8_tflm": "student_int8_tflm",
+                "teacher_int8_tflm": "teacher_int8_tflm"}
     rows = [[_e(title)] + [_pct(m[s].get(k)) for s, _ in sets] + [_pct(val.get(val_keys[k]))]
-            for k, title in keys]
+            for k, title in keys if k in m["accuracy_test"]]
     note = ("<p class='note'>The test set holds whole recordings (machines, conditions) that "
             "training never saw; the in-distribution test holds unseen segments of recordings it "
             "did see.</p>" if len(sets) > 1 else "")
     return ("<h2>Teacher vs student</h2>" + _table(["model"] + [t for _, t in sets] + ["validation"], rows)
             + note + f"<p class='note'>teacher {m['sizes']['teacher_params']:,} parameters, "
             f"{m['macs']['teacher']:,} MACs; student {m['sizes']['student_params']:,} parameters.</p>")
+
+
+def _on_device(m: dict) -> str:
+    """Teacher and deployed student on the Cortex-M7 twin: what distillation buys on the target."""
+    from .report import device_rows
+    rows = device_rows(m)
+    if not rows:
+        why = (m.get("teacher_int8") or {}).get("error")
+        return ("<h2>Teacher on the device</h2><p id='device-missing'>Not measured"
+                + (f": {_e(why)}" if why else "") + ".</p>") if why else ""
+    d = m["on_device"]
+    body = []
+    for r in rows:
+        if "error" in r:
+            body.append([_e(r["model"]), f"not measured: {_e(r['error'])}", "", "", "", "", "", "", ""])
+            continue
+        a = r["accuracy"]
+        body.append([_e(f"{r['model']} (int8)"), _pct(a["test"]), _pct(a["in_distribution"]),
+                     f"{r['weight_bytes']:,} B", f"{r['firmware_flash_bytes']:,} B",
+                     f"{r['arena_bytes']:,} + {r['state_bytes']:,} + {r['stack_bytes']:,} B",
+                     f"{r['macs']:,}", f"{r['instructions']:,}",
+                     "yes" if r["fits"] else "<b>no</b>"])
+    table = _table(["model", "test", "in-distribution", "weights", "firmware flash",
+                    "RAM: arena + state + stack", "MACs", "instructions", f"fits the {d['board']}"],
+                   body, "device")
+    return ("<h2>Teacher on the device</h2>" + table
+            + f"<p class='note'>Both networks compiled by tinygen and built as the {_e(d['board'])} "
+              "twin's firmware (network only, the same harness in both), one inference run on the "
+              "twin: instructions counted by an emulator, not cycles; the stack is painted. "
+              "Accuracy is the int8 model through TFLite-Micro. The teacher's LSTM is unrolled "
+              "(TensorFlow's converter cannot calibrate the fused one), and its input views have no "
+              "C front end, so neither network's front end is counted here.</p>")
 
 
 def _distillation(m: dict) -> str:

@@ -1,7 +1,8 @@
 """The training pipeline as one library call: data -> front end -> teacher -> students -> int8.
 
-`train(out_dir, ...)` writes teacher.keras, student.keras, student_int8.tflite, features.json,
-metrics.json, test_windows.npz and report.html into out_dir and returns a TrainResult.
+`train(out_dir, ...)` writes teacher.keras, teacher_int8.tflite, student.keras, student_int8.tflite,
+features.json, metrics.json, test_windows.npz and report.html into out_dir and returns a
+TrainResult.
 `tinygen build` calls it when given no model; `tinygen train` is a thin CLI around it.
 
 Stages (stages.py holds each): data and split (whole held-out recordings are the test set when
@@ -9,7 +10,8 @@ there are any: unseen machines and speeds by default) -> front end -> teacher ->
 alone and distilled, over `seeds` initialisations on the same split -> the deployed student,
 chosen on validation only -> optional pruning to a flash/MAC budget -> int8 (PTQ, and QAT when
 asked or when PTQ loses more than 0.5 points on validation) -> TFLite-Micro evaluation -> the
-accuracy-vs-size table -> files and report.
+accuracy-vs-size table -> the teacher in int8 (unrolled LSTM; TFLite-Micro accuracy) and both
+networks compiled by tinygen and counted once on the Cortex-M7 twin -> files and report.
 
 Determinism: data, split, front end calibration and the representative set are pure functions of
 the seed. Keras weights are seeded too, but TensorFlow's CPU kernels (oneDNN, multi-threaded
@@ -56,6 +58,8 @@ class TrainOptions:
     max_flash: int | None = None     # bytes of weights + tables, as tinygen compiles the model
     max_macs: int | None = None
     size_table: bool = True          # prune to a few sizes for the accuracy-vs-size table
+    teacher_int8: bool = True        # convert the teacher to int8 too (teacher_int8.py)
+    on_device: bool = True           # ... and count it beside the student on the twin (device.py)
     bars: bool = field(default_factory=default_enabled)   # progress bars on stderr (a tty)
     machines: int = 10               # synthetic data only
     seconds: float = 2.0             # synthetic data only: per recording
@@ -133,6 +137,11 @@ def train(out_dir: Path, data_dir: Path | None = None, sample_rate: float | None
     run.students()
     run.deploy()
     run.size_table()
+    if options.teacher_int8:
+        run.teacher_int8()
+        run.on_device()
+    else:
+        run.teacher_buf = None
     run.timings["total_s"] = round(time.perf_counter() - t_start, 2)
     return run.write()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 ROWS = (("teacher_float", "teacher (float, never ships)"),
+        ("teacher_int8_tflm", "teacher int8 via TFLite-Micro"),
         ("student_alone_float", "1D-CNN student alone (float)"),
         ("student_distilled_float", "1D-CNN student distilled (float)"),
         ("student_float", "student (float)"),
@@ -48,6 +49,53 @@ def size_lines(m: dict) -> list[str]:
     return out
 
 
+def device_rows(m: dict) -> list[dict]:
+    """The teacher-vs-student rows on the device (metrics' on_device), with each model's int8
+    accuracy through TFLite-Micro; [] when they were not measured."""
+    d = m.get("on_device") or {}
+    keys = {"teacher": "teacher_int8_tflm", "student": "student_int8_tflm"}
+    rows = []
+    for name in ("teacher", "student"):
+        fig = d.get(name)
+        if fig is None:
+            continue
+        acc = {s: (m.get(k) or {}).get(keys[name])
+               for s, k in (("test", "accuracy_test"), ("in_distribution", "accuracy_in_distribution"))}
+        rows.append(dict(model=name, accuracy=acc, **fig))
+    return rows
+
+
+def device_lines(m: dict) -> list[str]:
+    """"Teacher on the device": accuracy, flash, RAM and instructions beside the student's."""
+    rows = device_rows(m)
+    if not rows:
+        t = m.get("teacher_int8") or {}
+        return [f"teacher on the device: not measured ({t['error']})"] if "error" in t else []
+    d = m["on_device"]
+    out = [f"teacher on the device ({d['board']} twin, int8, compiled by tinygen, network only; "
+           f"{d['unit']}):",
+           f"  {'':8} {'test':>8} {'in-dist':>8} {'weights':>10} {'flash':>11} "
+           f"{'RAM':>9} {'instructions':>13}"]
+    for r in rows:
+        if "error" in r:
+            out.append(f"  {r['model']:<8} not measured: {r['error']}")
+            continue
+        a = r["accuracy"]
+        out.append(f"  {r['model']:<8} {_pct(a['test'])} {_pct(a['in_distribution'])} "
+                   f"{r['weight_bytes']:>8,} B {r['firmware_flash_bytes']:>9,} B "
+                   f"{r['ram_bytes']:>7,} B {r['instructions']:>13,}"
+                   + ("" if r["fits"] else f"  DOES NOT FIT the {d['board']}"))
+    good = [r for r in rows if "error" not in r]
+    if len(good) == 2:
+        t, s = good
+        out.append(f"  teacher / student: {t['weight_bytes'] / s['weight_bytes']:.0f}x weights, "
+                   f"{t['ram_bytes'] / s['ram_bytes']:.1f}x RAM, "
+                   f"{t['instructions'] / s['instructions']:.0f}x instructions "
+                   "(flash = the twin firmware, harness included; RAM = arena + state + "
+                   "stack painted)")
+    return out
+
+
 def format_table(m: dict) -> str:
     lines = accuracy_lines(m) + distillation_lines(m)
     q = m.get("quantization")
@@ -56,6 +104,7 @@ def format_table(m: dict) -> str:
                      f"deployed {q['deployed']}" + (f" (QAT test {_pct(q['qat']['test']).strip()}, "
                                                     f"PTQ {_pct(q['ptq']['test']).strip()})" if "qat" in q else ""))
     lines += size_lines(m)
+    lines += device_lines(m)
     names = m["classes"]
     width = max(len(n) for n in names)
     lines.append("confusion on the test set (rows = true, columns = int8 prediction):")

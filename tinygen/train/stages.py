@@ -240,6 +240,55 @@ class Run:
         deploy = models.with_softmax(self.keras, self.new_student(widths), batch_size=1)
         return prune.measure(convert.to_int8_tflite(self.tf, deploy, self.x["train"], 32, self.seed))
 
+    # ---- the teacher in int8, and both networks on the device ---------------------------------
+    def teacher_int8(self) -> None:
+        """The teacher converted to int8 (unrolled, teacher_int8.py) and scored through
+        TFLite-Micro on the test sets. A crash of the converter or TFLite-Micro is recorded, not
+        raised."""
+        from . import convert, teacher_int8
+        from ..errors import DataError
+        t0 = time.perf_counter()
+        self.teacher_buf = None
+        self.say("int8 teacher: unrolled LSTM, full-integer conversion, TFLite-Micro evaluation")
+        try:
+            deploy = teacher_int8.deployable(self.keras, self.teacher_model)
+            buf, outs, arena = teacher_int8.convert_and_score(
+                deploy, self.tx["train"], {k: self.tx[k] for k in self.sets if k != "val"},
+                seed=self.seed)       # the test sets only: ~50 ms per window in TFLite-Micro
+        except DataError as err:
+            self.m["teacher_int8"] = {"error": str(err)}
+            self.say(f"no int8 teacher: {err}")
+            return
+        quant = convert.io_quantization(buf)
+        pred = {k: o.argmax(1) for k, o in outs.items()}
+        self.teacher_buf = buf
+        self.m["teacher_int8"] = {
+            "scores": {k: evaluate.accuracy(self.labels[k], p) for k, p in pred.items()},
+            "io": quant, "tflite_bytes": len(buf), "tflm_arena_total_host64": arena,
+            "ops": len(convert.op_names(buf)),
+            "op_types": sorted(set(convert.op_names(buf)))}
+        self.timings["teacher_int8_s"] = round(time.perf_counter() - t0, 2)
+
+    def on_device(self) -> None:
+        """Teacher and deployed student compiled by tinygen and counted once on the Cortex-M7
+        twin (device.py); skipped with a reason when the int8 teacher is missing."""
+        from . import device
+        if self.teacher_buf is None or not self.o.on_device:
+            return
+        t0 = time.perf_counter()
+        self.say(f"teacher vs student on the {device.BOARD} twin: build and count one inference each")
+        work = self.out_dir / "device"
+        work.mkdir(exist_ok=True)
+        models = {"teacher": work / "teacher_int8.tflite", "student": work / "student_int8.tflite"}
+        models["teacher"].write_bytes(self.teacher_buf)
+        models["student"].write_bytes(self.final["buf"])
+        import shutil
+        try:
+            self.m["on_device"] = device.side_by_side(models, work)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self.timings["on_device_s"] = round(time.perf_counter() - t0, 2)
+
     # ---- accuracy vs size ------------------------------------------------------------------
     def size_table(self) -> None:
         from . import prune
@@ -267,7 +316,9 @@ class Run:
         paths = {"teacher": out / "teacher.keras", "student": out / "student.keras",
                  "tflite": out / "student_int8.tflite", "features": out / "features.json",
                  "metrics": out / "metrics.json", "test_windows": out / "test_windows.npz",
-                 "report": out / "report.html"}
+                 "report": out / "report.html", "teacher_int8": out / "teacher_int8.tflite"}
+        if self.teacher_buf is not None:
+            paths["teacher_int8"].write_bytes(self.teacher_buf)
         self.teacher_model.save(paths["teacher"])
         self._clean_copy(q["model"]).save(paths["student"])
         paths["tflite"].write_bytes(q["buf"])
@@ -302,6 +353,8 @@ class Run:
                 "student_alone_float": d["alone"][name][self._seed_of("alone")],
                 "student_distilled_float": d["distilled"][name][self._seed_of("distilled")],
                 "student_int8_tflm": q["scores"][name]}
+            if self.teacher_buf is not None:
+                self.m[key]["teacher_int8_tflm"] = self.m["teacher_int8"]["scores"][name]
         self.m["validation_accuracy"] = {
             "teacher": round(max(self.curves["teacher"]["val_accuracy"]), 4),
             "student_alone": d["alone"]["val"][self._seed_of("alone")],
