@@ -70,6 +70,9 @@ class Twin:
     bsp: tuple[str, ...]           # firmware/bsp/<dir>, in build order
     counter: str                   # instruction counter for `tinygen bench`: unicorn or qemu
     dsp: bool = False              # the core has the kernels' DSP route (SMLAD, or MAC16 on Xtensa)
+    # How often an inference is sent again after a line error (a bad CRC, a frame cut short) before
+    # validation stops: a twin whose serial path loses bytes under load needs more.
+    line_resends: int = 3
     features: tuple[str, ...] = () # Xtensa: LLVM target features of the emulated core
     # Other cores with the same instruction set it may stand in for (a Cortex-M0 machine for a
     # Cortex-M0+ board); such a board's twin build uses the twin's flags.
@@ -354,6 +357,7 @@ def parse_twin(data: dict, path: Path) -> Twin:
                 ram_bytes=f.int("ram_bytes", 8 << 10, 64 << 20),
                 bsp=_check_bsp(f, need_ldscript=True), counter=counter,
                 dsp=f.get("dsp", bool, False), features=_check_features(f, arch),
+                line_resends=f.int("line_resends", 0, 50, default=3),
                 stands_in_for=f.strings("stands_in_for", _ARG_RE, "core names", default=[]),
                 **memory, path=path)
     f.done()

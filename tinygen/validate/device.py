@@ -26,7 +26,6 @@ from .protocol import Client, InferReply, LineError, RawReply
 # it loses a byte every hundred frames or so (measured), which the frame CRC catches. An inference
 # is stateless (the firmware resets the model's state first), so sending it again is exact.
 # A real board gets no resends: a bad line is reported, not hidden.
-TWIN_RESENDS = 3
 
 
 class Device:
@@ -41,7 +40,7 @@ class Device:
         byte_time = BYTE_TIME if emulated else 20.0 / board.baud
         self.client = Client(transport, timeout=timeout, byte_time=byte_time)
         self._info: Optional[DeviceInfo] = None
-        self.resend_limit = TWIN_RESENDS if emulated else 0
+        self.resend_limit = board_twin(board).line_resends if emulated else 0
         self.resends = 0                    # inferences sent again after a line error
 
     @property
