@@ -138,23 +138,6 @@ def test_start_up_bound_is_cpu_time():
     assert qemu_cpu_seconds(2 ** 22 + 12345) is None
 
 
-def test_twin_reply_deadlines_count_qemu_cpu_time(tmp_path):
-    """On a twin, the protocol's deadlines run on QEMU's CPU seconds (a guest that waits for bytes
-    spins, so they advance; a machine loaded by others does not spend them), and a twin that
-    has stopped has no time left."""
-    twin = TWINS["mps2-an500"]
-    _skip_unless(twin)
-    elf = _fixture_for(tmp_path, "mps2-an500")
-    with QemuTwin(twin, elf) as q:
-        if qemu_cpu_seconds(q.proc.pid) is None:
-            pytest.skip("no /proc here: twins count wall seconds")
-        assert q.transport.clock == q.cpu_seconds and q.transport.wall_factor > 1
-        before = q.cpu_seconds()
-        rep = validate(_device(q), vf.FixtureReference(), samples=2, mode="features")
-        assert rep.ok and before <= q.cpu_seconds() < float("inf")
-    assert q.cpu_seconds() == float("inf")
-
-
 def test_twin_starts_under_load(tmp_path):
     """Two CPU hogs beside QEMU: start-up waits on the guest's first bytes, not a fixed sleep,
     and its bound is QEMU's CPU time, which the hogs do not use up."""

@@ -17,11 +17,6 @@ class Transport:
         self.ser = ser
         self.name = name
         self._pending = bytearray()   # bytes read ahead and given back (`unread`)
-        # How reply deadlines are counted: wall seconds for a real device. A twin's transport
-        # counts the emulator's CPU seconds instead (tinygen.twin), which a loaded machine does
-        # not use up, with a wall-clock bound `wall_factor` times longer behind it.
-        self.clock = time.monotonic
-        self.wall_factor = 1.0
 
     def unread(self, data: bytes) -> None:
         """Give bytes back: the next read returns them first (a twin's first bytes prove the

@@ -33,10 +33,6 @@ from .transport import Transport
 
 READY_CPU = 20.0         # per attempt: seconds of QEMU's CPU time until the guest's first byte
 READY_TIMEOUT = 180.0    # per attempt, wall clock: only a QEMU that sits idle gets this far
-# Reply deadlines on a twin count QEMU's CPU seconds (a guest polling its UART burns them while it
-# waits, so a lost frame still times out); a QEMU that gets no CPU at all meets this many times
-# the deadline in wall seconds.
-WALL_FACTOR = 30.0
 ATTEMPTS = 2             # one retry, on a fresh port
 # Seconds per byte through the emulated UART, for reply deadlines: the mps2 UART takes one byte
 # per round of QEMU's main loop; measured 0.4 ms a byte host -> guest (a 32 KB INFER frame in
@@ -64,11 +60,9 @@ def check_elf(path: Path, twin: Twin) -> None:
 
 def qemu_cpu_seconds(pid: int) -> Optional[float]:
     """User + system CPU seconds of a running process, from /proc; None where that is not readable
-    (not Linux) or the process has ended: the wall-clock bound then stands alone."""
+    (not Linux, or the process is gone): the wall-clock bound then stands alone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        if fields[0] in ("Z", "X"):      # exited, not yet reaped: it runs no more
-            return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
@@ -145,9 +139,6 @@ class QemuTwin:
             first = self.transport.read(min(deadline, time.monotonic() + 0.2))
             if first:
                 self.transport.unread(first)
-                if qemu_cpu_seconds(self.proc.pid) is not None:
-                    self.transport.clock = self.cpu_seconds
-                    self.transport.wall_factor = WALL_FACTOR
                 return ""
             if self.proc.poll() is not None:
                 return self._exit_reason()
@@ -155,12 +146,6 @@ class QemuTwin:
             if spent:
                 return (f"the guest sent nothing ({spent}; is {self.elf.name} "
                         f"built for {self.twin.machine}?)")
-
-    def cpu_seconds(self) -> float:
-        """QEMU's CPU time so far: the twin's clock for reply deadlines; infinite once QEMU is
-        gone, so a wait on a dead twin ends at once."""
-        cpu = qemu_cpu_seconds(self.proc.pid) if self.proc is not None else None
-        return float("inf") if cpu is None else cpu
 
     def _spent(self, deadline: float) -> str:
         """'' while the start-up may go on, else which bound ran out."""

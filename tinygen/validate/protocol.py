@@ -88,10 +88,8 @@ class Client:
         name = command_name(cmd)
         dec = FrameDecoder(self._plausible_for(cmd, sizes))
         self.t.write(encode_frame(cmd, payload))
-        clock = self.t.clock            # the device's time: wall seconds, or a twin's CPU seconds
-        start = clock()
+        start = time.monotonic()
         deadline = start + timeout
-        wall_deadline = time.monotonic() + timeout * self.t.wall_factor
         crc_deadline = None
         last_data = start
         while True:
@@ -107,19 +105,20 @@ class Client:
                         raise LineError(message)
                     raise DeviceRefused(message, code, detail)
                 return frame
-            now = clock()
             if dec.bad_crc and crc_deadline is None:
-                crc_deadline = now + min(self.quiet, timeout)
+                crc_deadline = time.monotonic() + min(self.quiet, timeout)
+            now = time.monotonic()
             if crc_deadline is not None and now >= crc_deadline:
                 raise LineError(f"the reply to {name} from {self.t.name} failed its CRC check "
                                     f"({dec.bad_crc} bad frame(s)); check the baud rate and cable")
-            if now >= deadline or time.monotonic() >= wall_deadline:
+            if now >= deadline:
                 raise _silence(dec, name, self.t.name, timeout)
-            data = self.t.read(time.monotonic() + 0.05)
+            limit = deadline if crc_deadline is None else min(deadline, crc_deadline)
+            data = self.t.read(min(limit, now + 0.05))
             if data:
-                last_data = clock()
+                last_data = time.monotonic()
                 dec.feed(data)
-            elif dec.pending and clock() - last_data > self.quiet:
+            elif dec.pending and time.monotonic() - last_data > self.quiet:
                 # A start byte in noise claimed a longer frame than ever came: rescan after it.
                 dec.drop_candidate()
 
@@ -128,7 +127,7 @@ class Client:
         partial frame, push filler so it completes (and is rejected), then ECHO again. A boot
         frame (a board that resets when its port is opened) is tolerated here."""
         timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout * self.t.wall_factor
+        deadline = time.monotonic() + timeout
         self.t.drain(0.05)
         last: Optional[Exception] = None
         for attempt in range(3):
@@ -141,8 +140,7 @@ class Client:
                 self.t.write(bytes(max_payload + OVERHEAD))
                 self.t.drain(min(0.5, max(0.05, remaining / 4)))
             nonce = os.urandom(8)
-            per_try = max(0.2, min(2.0, timeout / 2) if attempt == 0
-                          else min(timeout, deadline - time.monotonic()))
+            per_try = max(0.2, min(2.0, timeout / 2) if attempt == 0 else deadline - time.monotonic())
             try:
                 frame = self.request(CMD_ECHO, nonce, {8}, timeout=per_try)
             except (DeviceTimeout, ProtocolError, DeviceReset) as exc:
