@@ -21,12 +21,6 @@ from ..transport import Transport
 from ..wire import DeviceInfo, pack
 from .protocol import Client, InferReply, LineError, RawReply
 
-# Inferences sent again after a line error on a twin. The Xtensa twin's serial line is QEMU's
-# simcall console, whose input buffer QEMU's CPU and I/O threads share without a lock: under load
-# it loses a byte every hundred frames or so (measured), which the frame CRC catches. An inference
-# is stateless (the firmware resets the model's state first), so sending it again is exact.
-# A real board gets no resends: a bad line is reported, not hidden.
-
 
 class Device:
     def __init__(self, transport: Transport, board: Board, emulated: bool, timeout: float = 5.0):
@@ -40,6 +34,10 @@ class Device:
         byte_time = BYTE_TIME if emulated else 20.0 / board.baud
         self.client = Client(transport, timeout=timeout, byte_time=byte_time)
         self._info: Optional[DeviceInfo] = None
+        # A twin resends an inference after a line error, as often as its twin file says (the
+        # Xtensa twin's console loses bytes under load; the frame CRC catches it). An inference
+        # is stateless (the firmware resets the model's state first), so sending it again is
+        # exact. A real board gets no resends: a bad line is reported, not hidden.
         self.resend_limit = board_twin(board).line_resends if emulated else 0
         self.resends = 0                    # inferences sent again after a line error
 
