@@ -28,6 +28,7 @@ ARCHES = ("arm", "riscv", "xtensa")
 OFFLINE_OUTPUTS = ("firmware", "library")
 UPLOAD_TOOLS = ("openocd", "pyocd", "esptool")
 COUNTERS = ("unicorn", "qemu")
+LINES = ("serial", "stdio")        # a twin's serial line: QEMU's -serial device, or its stdio
 # UART register models the unicorn counter emulates (a twin's `uart`): the Arm CMSDK APB UART of
 # the mps2 images, the STM32 USART (SR/DR) and the Arm PL011.
 UART_MODELS = ("cmsdk", "stm32", "pl011")
@@ -73,6 +74,10 @@ class Twin:
     # How often an inference is sent again after a line error (a bad CRC, a frame cut short) before
     # validation stops: a twin whose serial path loses bytes under load needs more.
     line_resends: int = 3
+    # Where the guest's serial line is: "serial", QEMU's `-serial` character device (a UART model,
+    # on a local TCP socket); or "stdio", QEMU's own stdin/stdout, which the guest reads and
+    # writes by semihosting calls on its fds 0 and 1 (tinygen.twin has why the Xtensa twin does).
+    line: str = "serial"
     features: tuple[str, ...] = () # Xtensa: LLVM target features of the emulated core
     # Other cores with the same instruction set it may stand in for (a Cortex-M0 machine for a
     # Cortex-M0+ board); such a board's twin build uses the twin's flags.
@@ -305,6 +310,13 @@ def _check_cflags(f: _Fields, arch: str, core: str, fpu: Optional[str]) -> tuple
     return cflags
 
 
+def _choice(f: _Fields, key: str, choices: tuple[str, ...], default: str) -> str:
+    v = f.text(key, default=default)
+    if v not in choices:
+        raise f.fail(f"{key} {v!r} must be one of {', '.join(choices)}")
+    return v
+
+
 def _check_features(f: _Fields, arch: str) -> tuple[str, ...]:
     """Xtensa: the core's LLVM target features (windowed ABI required); others: none."""
     features = f.strings("features", _FEATURE_RE, "LLVM Xtensa feature names", default=[])
@@ -358,6 +370,7 @@ def parse_twin(data: dict, path: Path) -> Twin:
                 bsp=_check_bsp(f, need_ldscript=True), counter=counter,
                 dsp=f.get("dsp", bool, False), features=_check_features(f, arch),
                 line_resends=f.int("line_resends", 0, 50, default=3),
+                line=_choice(f, "line", LINES, "serial"),
                 stands_in_for=f.strings("stands_in_for", _ARG_RE, "core names", default=[]),
                 **memory, path=path)
     f.done()

@@ -6,10 +6,51 @@ not frames: the twin (tinygen.twin) and the protocol (tinygen.validate.protocol)
 from __future__ import annotations
 
 import queue
+import select
+import socket
 import time
 from typing import Optional
 
 from .errors import DeviceError, DeviceTimeout
+
+
+class SocketLine:
+    """The few calls of a pyserial port that Transport makes, over a connected socket: an
+    emulator's stdin/stdout given one end of a socket pair (tinygen.twin). `timeout` bounds each
+    read as pyserial's does; a write that the other side does not take within `write_timeout`
+    raises pyserial's timeout."""
+
+    def __init__(self, sock: socket.socket, write_timeout: float = 10.0):
+        self.sock = sock
+        self.timeout: Optional[float] = 0.05
+        self.write_timeout = write_timeout
+
+    def read(self, size: int) -> bytes:
+        import serial
+
+        ready, _, _ = select.select([self.sock], [], [], self.timeout)
+        if not ready:
+            return b""
+        data = self.sock.recv(size)
+        if not data:
+            raise serial.SerialException("the other end closed the line")
+        return data
+
+    def write(self, data: bytes) -> int:
+        import serial
+
+        self.sock.settimeout(self.write_timeout)
+        try:
+            self.sock.sendall(data)
+        except socket.timeout:
+            raise serial.SerialTimeoutException("write timeout") from None
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class Transport:
