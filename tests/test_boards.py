@@ -229,6 +229,7 @@ def test_boards_command(capsys):
     ('clock_hz = 25000000', '', "missing field 'clock_hz'"),
     ('uart = "cmsdk"', 'uart = "16550"', "uart '16550'"),
     ('uart_base = 0x40004000', '', "missing field 'uart_base'"),
+    ('counter = "unicorn"', 'counter = "unicorn"\nline = "usb"', "line 'usb'"),
 ])
 def test_bad_twin_files_fail_with_one_line(tmp_path, old, new, needle):
     text = (boards_dir() / "twins" / "mps2-an500.toml").read_text()

@@ -351,3 +351,4 @@ def test_xtensa_twin_validates_a_model(tmp_path):
     report = doc["validation"]
     assert report["status"] == "ok" and report["differing_bytes"] == 0
     assert report["bit_exact"] == report["samples"] > 0
+    assert report["resends"] == 0     # the twin's line is QEMU's stdio: nothing lost, even loaded

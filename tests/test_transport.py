@@ -17,7 +17,7 @@ import validate_fixture as vf  # noqa: E402
 
 from tinygen.errors import DeviceError, DeviceTimeout, ProtocolError  # noqa: E402
 from tinygen import wire as P  # noqa: E402
-from tinygen.transport import Transport  # noqa: E402
+from tinygen.transport import SocketLine, Transport  # noqa: E402
 from tinygen.validate.protocol import Client  # noqa: E402
 
 
@@ -79,6 +79,29 @@ def _echo(f):
 def test_socket_transport_round_trip():
     with FakeDevice(_echo) as d:
         assert Client(d.t, timeout=2).echo(b"\xa5" * 100) == b"\xa5" * 100
+
+
+def test_socket_pair_line_is_binary_clean_and_bounded():
+    """The Xtensa twin's line (QEMU's stdio, one end of a socket pair): every byte value both
+    ways, a silent line ends a read at its deadline, a closed one is one clear line."""
+    ours, theirs = socket.socketpair()
+    t = Transport(SocketLine(ours, write_timeout=1.0), "stdio of qemu")
+    every = bytes(range(256)) * 64
+    t.write(every)
+    got = b""
+    while len(got) < len(every):
+        got += theirs.recv(65536)
+    assert got == every
+    theirs.sendall(every)
+    got = b""
+    while len(got) < len(every):
+        got += t.read(time.monotonic() + 5)
+    assert got == every and t.read(time.monotonic() + 0.05) == b""
+    theirs.close()
+    with pytest.raises(DeviceError, match="did the device or emulator go away") as exc:
+        t.read(time.monotonic() + 5)
+    assert "\n" not in str(exc.value)
+    t.close()
 
 
 def test_reply_with_bad_crc():

@@ -2,8 +2,9 @@
 the anchors, a zoo model and the default model's FFT front end are bit-exact against TFLite-Micro
 over the serial protocol, and `tinygen bench --routes` counts both kernel routes.
 
-The twin's console (QEMU simcall) loses input bytes under load and the twins resend (README):
-four records per model keep each run to seconds."""
+The twin's line is QEMU's stdin/stdout (tinygen/twin.py has why not its simcall console, which
+lost bytes under load): no inference may need a resend. Four records per model keep each run to
+seconds."""
 from __future__ import annotations
 
 import json
@@ -46,7 +47,7 @@ def _exact(model: Path, out: Path, features: Path | None = None, samples: int = 
     assert mula_count(elf) > 0, "the esp32 twin image has no MULA.AA: the MAC16 route is off"
     rep = run_emulated(BOARD, elf, model, features, samples=samples, timeout=60)
     assert rep.ok and rep.differing_bytes == 0, rep.table()
-    assert rep.bit_exact == samples, rep.table()
+    assert rep.bit_exact == samples and rep.resends == 0, rep.table()
     return elf
 
 

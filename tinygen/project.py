@@ -244,9 +244,11 @@ def write_boards(out: Path, board: Board) -> None:
 
 
 def twin_command(twin: Twin, image: str = "$SOURCE") -> str:
-    """`pio run -e <id>_twin -t upload`: run the twin in QEMU, its UART on this terminal."""
+    """`pio run -e <id>_twin -t upload`: run the twin in QEMU, its UART on this terminal (a
+    stdio line: QEMU's own stdin/stdout are the terminal, no serial device in between)."""
+    serial = ["-serial", "none"] if twin.line == "stdio" else []
     return shlex.join([twin.qemu, "-M", twin.machine, "-nographic", "-monitor", "none",
-                       *twin.args, "-kernel", image])
+                       *twin.args, *serial, "-kernel", image])
 
 
 def project_envs(board: Board) -> dict[str, Optional[str]]:

@@ -34,8 +34,9 @@ class Device:
         byte_time = BYTE_TIME if emulated else 20.0 / board.baud
         self.client = Client(transport, timeout=timeout, byte_time=byte_time)
         self._info: Optional[DeviceInfo] = None
-        # A twin resends an inference after a line error, as often as its twin file says (the
-        # Xtensa twin's console loses bytes under load; the frame CRC catches it). An inference
+        # A twin resends an inference after a line error, as often as its twin file says (a
+        # line that loses bytes under load, as the Xtensa twin's simcall console did: the frame
+        # CRC catches it). An inference
         # is stateless (the firmware resets the model's state first), so sending it again is
         # exact. A real board gets no resends: a bad line is reported, not hidden.
         self.resend_limit = board_twin(board).line_resends if emulated else 0

@@ -394,9 +394,10 @@ def count_with_qemu(elf_path: Path | str, twin, frame: bytes, timeout: float = 1
     return Counts(mine[0] if raw else None, mine[1] if raw else mine[0], n)
 
 
-# Traced runs per count. The Xtensa twin's console (QEMU simcall) loses input bytes under load
-# (README): a request that lost a byte never gets its reply, and a resend inside the same run
-# would add marked regions the count cannot tell apart, so the whole run starts again.
+# Traced runs per count. Should a twin's line lose a byte (the Xtensa twin's simcall console did
+# under load, before its line became QEMU's stdio: tinygen/twin.py), that request never gets its
+# reply, and a resend inside the same run would add marked regions the count cannot tell apart,
+# so the whole run starts again.
 TRACE_ATTEMPTS = 3
 # Seconds for a traced guest's first byte: start-up runs traced too, one log line per instruction,
 # and the boot check reads every constant (fc_autoencoder's twin, 528 KB of widened FC rows, sent
