@@ -1,4 +1,5 @@
-"""A running emulated twin: QEMU on a firmware ELF, its UART on a local TCP socket.
+"""A running emulated twin: QEMU on a firmware ELF, its UART on a local TCP socket (or, for a
+twin whose line is "stdio", QEMU's own stdin/stdout on a socket pair: `_spawn_on_stdio`).
 
     with QemuTwin(get_board("stm32h7").twin, elf) as q:
         q.transport.write(...)            # tinygen.transport.Transport over socket://
@@ -157,8 +158,11 @@ class QemuTwin:
         The Xtensa `sim` machine's line. Given `-serial`, its simcall console reads through a
         16-byte buffer that QEMU's main loop fills and the vCPU thread empties, with no lock
         between them (target/xtensa/xtensa-semi.c: `input.offset` is read, changed and written
-        by both; TCG runs guest code without the global lock, single-threaded TCG too): under
-        load an update is lost and so are bytes (7-13 resends per 10 inferences at load 3).
+        by both; TCG runs guest code without the global lock, single-threaded TCG too, so
+        `-accel tcg,thread=single` only moved the timing): under load an update is lost and so
+        are bytes (7-13 resends per 10 inferences at load 3). A frame that lost bytes leaves the
+        guest waiting for the rest, so the host meets its whole reply deadline before it resends:
+        the 60 s timeouts seen before, whichever clock counted them.
         With `-serial none` the same calls are the host's read(2) and write(2) on QEMU's fds 0
         and 1, in the vCPU thread alone: nothing is shared, nothing is lost. The guest waits for
         input in a select with a timeout (firmware/bsp/qemu_xtensa_sim), so its vCPU never blocks
