@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-ANCHORS = Path(os.environ.get("TINYGEN_ANCHORS", "/work/shared/anchors"))
+ANCHORS = Path(os.environ.get("TINYGEN_ANCHORS", Path(__file__).resolve().parents[2] / "shared" / "anchors"))
 # FACTS.md / issue 6: TFLite-Micro (2026-08) on the emulated Cortex-M7, one Invoke.
 TFLM = {
     "cnn_fft_flatten.tflite": {"cmsis_nn": 141_669, "ref": 374_497},

@@ -31,7 +31,7 @@ from model_zoo import build_keras, model_specs, representative  # noqa: E402
 
 pytestmark = [pytest.mark.emulated, pytest.mark.cross]
 
-ANCHORS = Path(os.environ.get("TINYGEN_ANCHORS", "/work/shared/anchors"))
+ANCHORS = Path(os.environ.get("TINYGEN_ANCHORS", Path(__file__).resolve().parents[2] / "shared" / "anchors"))
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "tflm" / "examples"
 N_MODELS = int(os.environ.get("TINYGEN_DSP_MODELS", "4"))
 BOARD = "stm32h7"   # twin: QEMU mps2-an500, Cortex-M7 with the DSP extension
