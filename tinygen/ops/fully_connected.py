@@ -47,7 +47,7 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
                   out_offset=y.zero_point, act_min=act_min, act_max=act_max,
                   rq_fast=int(rq_fast_ok(mults, shifts, bias, folded, in_depth)))
     params["wide"] = int(opts.optimize == "speed")
-    params["q15"], params["scratch_bytes"] = (0, 0) if params["wide"] else fc_q15(in_depth, out_depth)
+    params["q15"], params["scratch_bytes"] = (wide_q15 if params["wide"] else fc_q15)(in_depth, out_depth)
     stored = (ConstArray("wide", "uint32_t", widened_rows(weights)) if params["wide"] else
               ConstArray("weights", "int8_t", weights.ravel()))
     consts = (stored,
@@ -75,6 +75,15 @@ def fc_q15(in_depth: int, out_depth: int) -> tuple[int, int]:
     if in_depth > FC_Q15_MAX or out_depth < 8 or not n4:
         return 0, 0
     return 1, 2 * n4
+
+
+def wide_q15(in_depth: int, out_depth: int) -> tuple[int, int]:
+    """(q15, scratch bytes) of the wide route (--optimize speed): the input expanded once to int16
+    lanes, every group of four inputs (the last one zero-padded) two words, when at least two
+    blocks of four rows reuse it (11 instructions per 16 MACs instead of 13)."""
+    if in_depth > FC_Q15_MAX or out_depth < 8:
+        return 0, 0
+    return 1, 8 * (-(-in_depth // 4))
 
 
 def widened_rows(weights: np.ndarray) -> np.ndarray:
