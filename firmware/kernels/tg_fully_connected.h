@@ -33,11 +33,12 @@ typedef struct {
                                    scratch (2 * (in_depth & ~3) bytes, planned offline) */
     int32_t wide;               /* 1: weights in `wide` (pre-widened), else in `weights` */
     const int8_t *weights;      /* [out_depth][in_depth] */
-    const uint32_t *wide_w;     /* blocks of 4 rows x 8-word groups of 4 inputs (see above) */
-    const int32_t *bias_folded; /* bias - in_zp * sum(weights of o): no padding, always folded */
+    const uint32_t *wide_w;     /* per block of 4 rows: bias, 8-word groups of 4 inputs, rq records */
+    const int32_t *bias_folded; /* bias - in_zp * sum(weights of o) (wide: in wide_w) */
     const int32_t *mult;        /* [out_depth] (per-tensor models repeat one value) */
     const int32_t *shift;
-    const int32_t *rq;          /* rq_fast: per channel {mult, 2^(e-1) + (out_offset << e), e}, e = -shift */
+    const int32_t *rq;          /* rq_fast: per channel {mult, 2^(e-1) + (out_offset << e), e}, e = -shift
+                                   (wide: in wide_w) */
 } tg_fc_params_t;
 
 int tg_fully_connected_s8(const tg_fc_params_t *p, const int8_t *in, int8_t *out,
@@ -83,7 +84,8 @@ TG_INLINE int8_t tg_fc_out(const tg_fc_params_t *p, int32_t acc, int32_t o)
 #endif
 
 #if TG_DSP
-TG_INLINE void tg_fc_dot_qq(const uint32_t *wq, const uint32_t *xq, int32_t groups, int32_t *acc)
+TG_INLINE const uint32_t *tg_fc_dot_qq(const uint32_t *wq, const uint32_t *xq, int32_t groups,
+                                          int32_t *acc)
 {
 #if TG_DSP_ASM
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
@@ -112,6 +114,7 @@ TG_INLINE void tg_fc_dot_qq(const uint32_t *wq, const uint32_t *xq, int32_t grou
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+    return wp;
 #else
     int32_t g, k;
     for (g = 0; g < groups; ++g, wq += 8, xq += 2) {
@@ -120,6 +123,7 @@ TG_INLINE void tg_fc_dot_qq(const uint32_t *wq, const uint32_t *xq, int32_t grou
             acc[k] = tg_smlad(wq[2 * k + 1], xq[1], acc[k]);
         }
     }
+    return wq;
 #endif
 }
 #endif
@@ -150,7 +154,8 @@ TG_INLINE void tg_fc_dot_qq(const uint32_t *wq, const uint32_t *xq, int32_t grou
     "sxtb16 %[xb], %[xb]\n\t"                                                             \
     TG_FC_RAW_HALF("xa", "xa1") TG_FC_RAW_HALF("xb", "xb1")
 
-TG_INLINE void tg_fc_dot_raw(const uint32_t *wq, const int8_t *in, int32_t groups, int32_t *acc)
+TG_INLINE const uint32_t *tg_fc_dot_raw(const uint32_t *wq, const int8_t *in, int32_t groups,
+                                           int32_t *acc)
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     const uint32_t *wp = wq;
@@ -187,13 +192,15 @@ TG_INLINE void tg_fc_dot_raw(const uint32_t *wq, const int8_t *in, int32_t group
     acc[1] = a1;
     acc[2] = a2;
     acc[3] = a3;
+    return wp;
 }
 #endif
 
 /* acc[k] += row k of a pre-widened block . the input (n values): the DSP path runs whole groups
  * of four through tg_dot_4x1_q15 and the last partial group from a zero-padded copy (no read
  * past the input); the portable path reads the same layout lane by lane. */
-TG_INLINE void tg_fc_wide_block(const uint32_t *wq, const int8_t *in, int32_t n, int32_t *acc)
+TG_INLINE const uint32_t *tg_fc_wide_block(const uint32_t *wq, const int8_t *in, int32_t n,
+                                              int32_t *acc)
 {
     const int32_t n4 = n & ~3;
     int32_t i, k;
@@ -206,6 +213,8 @@ TG_INLINE void tg_fc_wide_block(const uint32_t *wq, const int8_t *in, int32_t n,
         }
         tg_dot_part_q15(wq + 2 * n4, tail, 4, 4, acc);
     }
+    (void)k;
+    return wq + 8 * ((n + 3) / 4);
 #else
     for (i = 0; i < n; i += 4, wq += 8) {
         const int32_t x0 = in[i], x1 = i + 1 < n ? in[i + 1] : 0;
@@ -217,8 +226,9 @@ TG_INLINE void tg_fc_wide_block(const uint32_t *wq, const int8_t *in, int32_t n,
         }
     }
     (void)n4;
-#endif
     (void)k;
+    return wq;
+#endif
 }
 
 /* The wide route: four rows per pass, the last block's padding rows computed and dropped. With
@@ -231,7 +241,7 @@ TG_INLINE void tg_fc_wide(const tg_fc_params_t *p, const int8_t *in, int8_t *out
     int32_t b, o, k;
     (void)scratch;
     for (b = 0; b < p->batches; ++b, in += n) {
-        const uint32_t *wq = p->wide_w;
+        const uint32_t *wq = p->wide_w; /* per block: bias, weights, rq records (widened_rows) */
 #if TG_DSP_ASM
         /* LDRD needs a word-aligned input; groups of eight inputs, no partial group */
         const int raw = !p->q15 && n % 8 == 0 && ((uintptr_t)in & 3u) == 0;
@@ -241,30 +251,42 @@ TG_INLINE void tg_fc_wide(const tg_fc_params_t *p, const int8_t *in, int8_t *out
             tg_expand_q15(in, (uint32_t *)scratch, n);
         }
 #endif
-        for (o = 0; o < p->out_depth; o += 4, wq += 8 * groups) {
+        for (o = 0; o < p->out_depth; o += 4) {
             int32_t acc[4];
             TG_UNROLL4
             for (k = 0; k < 4; ++k) {
-                acc[k] = o + k < p->out_depth ? p->bias_folded[o + k] : 0;
+                acc[k] = (int32_t)wq[k];
             }
+            wq += 4;
 #if TG_DSP
             if (p->q15) {
-                tg_fc_dot_qq(wq, (const uint32_t *)scratch, groups, acc);
+                wq = tg_fc_dot_qq(wq, (const uint32_t *)scratch, groups, acc);
             } else
 #endif
 #if TG_DSP_ASM
             if (raw) {
-                tg_fc_dot_raw(wq, in, groups, acc);
+                wq = tg_fc_dot_raw(wq, in, groups, acc);
             } else
 #endif
             {
-                tg_fc_wide_block(wq, in, n, acc);
+                wq = tg_fc_wide_block(wq, in, n, acc);
             }
             TG_UNROLL4
             for (k = 0; k < 4; ++k) {
                 if (o + k < p->out_depth) {
-                    *out++ = tg_fc_out(p, acc[k], o + k);
+                    int32_t v;
+                    if (p->rq_fast) {
+                        v = tg_clamp_act(tg_rq_fast(acc[k], (int32_t)wq[3 * k], (int32_t)wq[3 * k + 1],
+                                                    (int32_t)wq[3 * k + 2]), p->act_min, p->act_max);
+                    } else {
+                        v = tg_rq_s8(acc[k], p->mult[o + k], p->shift[o + k], p->out_offset,
+                                     p->act_min, p->act_max);
+                    }
+                    *out++ = (int8_t)v;
                 }
+            }
+            if (p->rq_fast) {
+                wq += 12;
             }
         }
     }
