@@ -240,6 +240,7 @@ TG_INLINE void tg_fc_wide(const tg_fc_params_t *p, const int8_t *in, int8_t *out
     const int32_t n = p->in_depth, groups = (n + 3) / 4;
     int32_t b, o, k;
     (void)scratch;
+    (void)groups;
     for (b = 0; b < p->batches; ++b, in += n) {
         const uint32_t *wq = p->wide_w; /* per block: bias, weights, rq records (widened_rows) */
 #if TG_DSP_ASM
