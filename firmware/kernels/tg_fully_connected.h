@@ -3,10 +3,10 @@
  *
  * A GEMV: four output neurons per pass share every loaded input word (tg_dot_1x4; SMLAD on
  * ARMv7E-M). The input zero point is folded into the bias offline. With `wide` (--optimize
- * speed) the weights are stored pre-widened to int16 and interleaved by four rows
- * (tinygen/ops/fully_connected.py, widened_rows): per four inputs one LDR + two SXTB16 of the
- * input and two 4-register LDMs of weights feed eight SMLADs, 13 instructions per 16 MACs (the
- * conv windows' inner loop, tg_dot_4x1_q15), for twice the weights' flash and no scratch. Like the conv kernels, the
+ * speed) the weights are stored pre-widened to int16 and interleaved by four rows, each block one
+ * stream with its bias and rq records (tinygen/ops/fully_connected.py, widened_rows): with the
+ * input expanded once into the scratch, 11 instructions per 16 MACs (tg_fc_dot_qq); without
+ * (the lean variant) 25 per 32 (tg_fc_dot_raw); twice the weights' flash. Like the conv kernels, the
  * generated code calls tg_fully_connected_inline from a per-layer function with a `static const`
  * parameter struct, so every size is a compile-time constant. */
 #ifndef TG_FULLY_CONNECTED_H
