@@ -162,12 +162,10 @@ static const tg_mean_params_t model_op4_params = {
 /* op 5: FULLY_CONNECTED 1x16 -> 1x4
  *   out t15 @ (arena + 2016): functional_1_1/dense_1_1/MatMul;functional_1_1/dense_1_1/BiasAdd
  */
-static const uint32_t model_op5_wide[32] = {
-    5898218, 2621538, 4288348104, 1048548, 2687031, 4063222, 4293918794, 4293132306, 2359180, 4292345729, 2949247, 7667792, 655375, 8323168, 2752549, 4292018131,
-    3473322, 4521903, 1638521, 4289265776, 4289527879, 1507290, 5963739, 4294377480, 262020, 5505009, 4293984380, 4290510953, 458705, 4290773028, 8323079, 4290838504
-};
-static const int32_t model_op5_bias_folded[4] = {
-    -15084, 61488, 36717, 20146
+static const uint32_t model_op5_wide[48] = {
+    4294952212, 61488, 36717, 20146, 5898218, 2621538, 4288348104, 1048548, 2687031, 4063222, 4293918794, 4293132306, 2359180, 4292345729, 2949247, 7667792,
+    655375, 8323168, 2752549, 4292018131, 3473322, 4521903, 1638521, 4289265776, 4289527879, 1507290, 5963739, 4294377480, 262020, 5505009, 4293984380, 4290510953,
+    458705, 4290773028, 8323079, 4290838504, 1213771615, 4294957312, 9, 1132522418, 4294957312, 9, 1585449935, 4294947328, 10, 1602521173, 4294947328, 10
 };
 static const int32_t model_op5_mult[4] = {
     1213771615, 1132522418, 1585449935, 1602521173
@@ -175,18 +173,15 @@ static const int32_t model_op5_mult[4] = {
 static const int32_t model_op5_shift[4] = {
     -9, -9, -10, -10
 };
-static const int32_t model_op5_rq[12] = {
-    1213771615, -9984, 9, 1132522418, -9984, 9, 1585449935, -19968, 10, 1602521173, -19968, 10
-};
 static const tg_fc_params_t model_op5_params = {
     .batches = 1, .in_depth = 16, .out_depth = 4,
     .out_offset = -20, .act_min = -128, .act_max = 127,
     .rq_fast = 1, .q15 = 0, .wide = 1,
     .weights = 0,
     .wide_w = model_op5_wide,
-    .bias_folded = model_op5_bias_folded,
+    .bias_folded = 0,
     .mult = model_op5_mult, .shift = model_op5_shift,
-    .rq = model_op5_rq,
+    .rq = 0,
 };
 
 /* This layer's kernel, specialised: every parameter above is a compile-time constant here. */
@@ -211,7 +206,7 @@ const uint8_t model_sha256[32] = {
 
 /* Every constant array above, for the integrity check (firmware/harness/tg_integrity.h): the
  * digests in model.h are over their bytes in this order. */
-const void *const model_const_data[17] = {
+const void *const model_const_data[15] = {
     model_op1_weights,
     model_op1_bias,
     model_op1_bias_folded,
@@ -225,18 +220,15 @@ const void *const model_const_data[17] = {
     model_op2_shift,
     model_op2_rq,
     model_op5_wide,
-    model_op5_bias_folded,
     model_op5_mult,
     model_op5_shift,
-    model_op5_rq,
 };
-const uint32_t model_const_bytes[17] = {
-    128, 32, 32, 32, 32, 96, 640, 64, 64, 64, 64, 192, 128, 16, 16, 16,
-    48
+const uint32_t model_const_bytes[15] = {
+    128, 32, 32, 32, 32, 96, 640, 64, 64, 64, 64, 192, 192, 16, 16
 };
 const uint8_t model_const_sha256[32] = {
-    107, 161, 170, 114, 0, 64, 190, 219, 5, 241, 204, 84, 32, 48, 133, 148,
-    110, 247, 137, 174, 183, 224, 32, 85, 203, 149, 165, 86, 4, 125, 138, 107
+    175, 106, 127, 18, 83, 72, 243, 101, 203, 53, 210, 165, 187, 155, 30, 30,
+    155, 101, 73, 106, 203, 42, 193, 68, 182, 44, 169, 59, 253, 97, 251, 4
 };
 
 /* Arena: the union keeps it word aligned in plain C99 and lets kernels read it as any element

@@ -57,11 +57,11 @@ extern const uint8_t model_sha256[32];
 
 /* The constant arrays in flash (weights, biases, multipliers, tables), for an integrity check:
  * their count, total bytes, and CRC-32 (zlib's) and SHA-256 over their bytes in order. */
-#define MODEL_CONST_ARRAYS 17
+#define MODEL_CONST_ARRAYS 15
 #define MODEL_CONST_BYTES 1664u
-#define MODEL_CONST_CRC32 0xEF304217u
-extern const void *const model_const_data[17];
-extern const uint32_t model_const_bytes[17];
+#define MODEL_CONST_CRC32 0xA8C7C2CFu
+extern const void *const model_const_data[15];
+extern const uint32_t model_const_bytes[15];
 extern const uint8_t model_const_sha256[32];
 
 /* Run the network on the model's tensors, row-major as TFLite lays them out, in model order.
