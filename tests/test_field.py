@@ -159,13 +159,13 @@ def test_training_stats_envelope_of_segment_means():
 
 # ---- the generated harness on the host -----------------------------------------------------------
 
-def _host_firmware(tmp_path, model, features=None, field=None):
+def _host_firmware(tmp_path, model, features=None, field=None, optimize="speed"):
     from tinygen.boards import get_board
     from tinygen.codegen import generate
     from tinygen.project import write_project
     from tinygen.validate.reference import load_front_end
 
-    gen = generate(model, tmp_path / "gen", name="model")
+    gen = generate(model, tmp_path / "gen", name="model", optimize=optimize)
     project = write_project(get_board("stm32h7"), tmp_path / "project", gen,
                             front_end=load_front_end(features), field=field)
     return vf.build_host_project(project.dir, tmp_path / "fw")
@@ -257,6 +257,24 @@ def test_host_corpus_model_integrity_and_validate(tmp_path):
     want = expected_sets(model)[0]
     assert [s.id for s in reply.sets] == [0] and reply.sets[0].computed == want.digest("crc32")
     assert rep.ok and rep.integrity["sets"][0]["bytes"] == want.total > 10_000
+
+
+@pytest.mark.host
+def test_host_validate_accepts_firmware_built_for_size(tmp_path):
+    """--optimize size stores FC weights as int8, speed widened: validate takes the mode whose
+    digest the device computed, so a size build validates (it was refused as another model's)."""
+    pytest.importorskip("tflite_micro")
+    if shutil.which("gcc") is None:
+        pytest.skip("no host gcc")
+    from tinygen.validate import validate
+    from tinygen.validate.reference import Reference
+
+    speed, size = (expected_sets(MODEL, optimize=o)[0] for o in ("speed", "size"))
+    assert size.total < speed.total      # the two layouts differ: the test can tell them apart
+    exe = _host_firmware(tmp_path, MODEL, optimize="size")
+    with vf.HostDevice(exe) as h:
+        rep = validate(h.device(), Reference(MODEL), samples=3)
+    assert rep.ok and rep.integrity["sets"][0]["bytes"] == size.total
 
 
 # ---- the Cortex-M7 twin (mps2-an500): one firmware build for the module -------------------------

@@ -93,13 +93,16 @@ def template_values(cset: ConstSet) -> dict:
             "const_sha256_bytes": list(cset.sha256)}
 
 
-def expected_sets(model_path, features_path: Optional[Path] = None) -> dict[int, ConstSet]:
-    """What the firmware built from this model (and front end) must hold: set id -> ConstSet."""
+def expected_sets(model_path, features_path: Optional[Path] = None,
+                  optimize: str = "speed") -> dict[int, ConstSet]:
+    """What the firmware built from this model (and front end) with `--optimize optimize` must
+    hold: set id -> ConstSet. The two modes lay the weights out differently (speed stores FC rows
+    widened to int16), so each mode has its own model set."""
     from .codegen import compile_model
     from .features import FrontEnd
     from .features.emit import tables
 
-    out = {SET_MODEL: model_set(compile_model(Path(model_path)), "model")}
+    out = {SET_MODEL: model_set(compile_model(Path(model_path), optimize), "model")}
     if features_path is not None:
         out[SET_FRONT_END] = front_end_set(tables(FrontEnd.from_json(features_path)))
     return out

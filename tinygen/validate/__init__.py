@@ -146,19 +146,35 @@ def validate(device: Device, reference, samples: int = 20, data_dir=None, featur
     return report
 
 
+def _expected_for(reply, model_path, fe_path) -> dict:
+    """The expected sets of the --optimize mode the firmware was built with: the device does not
+    say which, so take the mode whose model digest equals the one the device computed (speed,
+    the default, when neither does: the mismatch is then reported against it)."""
+    from ..integrity import SET_MODEL, expected_sets
+
+    got = {s.id: s for s in reply.sets}.get(SET_MODEL)
+    first = None
+    for optimize in ("speed", "size"):
+        want = expected_sets(model_path, fe_path, optimize)
+        if got is None or got.computed == want[SET_MODEL].digest(reply.algorithm):
+            return want
+        first = first or want
+    return first
+
+
 def check_integrity(device: Device, reference, features_path=None) -> Optional[dict]:
     """The device recomputes its constants' digests now (INTEGRITY); they must equal what was
     generated beside them and what this tinygen computes from the model file (and features.json).
     None when the firmware was built without the check; FirmwareMismatch (one line) otherwise."""
     from ..errors import FirmwareMismatch
-    from ..integrity import SET_FRONT_END, SET_NAMES, expected_sets
+    from ..integrity import SET_FRONT_END, SET_NAMES
 
     model_path = getattr(reference, "model_path", None)
     if device.info.field.integrity == "off" or model_path is None:
         return None
     reply = device.client.integrity(timeout=device.client.timeout + 30.0)
     fe_path = features_path if reference.has_front_end and device.info.has_front_end else None
-    want = expected_sets(model_path, fe_path)
+    want = _expected_for(reply, model_path, fe_path)
     sets = []
     for got in reply.sets:
         name = SET_NAMES.get(got.id, f"set {got.id}")
