@@ -136,6 +136,25 @@ def test_header_contract_several_inputs(tmp_path):
                     "-o", str(tmp_path / "m.o")], check=True, timeout=120)
 
 
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
+def test_equal_depthwise_layers_share_one_kernel(tmp_path):
+    """person_detect's five 6x6x128 depthwise layers (ops 13-21) run one specialised kernel
+    that takes each layer's arrays (codegen._share_kernels: issue 12's code size), so its 28
+    per-layer calls need 24 functions, not 28; every other layer keeps its own."""
+    import re
+
+    generate(CORPUS / "person_detect.tflite", tmp_path)
+    src = (tmp_path / "model.c").read_text()
+    defs = re.findall(r"^static \w+ void (model_op\d+)_run\(", src, re.M)
+    calls = re.findall(r"^ +(model_op\d+)_run\((.*)\);$", src, re.M)
+    assert (len(defs), len(calls)) == (24, 28)
+    assert sorted(set(f for f, _ in calls)) == sorted(defs)
+    shared = [args.split(",")[0] for f, args in calls if f == "model_op13"]
+    assert shared == [f"&model_op{i}_params" for i in (13, 15, 17, 19, 21)]
+    subprocess.run(["gcc", *STRICT, "-I", str(tmp_path), "-c", str(tmp_path / "model.c"),
+                    "-o", str(tmp_path / "m.o")], check=True, timeout=120)
+
+
 @needs_anchors
 @pytest.mark.parametrize("compiler", sorted(CROSS))
 def test_generated_code_is_portable(tmp_path, compiler):

@@ -272,6 +272,7 @@ class _OpContext:
     out_shapes: str
     tensor_notes: list
     optimize: str = "speed"   # "size": templates call the shared generic kernels (one copy each)
+    kernel: str = ""          # the op whose specialised kernel this one runs (see _share_kernels)
 
 
 def _shape(t: Optional[Tensor]) -> str:
@@ -318,6 +319,31 @@ def _op_context(env, c: CompiledOp, name: str, ptr: _Pointers, graph: Graph,
         optimize=optimize)
 
 
+# Templates whose specialised kernel can take its arrays as an argument, so layers with equal
+# parameters (MobileNet's five repeated 6x6x128 depthwise layers) run one copy of it. Measured on
+# the Cortex-M7 twin (benchmarks/bench_zoo.py, issue 12): sharing a depthwise kernel costs
+# nothing (MobileNet-96: -1,895 instructions, DS-CNN KWS +0.18 %) and saves 584 B per repeat;
+# sharing a pointwise (conv1d/conv2d) kernel saved 804 B per repeat but cost 2-4 % of those
+# layers' instructions (the array pointers spill in the per-channel loop), so they keep one each.
+SHARED_KERNELS = ("depthwise",)
+
+
+def _share_kernels(contexts: list) -> None:
+    """Ops of a SHARED_KERNELS template with equal parameters (everything but the constant
+    arrays) run the first one's kernel, which then takes the arrays from the caller's params
+    struct: o.kernel names it. An op alone with its parameters keeps its own kernel, every array
+    address a constant (o.kernel empty)."""
+    groups: dict = {}
+    for o in contexts:
+        if o.template in SHARED_KERNELS and o.optimize == "speed":
+            key = (o.template, repr(sorted(o.p.items())), tuple(sorted(o.c)))
+            groups.setdefault(key, []).append(o)
+    for ops in groups.values():
+        if len(ops) > 1:
+            for o in ops:
+                o.kernel = ops[0].sym
+
+
 def _io_values(compiled: Compiled, ptr: _Pointers) -> dict:
     def one(io: IOTensor, k: int, role: str) -> dict:
         return dict(io=io, k=k, shape=list(io.shape), offset=compiled.plan.offsets[io.index],
@@ -329,8 +355,9 @@ def _io_values(compiled: Compiled, ptr: _Pointers) -> dict:
 
 def render_sources(compiled: Compiled, name: str, const_table: bool = True) -> dict[str, str]:
     """File name -> text for the model's own files (header and source). compiled.options'
-    optimize "speed" gives every conv/depthwise/FC layer its own specialised kernel; "size" calls
-    one shared generic kernel per op kind (less code, more instructions). `const_table`: the
+    optimize "speed" gives every conv/depthwise/FC layer a specialised kernel (equal depthwise
+    layers one between them: _share_kernels); "size" calls one shared generic kernel per op kind
+    (less code, more instructions). `const_table`: the
     (pointer, size) table of every constant array and their digests, for the integrity check."""
     env = environment()
     optimize = compiled.options.optimize
@@ -338,6 +365,7 @@ def render_sources(compiled: Compiled, name: str, const_table: bool = True) -> d
     ptr = _Pointers(compiled)
     _, alias = const_symbols(compiled, name)
     contexts = [_op_context(env, c, name, ptr, graph, optimize, alias) for c in compiled.ops]
+    _share_kernels(contexts)
     state = [dict(offset=compiled.state_offsets[t.index], nbytes=t.nbytes,
                   fill=t.zero_point & 0xFF if t.dtype == "int8" and t.quant else 0,
                   note=f"t{t.index} {t.dtype}{list(t.shape)}: {t.name}")

@@ -1,6 +1,11 @@
 /* The field-ready layer: integrity, watchdog and safe mode, drift statistics (tg_field.h). */
 #include "tg_field.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* Cold code (boot, safe mode, statistics on request): size over speed. */
+#pragma GCC optimize("Os")
+#endif
+
 #include "tg_bsp.h"
 #include "tg_protocol.h"
 

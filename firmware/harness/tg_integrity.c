@@ -1,6 +1,11 @@
 /* Integrity of the constants in flash: CRC-32 or SHA-256 over a set of arrays (tg_integrity.h). */
 #include "tg_integrity.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* Boot and on-request checks, not the inference: size over speed. */
+#pragma GCC optimize("Os")
+#endif
+
 #include "tg_bsp.h"
 #include "tg_sha256.h"
 

@@ -2,6 +2,13 @@
  * Frame layout and commands: tg_protocol.h. Static buffers only; nothing here allocates. */
 #include "tg_protocol.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* Frames between inferences, not the inference: size over speed (1 KB less than -O2 on a
+ * Cortex-M7), and the one payload copy stays a loop rather than a call that links memcpy
+ * (308 B) for it. */
+#pragma GCC optimize("Os", "no-tree-loop-distribute-patterns")
+#endif
+
 #include <stddef.h>
 
 #include "tg_bsp.h"

@@ -3,6 +3,11 @@
  * alignment nor the core's byte order matters. */
 #include "tg_sha256.h"
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* Boot and on-request checks, not the inference: size over speed. */
+#pragma GCC optimize("Os")
+#endif
+
 static const uint32_t tg_sha256_k[64] = {
     0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u,
     0xab1c5ed5u, 0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu,

@@ -283,12 +283,24 @@ TG_INLINE void tg_conv_point_clipped(const tg_conv_params_t *p, const int8_t *in
 TG_INLINE void tg_conv_gather_whole(const int8_t *src, uint32_t *dst, int32_t n, int32_t run_pad)
 {
     const int32_t tail = n & 3;
-    int32_t i;
-    TG_UNROLL16
-    for (i = 0; i + 4 <= n; i += 4, dst += 2 * TG_CONV_BATCH) {
-        const uint32_t v = tg_ld32(src + i);
-        dst[0] = tg_sxtb16(v);
-        dst[1] = tg_sxtb16_ror8(v);
+    int32_t i = 0;
+    /* n is a constant: runs of up to 64 bytes unroll whole (addresses become offsets); longer
+     * ones (MobileNet's 128-256 channel pointwise layers) by four, for about 40 instructions per
+     * window (under 0.3 % of such a layer) and 300-600 bytes less code per layer */
+    if (n <= 64) {
+        TG_UNROLL16
+        for (; i + 4 <= n; i += 4, dst += 2 * TG_CONV_BATCH) {
+            const uint32_t v = tg_ld32(src + i);
+            dst[0] = tg_sxtb16(v);
+            dst[1] = tg_sxtb16_ror8(v);
+        }
+    } else {
+        TG_UNROLL4
+        for (; i + 4 <= n; i += 4, dst += 2 * TG_CONV_BATCH) {
+            const uint32_t v = tg_ld32(src + i);
+            dst[0] = tg_sxtb16(v);
+            dst[1] = tg_sxtb16_ror8(v);
+        }
     }
     if (tail) {
         uint32_t v;
