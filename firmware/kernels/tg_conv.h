@@ -65,6 +65,9 @@ typedef struct {
 /* Generic entry points (run-time parameters). A 1D conv is H = 1: input [1,1,W,C]. */
 int tg_conv2d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out, void *scratch);
 int tg_conv1d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out, void *scratch);
+/* Pointwise in place (tg_conv_pw_inplace): group / leftover parameters, n positions in buf. */
+int tg_conv_pw_inplace_s8(const tg_conv_params_t *g, const tg_conv_params_t *t, int32_t n,
+                          int8_t *buf, void *scratch, int32_t stage_at);
 
 
 TG_INLINE int8_t tg_conv_out(const tg_conv_params_t *p, int32_t acc, int32_t oc)
@@ -472,6 +475,47 @@ TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int
         tg_conv_point_clipped(p, in, out + ox * p->out_c, 0, ox * p->stride_w - p->pad_left);
     }
     tg_conv_span(p, in + (lo * p->stride_w - p->pad_left) * p->in_c, out + lo * p->out_c, hi - lo);
+}
+
+/* ---- Pointwise in place: the output overwrites its own input (tinygen/ops/conv.py) ----------
+ * A pointwise convolution (1x1, stride 1, no padding) is n positions of in_c bytes in, out_c
+ * bytes out; output position q depends on input position q only. `buf` holds the input at its
+ * start and receives the output at its start. Positions go in groups of g->in_w (t: the group of
+ * the n % G positions left over, or null): a group's input bytes are copied to the stage (after
+ * the kernel's own scratch) before any of its outputs is written, and the kernel then reads the
+ * stage only, on every route (DSP batch or portable), so the proof is at group granularity:
+ *   - out_c <= in_c, groups in forward order: group [q, q + G) writes bytes [q*out_c,
+ *     (q + G)*out_c), all below (q + G)*in_c, i.e. inside input positions < q + G: done or
+ *     staged. Later groups read bytes from (q + G)*in_c on, which nothing has written yet.
+ *   - out_c > in_c, groups in reverse order: group [q, q + G) writes bytes from q*out_c >= q*in_c
+ *     on, i.e. input positions >= q: staged or done. Later groups read bytes below q*in_c <=
+ *     q*out_c, untouched. The buffer is the output's size with the input at its start (the
+ *     planner's "grows" merge). */
+TG_INLINE void tg_conv_pw_inplace(const tg_conv_params_t *g, const tg_conv_params_t *t, int32_t n,
+                                  int8_t *buf, int8_t *scratch, int32_t stage_at)
+{
+    const int32_t G = g->in_w, ci = g->in_c, co = g->out_c, rest = t ? t->in_w : 0;
+    int8_t *stage = scratch + stage_at;
+    int32_t q;
+    if (co <= ci) {
+        for (q = 0; q + G <= n; q += G) {
+            __builtin_memcpy(stage, buf + q * ci, (size_t)(G * ci));
+            tg_conv1d_inline(g, stage, buf + q * co, scratch);
+        }
+        if (rest) {
+            __builtin_memcpy(stage, buf + q * ci, (size_t)(rest * ci));
+            tg_conv1d_inline(t, stage, buf + q * co, scratch);
+        }
+        return;
+    }
+    for (q = n - G; q >= rest; q -= G) {
+        __builtin_memcpy(stage, buf + q * ci, (size_t)(G * ci));
+        tg_conv1d_inline(g, stage, buf + q * co, scratch);
+    }
+    if (rest) {
+        __builtin_memcpy(stage, buf, (size_t)(rest * ci));
+        tg_conv1d_inline(t, stage, buf, scratch);
+    }
 }
 
 TG_INLINE void tg_conv2d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out,
