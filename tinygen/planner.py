@@ -137,8 +137,10 @@ def make_buffers(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
             reads_later = any(last_read.get(t, -1) > i for t in members)
             widest = max(view.get(t, 0) + sizes[t] for t in members)
             extent = view.get(inp, 0) + sizes[out]
-            fits = (extent == widest if inplace_policy == "same-size"
-                    else extent <= widest or use.grows)
+            # an output larger than its input overruns it (bytes the kernel never proved safe)
+            # unless the op writes from the end back (grows)
+            fits = (sizes[out] <= sizes[inp] or use.grows) and (
+                extent == widest if inplace_policy == "same-size" else extent <= widest or use.grows)
             if not reads_later and r not in graph_inputs and not (set(members) & graph_outputs) and fits:
                 root[out], view[out] = r, view.get(inp, 0)
                 sharing.append(Sharing(out, inp, "in-place"))
