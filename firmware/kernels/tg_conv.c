@@ -23,6 +23,6 @@ TG_GENERIC_FN int tg_conv1d_s8(const tg_conv_params_t *p, const int8_t *in, int8
 TG_GENERIC_FN int tg_conv_pw_inplace_s8(const tg_conv_params_t *g, const tg_conv_params_t *t,
                                         int32_t n, int8_t *buf, void *scratch, int32_t stage_at)
 {
-    tg_conv_pw_inplace(g, t, n, buf, (int8_t *)scratch, stage_at);
+    TG_CONV_PW_INPLACE((void)tg_conv1d_s8, g, t, n, buf, scratch, stage_at);
     return TG_OK;
 }

@@ -491,31 +491,39 @@ TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int
  *     on, i.e. input positions >= q: staged or done. Later groups read bytes below q*in_c <=
  *     q*out_c, untouched. The buffer is the output's size with the input at its start (the
  *     planner's "grows" merge). */
+/* RUN(params, in, out, scratch) runs one group: the specialised tg_conv1d_inline in per-layer
+ * code, the shared tg_conv1d_s8 in tg_conv.c (one copy of the kernel, not four). */
+#define TG_CONV_PW_INPLACE(RUN, g, t, n, buf, scratch, stage_at)                                  \
+    do {                                                                                        \
+        const int32_t G_ = (g)->in_w, ci_ = (g)->in_c, co_ = (g)->out_c;                        \
+        const int32_t rest_ = (t) ? (t)->in_w : 0;                                              \
+        int8_t *stage_ = (int8_t *)(scratch) + (stage_at);                                      \
+        int32_t q_;                                                                             \
+        if (co_ <= ci_) {                                                                       \
+            for (q_ = 0; q_ + G_ <= (n); q_ += G_) {                                            \
+                __builtin_memcpy(stage_, (buf) + q_ * ci_, (size_t)(G_ * ci_));                 \
+                RUN((g), stage_, (buf) + q_ * co_, (scratch));                                  \
+            }                                                                                   \
+            if (rest_) {                                                                        \
+                __builtin_memcpy(stage_, (buf) + q_ * ci_, (size_t)(rest_ * ci_));              \
+                RUN((t), stage_, (buf) + q_ * co_, (scratch));                                  \
+            }                                                                                   \
+        } else {                                                                                \
+            for (q_ = (n) - G_; q_ >= rest_; q_ -= G_) {                                        \
+                __builtin_memcpy(stage_, (buf) + q_ * ci_, (size_t)(G_ * ci_));                 \
+                RUN((g), stage_, (buf) + q_ * co_, (scratch));                                  \
+            }                                                                                   \
+            if (rest_) {                                                                        \
+                __builtin_memcpy(stage_, (buf), (size_t)(rest_ * ci_));                         \
+                RUN((t), stage_, (buf), (scratch));                                             \
+            }                                                                                   \
+        }                                                                                       \
+    } while (0)
+
 TG_INLINE void tg_conv_pw_inplace(const tg_conv_params_t *g, const tg_conv_params_t *t, int32_t n,
                                   int8_t *buf, int8_t *scratch, int32_t stage_at)
 {
-    const int32_t G = g->in_w, ci = g->in_c, co = g->out_c, rest = t ? t->in_w : 0;
-    int8_t *stage = scratch + stage_at;
-    int32_t q;
-    if (co <= ci) {
-        for (q = 0; q + G <= n; q += G) {
-            __builtin_memcpy(stage, buf + q * ci, (size_t)(G * ci));
-            tg_conv1d_inline(g, stage, buf + q * co, scratch);
-        }
-        if (rest) {
-            __builtin_memcpy(stage, buf + q * ci, (size_t)(rest * ci));
-            tg_conv1d_inline(t, stage, buf + q * co, scratch);
-        }
-        return;
-    }
-    for (q = n - G; q >= rest; q -= G) {
-        __builtin_memcpy(stage, buf + q * ci, (size_t)(G * ci));
-        tg_conv1d_inline(g, stage, buf + q * co, scratch);
-    }
-    if (rest) {
-        __builtin_memcpy(stage, buf, (size_t)(rest * ci));
-        tg_conv1d_inline(t, stage, buf, scratch);
-    }
+    TG_CONV_PW_INPLACE(tg_conv1d_inline, g, t, n, buf, scratch, stage_at);
 }
 
 TG_INLINE void tg_conv2d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out,
