@@ -3,6 +3,12 @@
 A convolution whose height (or width) is 1 on input, filter and output is a Conv1D in disguise
 (TFLite expresses Conv1D as RESHAPE + CONV_2D): it goes to the dedicated 1D kernel, and so does a
 pointwise (1x1, stride 1) convolution, whose H*W pixels form one contiguous row.
+
+In place (issue 12: below the liveness bound): a depthwise layer with depth multiplier 1 on the
+channel-plane route with one band may write its output over its input at no cost (dw_inplace_safe
+has the proof); a pointwise layer has an in-place variant (Lowered.inplace_variant) that stages
+groups of positions in scratch, forward when it narrows, in reverse when it widens (tg_conv.h,
+tg_conv_pw_inplace). compile_graph takes the variants where they make the arena smaller.
 """
 from __future__ import annotations
 
