@@ -153,3 +153,73 @@ def test_scratch_lives_during_its_op_only():
     assert plan.arena_bytes == plan.lower_bound
     live = [(plan.offsets[t], plan.offsets[t] + n) for t, n in ((1, 100), (2, 100), (9, 400))]
     assert all(a[1] <= b[0] or b[1] <= a[0] for i, a in enumerate(live) for b in live[i + 1:])
+
+
+# ---- in place past the liveness bound (issue 12) --------------------------------------------
+
+def test_growing_inplace_merges_into_the_outputs_size():
+    # MobileNet's expanding pointwise in miniature: t1 (32 B) -> t2 (64 B) written from the end
+    # back (grows): one 64 B buffer, input at its start; the peak at op 1 falls from 96 to 64 + 8.
+    sizes = {0: 8, 1: 32, 2: 64, 3: 8}
+    uses = [TensorUse((0,), (1,)), TensorUse((1,), (2,), inplace=True, grows=True),
+            TensorUse((2,), (3,))]
+    plan = plan_memory(3, uses, sizes, [0], [3])
+    assert plan.offsets[1] == plan.offsets[2]
+    assert plan.arena_bytes == 8 + 64
+    assert [s.reason for s in plan.sharing] == ["in-place"]
+
+
+def test_growing_inplace_refused_without_grows():
+    # the same op without the reverse order: an output larger than its input may not merge
+    sizes = {0: 8, 1: 32, 2: 64, 3: 8}
+    uses = [TensorUse((0,), (1,)), TensorUse((1,), (2,), inplace=True), TensorUse((2,), (3,))]
+    plan = plan_memory(3, uses, sizes, [0], [3])
+    assert plan.offsets[1] != plan.offsets[2] and not plan.sharing
+    assert plan.arena_bytes == 32 + 64
+
+
+def test_growing_inplace_refused_when_input_read_later():
+    # a residual reads t1 after the expanding op: in place would destroy it
+    sizes = {0: 8, 1: 32, 2: 64, 3: 8}
+    uses = [TensorUse((0,), (1,)), TensorUse((1,), (2,), inplace=True, grows=True),
+            TensorUse((1, 2), (3,))]
+    plan = plan_memory(3, uses, sizes, [0], [3])
+    assert not plan.sharing and plan.arena_bytes == 32 + 64 + 8
+
+
+def test_check_inplace_catches_a_forged_merge():
+    from tinygen.planner import Sharing, check_inplace
+    uses = [TensorUse((1,), (2,), inplace=True)]
+    with pytest.raises(PlanError, match="not 0"):
+        check_inplace(uses, [Sharing(2, 1, "in-place")], {1: 0, 2: 8}, {1: 16, 2: 16})
+    with pytest.raises(PlanError, match="overruns"):
+        check_inplace(uses, [Sharing(2, 1, "in-place")], {1: 0, 2: 0}, {1: 16, 2: 32})
+    check_inplace([TensorUse((1,), (2,), inplace=True, grows=True)], [Sharing(2, 1, "in-place")],
+                  {1: 0, 2: 0}, {1: 16, 2: 32})
+
+
+def _dw_geo(h=25, w=5, c=64, k=3, stride=1, mult=1, dil_w=1):
+    out_h, out_w = -(-h // stride), -(-w // stride)
+    return dict(in_h=h, in_w=w, in_c=c, out_h=out_h, out_w=out_w, out_c=c * mult, k_h=k, k_w=k,
+                stride_h=stride, stride_w=stride, dil_h=1, dil_w=dil_w, pad_top=k // 2,
+                pad_left=k // 2, depth_mult=mult)
+
+
+def test_depthwise_inplace_only_on_one_band_of_the_plane_route():
+    from tinygen.ops.conv import dw_inplace_safe, dw_planes
+    g = _dw_geo()                                   # DS-CNN KWS: 25x5x64, 3x3
+    assert dw_planes(g) == (8, 25, 2 * 8 * 27) and dw_inplace_safe(g, dw_planes(g))
+    assert dw_inplace_safe(_dw_geo(stride=2), dw_planes(_dw_geo(stride=2)))
+    big = _dw_geo(h=48, w=48, c=8)                  # MobileNet-96's first depthwise: 5,200 B plane
+    assert dw_planes(big)[1] < 48 and not dw_inplace_safe(big, dw_planes(big))    # bands: refused
+    assert dw_planes(big, whole=True) == (52, 48, 5200) and dw_inplace_safe(big, (52, 48, 5200))
+    assert not dw_inplace_safe(big, dw_planes(big, max_band=1))
+    assert not dw_inplace_safe(_dw_geo(mult=2), dw_planes(_dw_geo(mult=2)))     # channels move
+    dil = _dw_geo(dil_w=2)                          # the per-position route: refused
+    assert dw_planes(dil) == (0, 0, 0) and not dw_inplace_safe(dil, dw_planes(dil))
+
+
+def test_pointwise_groups():
+    from tinygen.ops.conv import pw_group
+    assert pw_group(125, 64) == 4 and pw_group(2304, 8) == 32 and pw_group(9, 1000) == 4
+    assert pw_group(3, 8) == 3

@@ -75,7 +75,7 @@ def format_table(a: dict[str, Any], fit: Optional[dict[str, Any]] = None) -> str
         f"weights (flash)          {t['weight_bytes']:>10,} B",
         f"arena (RAM)              {t['arena_bytes']:>10,} B   ({t['plan_strategy']} plan; "
         f"input, output and {t['scratch_bytes']:,} B of kernel scratch live in it)",
-        f"liveness lower bound     {t['liveness_lower_bound']:>10,} B   (tensors in model order; "
+        f"liveness lower bound     {t['liveness_lower_bound']:>10,} B   (tensors in model order, none in place; "
         f"the plan's own bound with {4}-byte alignment and aliasing: {t['plan_lower_bound']:,} B)",
         f"MACs per inference       {t['macs']:>10,}",
     ]

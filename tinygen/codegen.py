@@ -19,7 +19,7 @@ from .importers.tflite import load_model
 from .ir import Graph, Op, Tensor
 from .ops import lower_all
 from .ops.base import OPTIMIZE, Lowered, LowerOptions
-from .planner import Plan, TensorUse, align_up, lower_bound, make_buffers, plan_memory
+from .planner import Plan, PlanError, TensorUse, align_up, lower_bound, make_buffers, plan_memory
 from .render import c_comment, c_identifier, environment
 from .resources import firmware_dir
 
@@ -178,8 +178,14 @@ def _plan(graph: Graph, lowered: list[Lowered]) -> tuple[list[CompiledOp], list[
         reads = tuple(t for t in op.inputs if t in sizes)
         writes = tuple(t for t in op.outputs if t in sizes) + ((scratch,) if scratch else ())
         uses.append(TensorUse(reads=reads, writes=writes, alias=low.alias, inplace=low.inplace,
-                              views=low.views))
+                              grows=low.grows, views=low.views))
     return compiled, uses, sizes, plan_memory(len(graph.ops), uses, sizes, graph.inputs, graph.outputs)
+
+
+def _arena(graph: Graph, lowered: list[Lowered]) -> float:
+    """The planned arena, or infinity where an op that needs_inplace did not get merged."""
+    plan = _plan(graph, lowered)[3]
+    return float("inf") if _unmerged_needs_inplace(graph, lowered, plan) else plan.arena_bytes
 
 
 def _lean_where_it_pays(graph: Graph, lowered: list[Lowered]) -> list[Lowered]:
@@ -189,9 +195,9 @@ def _lean_where_it_pays(graph: Graph, lowered: list[Lowered]) -> list[Lowered]:
     scratch first, each op down its chain of lean variants; one plan per try (milliseconds).
     So the arena never exceeds the plan without any kernel scratch, and scratch that fits beside
     the peak's activations stays."""
-    best = _plan(graph, lowered)[3].arena_bytes
+    best = _arena(graph, lowered)
     all_lean = [low.lean or low for low in lowered]
-    if _plan(graph, all_lean)[3].arena_bytes >= best:
+    if _arena(graph, all_lean) >= best:
         return lowered
     order = sorted((i for i, low in enumerate(lowered) if low.lean),
                    key=lambda i: -lowered[i].scratch_bytes)
@@ -200,20 +206,63 @@ def _lean_where_it_pays(graph: Graph, lowered: list[Lowered]) -> list[Lowered]:
         variant = lowered[i].lean
         while variant is not None:        # the fastest variant of the smallest arena
             trial = lowered[:i] + [variant] + lowered[i + 1:]
-            arena = _plan(graph, trial)[3].arena_bytes
+            arena = _arena(graph, trial)
             if arena < best:
                 lowered, best = trial, arena
             variant = variant.lean
     return lowered
 
 
+def _merged(graph: Graph, plan: Plan) -> set[int]:
+    """Ops whose output 0 the plan put over their input 0 (in place)."""
+    outs = {s.tensor for s in plan.sharing if s.reason == "in-place"}
+    return {i for i, op in enumerate(graph.ops) if op.outputs and op.outputs[0] in outs}
+
+
+def _inplace_where_it_pays(graph: Graph, lowered: list[Lowered]) -> list[Lowered]:
+    """Running an op in place (Lowered.inplace_variant: its output over its input, for some
+    scratch or speed) pays only if its neighbours do too: on a chain of convolutions every op
+    must drop its input for the peak to fall. So every op takes its in-place variant at once;
+    if that plans a smaller arena, each op then goes back to its usual variant, largest scratch
+    first, wherever that does not grow the arena again (speed back where RAM is not at stake),
+    and always where the plan did not in fact merge it (a variant that needs_inplace would
+    compute garbage)."""
+    if not any(low.inplace_variant for low in lowered):
+        return lowered
+    base = _plan(graph, lowered)[3].arena_bytes
+    trial = [low.inplace_variant or low for low in lowered]
+    plan = _plan(graph, trial)[3]
+    for i in _unmerged_needs_inplace(graph, trial, plan):
+        trial[i] = lowered[i]
+    best = _arena(graph, trial)
+    if best >= base:
+        return lowered
+    order = sorted((i for i, low in enumerate(lowered) if trial[i] is not low),
+                   key=lambda i: -trial[i].scratch_bytes)
+    for i in order:
+        back = trial[:i] + [lowered[i]] + trial[i + 1:]
+        arena = _arena(graph, back)
+        if arena <= best:
+            trial, best = back, arena
+    return trial
+
+
+def _unmerged_needs_inplace(graph: Graph, lowered: list[Lowered], plan: Plan) -> list[int]:
+    merged = _merged(graph, plan)
+    return [i for i, low in enumerate(lowered) if low.needs_inplace and i not in merged]
+
+
 def compile_graph(graph: Graph, opts: LowerOptions = LowerOptions()) -> Compiled:
     graph = fold_constants(graph)
     if not graph.ops:
         raise TinygenError("model has no ops to run; nothing to compile")
-    lowered = _lean_where_it_pays(graph, lower_all(graph, opts))
+    lowered = _lean_where_it_pays(graph, _inplace_where_it_pays(graph, lower_all(graph, opts)))
     state_offsets, state_bytes = _state_layout(graph)
     compiled, uses, sizes, plan = _plan(graph, lowered)
+    unmerged = _unmerged_needs_inplace(graph, lowered, plan)
+    if unmerged:
+        raise PlanError(f"ops {unmerged} run only in place but the plan gives them their own "
+                        f"output buffer")
     facts = liveness_lower_bound(graph, uses, {t: n for t, n in sizes.items() if t < len(graph.tensors)})
     return Compiled(graph, tuple(compiled), plan, facts,
                     inputs=tuple(_io_tensor(graph.tensor(i), "input") for i in graph.inputs),

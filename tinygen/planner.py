@@ -13,7 +13,11 @@ Algorithm
    In place is not free when the output is smaller (a pool): the merged buffer keeps the input's
    size for the output's whole life and can raise the bound. So buffers are formed under three
    policies — every legal in-place merge, same-size merges only (never worse), none — and the
-   policy whose best plan is smallest wins.
+   policy whose best plan is smallest wins. An op that writes its output from the end back
+   (`TensorUse.grows`: an expanding pointwise convolution in reverse order) may also merge into
+   an input smaller than its output: the buffer then takes the output's size, input at its start.
+   Whether a kernel may run in place is the op plugin's proof (tinygen/ops/), not the planner's;
+   the planner only guarantees that nothing else is live in the merged bytes.
 2. Lower bound. At op i, every buffer whose lifetime contains i must be resident at once, so no
    plan can be smaller than max_i sum(size of buffers live at i) — the liveness lower bound.
 3. Placement. Several cheap strategies each produce a complete plan; the smallest wins:
@@ -28,7 +32,8 @@ Algorithm
    The run time is O(B^2 log B) per strategy for B buffers: milliseconds for real models.
 4. Check. Every plan is verified before use, in every build (not only in tests): each offset is
    aligned, lies inside the arena, and no two buffers that are live at the same op overlap.
-   A failure is a bug in tinygen and raises PlanError.
+   Every in-place pair starts at the same byte, and the output overruns its input's bytes only
+   where the op said it grows. A failure is a bug in tinygen and raises PlanError.
 """
 from __future__ import annotations
 
@@ -84,6 +89,8 @@ class TensorUse:
     writes: tuple[int, ...]
     alias: bool = False       # output 0 is input 0 reinterpreted
     inplace: bool = False     # output 0 may overwrite input 0
+    grows: bool = False       # ... even when it is larger: the op writes from the end back, so
+                              # the merged buffer takes the output's size, input at its start
     views: tuple[tuple[int, int], ...] = ()  # (output tensor, byte offset): lies inside input 0
 
 
@@ -130,7 +137,10 @@ def make_buffers(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
             reads_later = any(last_read.get(t, -1) > i for t in members)
             widest = max(view.get(t, 0) + sizes[t] for t in members)
             extent = view.get(inp, 0) + sizes[out]
-            fits = extent == widest if inplace_policy == "same-size" else extent <= widest
+            # an output larger than its input overruns it (bytes the kernel never proved safe)
+            # unless the op writes from the end back (grows)
+            fits = (sizes[out] <= sizes[inp] or use.grows) and (
+                extent == widest if inplace_policy == "same-size" else extent <= widest or use.grows)
             if not reads_later and r not in graph_inputs and not (set(members) & graph_outputs) and fits:
                 root[out], view[out] = r, view.get(inp, 0)
                 sharing.append(Sharing(out, inp, "in-place"))
@@ -249,6 +259,22 @@ def check(buffers: Sequence[Buffer], offsets: Sequence[int], arena_bytes: int) -
                                 f"{b.tensors}) are live together but overlap in memory")
 
 
+def check_inplace(uses: Sequence[TensorUse], sharing: Sequence[Sharing], offsets: dict[int, int],
+                  sizes: dict[int, int]) -> None:
+    """Raise PlanError unless every in-place output starts at its input's first byte and is no
+    larger than it, except for ops that declared they grow."""
+    grows = {u.writes[0] for u in uses if u.writes and u.grows}
+    for s in sharing:
+        if s.reason != "in-place":
+            continue
+        if offsets[s.tensor] != offsets[s.shares_with]:
+            raise PlanError(f"tensor {s.tensor} runs in place over tensor {s.shares_with} but "
+                            f"starts at byte {offsets[s.tensor]}, not {offsets[s.shares_with]}")
+        if sizes[s.tensor] > sizes[s.shares_with] and s.tensor not in grows:
+            raise PlanError(f"tensor {s.tensor} ({sizes[s.tensor]} B) overruns tensor "
+                            f"{s.shares_with} ({sizes[s.shares_with]} B) it runs in place over")
+
+
 def place(buffers: Sequence[Buffer]) -> tuple[list[int], str]:
     """Best placement over all strategies (ties go to the earlier strategy, deterministically)."""
     candidates: list[tuple[int, int, str, list[int]]] = []
@@ -280,6 +306,7 @@ def plan_memory(n_ops: int, uses: Sequence[TensorUse], sizes: dict[int, int],
     check(buffers, offsets, arena)
     inside = {t: off for b in buffers for t, off in zip(b.tensors, b.views)}
     tensor_offsets = {t: offsets[owner[t]] + inside[t] for t in sizes}
+    check_inplace(uses, sharing, tensor_offsets, sizes)
     return Plan(arena_bytes=arena, offsets=tensor_offsets, buffers=tuple(buffers),
                 buffer_offsets=tuple(offsets), lower_bound=lower_bound(buffers), strategy=strategy,
                 sharing=tuple(sharing))

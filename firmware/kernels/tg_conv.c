@@ -19,3 +19,10 @@ TG_GENERIC_FN int tg_conv1d_s8(const tg_conv_params_t *p, const int8_t *in, int8
     tg_conv1d_inline(p, in, out, scratch);
     return TG_OK;
 }
+
+TG_GENERIC_FN int tg_conv_pw_inplace_s8(const tg_conv_params_t *g, const tg_conv_params_t *t,
+                                        int32_t n, int8_t *buf, void *scratch, int32_t stage_at)
+{
+    TG_CONV_PW_INPLACE((void)tg_conv1d_s8, g, t, n, buf, scratch, stage_at);
+    return TG_OK;
+}

@@ -65,6 +65,9 @@ typedef struct {
 /* Generic entry points (run-time parameters). A 1D conv is H = 1: input [1,1,W,C]. */
 int tg_conv2d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out, void *scratch);
 int tg_conv1d_s8(const tg_conv_params_t *p, const int8_t *in, int8_t *out, void *scratch);
+/* Pointwise in place (tg_conv_pw_inplace): group / leftover parameters, n positions in buf. */
+int tg_conv_pw_inplace_s8(const tg_conv_params_t *g, const tg_conv_params_t *t, int32_t n,
+                          int8_t *buf, void *scratch, int32_t stage_at);
 
 
 TG_INLINE int8_t tg_conv_out(const tg_conv_params_t *p, int32_t acc, int32_t oc)
@@ -484,6 +487,55 @@ TG_INLINE void tg_conv1d_inline(const tg_conv_params_t *p, const int8_t *in, int
         tg_conv_point_clipped(p, in, out + ox * p->out_c, 0, ox * p->stride_w - p->pad_left);
     }
     tg_conv_span(p, in + (lo * p->stride_w - p->pad_left) * p->in_c, out + lo * p->out_c, hi - lo);
+}
+
+/* ---- Pointwise in place: the output overwrites its own input (tinygen/ops/conv.py) ----------
+ * A pointwise convolution (1x1, stride 1, no padding) is n positions of in_c bytes in, out_c
+ * bytes out; output position q depends on input position q only. `buf` holds the input at its
+ * start and receives the output at its start. Positions go in groups of g->in_w (t: the group of
+ * the n % G positions left over, or null): a group's input bytes are copied to the stage (after
+ * the kernel's own scratch) before any of its outputs is written, and the kernel then reads the
+ * stage only, on every route (DSP batch or portable), so the proof is at group granularity:
+ *   - out_c <= in_c, groups in forward order: group [q, q + G) writes bytes [q*out_c,
+ *     (q + G)*out_c), all below (q + G)*in_c, i.e. inside input positions < q + G: done or
+ *     staged. Later groups read bytes from (q + G)*in_c on, which nothing has written yet.
+ *   - out_c > in_c, groups in reverse order: group [q, q + G) writes bytes from q*out_c >= q*in_c
+ *     on, i.e. input positions >= q: staged or done. Later groups read bytes below q*in_c <=
+ *     q*out_c, untouched. The buffer is the output's size with the input at its start (the
+ *     planner's "grows" merge). */
+/* RUN(params, in, out, scratch) runs one group: the specialised tg_conv1d_inline in per-layer
+ * code, the shared tg_conv1d_s8 in tg_conv.c (one copy of the kernel, not four). */
+#define TG_CONV_PW_INPLACE(RUN, g, t, n, buf, scratch, stage_at)                                  \
+    do {                                                                                        \
+        const int32_t G_ = (g)->in_w, ci_ = (g)->in_c, co_ = (g)->out_c;                        \
+        const int32_t rest_ = (t) ? (t)->in_w : 0;                                              \
+        int8_t *stage_ = (int8_t *)(scratch) + (stage_at);                                      \
+        int32_t q_;                                                                             \
+        if (co_ <= ci_) {                                                                       \
+            for (q_ = 0; q_ + G_ <= (n); q_ += G_) {                                            \
+                __builtin_memcpy(stage_, (buf) + q_ * ci_, (size_t)(G_ * ci_));                 \
+                RUN((g), stage_, (buf) + q_ * co_, (scratch));                                  \
+            }                                                                                   \
+            if (rest_) {                                                                        \
+                __builtin_memcpy(stage_, (buf) + q_ * ci_, (size_t)(rest_ * ci_));              \
+                RUN((t), stage_, (buf) + q_ * co_, (scratch));                                  \
+            }                                                                                   \
+        } else {                                                                                \
+            for (q_ = (n) - G_; q_ >= rest_; q_ -= G_) {                                        \
+                __builtin_memcpy(stage_, (buf) + q_ * ci_, (size_t)(G_ * ci_));                 \
+                RUN((g), stage_, (buf) + q_ * co_, (scratch));                                  \
+            }                                                                                   \
+            if (rest_) {                                                                        \
+                __builtin_memcpy(stage_, (buf), (size_t)(rest_ * ci_));                         \
+                RUN((t), stage_, (buf), (scratch));                                             \
+            }                                                                                   \
+        }                                                                                       \
+    } while (0)
+
+TG_INLINE void tg_conv_pw_inplace(const tg_conv_params_t *g, const tg_conv_params_t *t, int32_t n,
+                                  int8_t *buf, int8_t *scratch, int32_t stage_at)
+{
+    TG_CONV_PW_INPLACE(tg_conv1d_inline, g, t, n, buf, scratch, stage_at);
 }
 
 TG_INLINE void tg_conv2d_inline(const tg_conv_params_t *p, const int8_t *in, int8_t *out,

@@ -146,6 +146,13 @@ class Lowered:
     notes: tuple[str, ...] = field(default_factory=tuple)
     lean: Optional["Lowered"] = None   # the same op with less scratch (slower): compile_graph
                                        # takes it where this op's scratch would grow the arena
+    grows: bool = False                # in place with an output larger than input 0 (written
+                                       # from the end back): the planner may merge them into a
+                                       # buffer of the output's size with the input at its start
+    needs_inplace: bool = False        # correct only with output 0 over input 0 (the kernel takes
+                                       # one buffer): compile_graph keeps it only where merged
+    inplace_variant: Optional["Lowered"] = None  # the same op run in place (more scratch or slower):
+                                       # compile_graph takes it where that makes the arena smaller
 
     @property
     def weight_bytes(self) -> int:

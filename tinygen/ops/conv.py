@@ -3,6 +3,12 @@
 A convolution whose height (or width) is 1 on input, filter and output is a Conv1D in disguise
 (TFLite expresses Conv1D as RESHAPE + CONV_2D): it goes to the dedicated 1D kernel, and so does a
 pointwise (1x1, stride 1) convolution, whose H*W pixels form one contiguous row.
+
+In place (issue 12: below the liveness bound): a depthwise layer with depth multiplier 1 on the
+channel-plane route with one band may write its output over its input at no cost (dw_inplace_safe
+has the proof); a pointwise layer has an in-place variant (Lowered.inplace_variant) that stages
+groups of positions in scratch, forward when it narrows, in reverse when it widens (tg_conv.h,
+tg_conv_pw_inplace). compile_graph takes the variants where they make the arena smaller.
 """
 from __future__ import annotations
 
@@ -117,31 +123,74 @@ def lower(op: Op, graph: Graph, opts: LowerOptions) -> Lowered:
     template, notes = ("conv2d", ()) if one_d is None else ("conv1d", ("1-D kernel",))
     params = params if one_d is None else dict(params, **one_d)
 
-    def variant(q15: int, scratch: int, lean=None) -> Lowered:
-        return Lowered(template, ("tg_conv", "tg_simd"), dict(params, q15=q15, scratch_bytes=scratch),
-                       consts, macs, scratch_bytes=scratch, notes=notes, lean=lean)
+    def variant(q15: int, scratch: int, lean=None, inplace=None) -> Lowered:
+        return Lowered(template, ("tg_conv", "tg_simd"),
+                       dict(params, q15=q15, scratch_bytes=scratch, pw_group=0), consts, macs,
+                       scratch_bytes=scratch, notes=notes, lean=lean, inplace_variant=inplace)
 
+    def in_place(q15: int, scratch: int, lean=None) -> Lowered:
+        """Output over input, groups of positions staged after the kernel's scratch
+        (tg_conv.h, tg_conv_pw_inplace, has the proof)."""
+        group = pw_group(params["len_in"], geo["in_c"])
+        total = scratch + -(-group * geo["in_c"] // 4) * 4
+        p = dict(params, q15=q15, scratch_bytes=total, pw_group=group, pw_stage_at=scratch)
+        return Lowered(template, ("tg_conv", "tg_simd"), p, consts, macs, scratch_bytes=total,
+                       notes=notes + ("in place",), lean=lean, inplace=True,
+                       grows=geo["out_c"] > geo["in_c"], needs_inplace=True)
+
+    q15, scratch = params["q15"], params["scratch_bytes"]
+    inplace = None
+    if one_d is not None and one_d["note_1d"] == "pointwise":
+        inplace = in_place(q15, scratch, in_place(0, 0) if scratch else None)
     # lean: the in-register route, no scratch (where the windows' scratch would grow the arena)
-    return variant(params["q15"], params["scratch_bytes"],
-                   variant(0, 0) if params["scratch_bytes"] else None)
+    return variant(q15, scratch, variant(0, 0, inplace=inplace) if scratch else None, inplace)
+
+
+# Pointwise in place: input bytes staged per group of positions (at least 4, the DSP batch).
+PW_STAGE_BUDGET = 256
+
+
+def pw_group(n: int, in_c: int) -> int:
+    """Positions per staged group of tg_conv_pw_inplace: a multiple of 4 within PW_STAGE_BUDGET
+    bytes of input (at least 4), at most n."""
+    return min(n, max(4, PW_STAGE_BUDGET // in_c // 4 * 4))
 
 
 def _depthwise(geo: dict, params: dict, consts: tuple, macs: int) -> Lowered:
     """The channel-plane route with the largest band DW_PLANE_BUDGET allows; lean variants: one
     output row per band, then the per-position route (no scratch)."""
-    def variant(plane: tuple[int, int, int], lean=None) -> Lowered:
+    def variant(plane: tuple[int, int, int], lean=None, inplace=None) -> Lowered:
         p = dict(params, plane_w=plane[0], band=plane[1], scratch_bytes=plane[2])
         return Lowered("depthwise", ("tg_depthwise", "tg_simd"), p, consts, macs,
-                       scratch_bytes=plane[2], lean=lean)
+                       scratch_bytes=plane[2], lean=lean, inplace=dw_inplace_safe(geo, plane),
+                       inplace_variant=inplace)
 
     plane = dw_planes(geo)
     if not plane[1]:
         return variant(plane)
-    lean = variant((0, 0, 0))
+    whole = dw_planes(geo, whole=True)
+    inplace = variant(whole) if dw_inplace_safe(geo, whole) and whole != plane else None
+    lean = variant((0, 0, 0), inplace=inplace)
     one_row = dw_planes(geo, max_band=1)
     if one_row[1] < plane[1]:
-        lean = variant(one_row, lean)
-    return variant(plane, lean)
+        lean = variant(one_row, lean, inplace)
+    return variant(plane, lean, inplace)
+
+
+def dw_inplace_safe(g: dict, plane: tuple[int, int, int]) -> bool:
+    """Whether tg_depthwise.h may write its output over its input: depth multiplier 1 on the
+    channel-plane route with the whole height in one band. The route is chosen by the generated
+    parameters (band > 0), not by the build, so DSP, portable (Cortex-M0, RISC-V, Xtensa,
+    -D TG_NO_DSP) and the shared `--optimize size` kernel all take it. Proof: tg_dw_planes copies
+    all the input rows of channel c into the plane before it writes any output of channel c, and
+    writes channel c's outputs only; output (p, c) is byte p*C + c, a byte of channel c of the
+    input (input and output both have C channels and the output has no more positions), which
+    has been copied already; bytes of channels > c, still to be copied, are never written.
+    Refused: several bands (band 2 would reread input rows that band 1's outputs overwrote) and
+    the per-position route (each position writes all channels while its neighbours' windows
+    still need them)."""
+    return (g.get("depth_mult") == 1 and g["in_c"] == g["out_c"] and plane[1] > 0
+            and plane[1] >= g["out_h"])
 
 
 def _pad_runs(weights: np.ndarray, k_h: int, k_w: int, in_c: int, dil_w: int
@@ -182,11 +231,12 @@ DW_PLANE_LIMIT = 16384
 DW_PAIRS_MAX = 32                                              # TG_DW_PAIRS_MAX
 
 
-def dw_planes(g: dict, max_band: int = 0) -> tuple[int, int, int]:
+def dw_planes(g: dict, max_band: int = 0, whole: bool = False) -> tuple[int, int, int]:
     """(plane_w, band, scratch bytes) of tg_depthwise.h's channel-plane route: int16 rows of
     plane_w values, `band` output rows per fill (as many as DW_PLANE_BUDGET holds, at least 1);
     band 0 is the per-position route (width dilation, or a kernel too large). max_band: at most
-    this many rows per band (0: no limit)."""
+    this many rows per band (0: no limit). whole: one band of every row whatever the budget
+    (the in-place route), if one row fits DW_PLANE_LIMIT."""
     pairs = g["k_h"] * ((g["k_w"] + 1) // 2)
     if g["dil_w"] != 1 or pairs > DW_PAIRS_MAX:
         return 0, 0, 0
@@ -198,7 +248,7 @@ def dw_planes(g: dict, max_band: int = 0) -> tuple[int, int, int]:
     if plane_bytes(1) > DW_PLANE_LIMIT:
         return 0, 0, 0
     band = min(g["out_h"], max_band or g["out_h"])
-    while band > 1 and plane_bytes(band) > DW_PLANE_BUDGET:
+    while band > 1 and plane_bytes(band) > DW_PLANE_BUDGET and not whole:
         band -= 1
     return plane_w, band, -(-plane_bytes(band) // 4) * 4
 
