@@ -119,13 +119,52 @@ def build_host(gen_dir: Path, name: str = "model", sanitize: bool = True, opt: s
     if gen is not None or not (gen_dir / "_host_runner.c").is_file():
         write_runner(gen_dir, name, gen or _gen_of(gen_dir, name))
     exe = gen_dir / ("_host_runner_dsp" if dsp_emulated else "_host_runner")
-    sources = sorted(str(p) for p in gen_dir.glob("*.c"))
-    cmd = ["gcc", *STRICT, opt, *(["-DTG_SIMD_EMULATE"] if dsp_emulated else []), "-I", str(gen_dir),
-           *(SANITIZE if sanitize else []), *sources, "-o", str(exe)]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if res.returncode:
-        raise AssertionError(f"host compile failed:\n{res.stderr[:4000]}")
+    flags = [*STRICT, opt, *(["-DTG_SIMD_EMULATE"] if dsp_emulated else []), "-I", str(gen_dir),
+             *(SANITIZE if sanitize else [])]
+    objs = [compile_cached(src, flags) for src in sorted(gen_dir.glob("*.c"))]
+    _gcc([*flags, *map(str, objs), "-o", str(exe)])
     return exe
+
+
+# Compiled objects, keyed by the flags and the preprocessed source (so every header counts).
+# The kernels' .c files are the same for most models of a run: with the sanitizers on, compiling
+# them once instead of per model is most of a host build's time.
+OBJ_CACHE = Path(os.environ.get("TINYGEN_OBJ_CACHE") or
+                 Path(tempfile.gettempdir()) / f"tinygen-host-objs-{os.getuid()}")
+
+
+def compile_cached(src: Path, flags: list[str]) -> Path:
+    import hashlib
+
+    pre = _gcc([*flags, "-E", "-P", str(src)]).stdout     # -P: no line markers (no tmp paths)
+    i = flags.index("-I")
+    options = flags[:i] + flags[i + 2:]                     # the folder itself is in `pre`
+    key = hashlib.sha256("\0".join([_gcc_version(), *options]).encode() + b"\0" + pre).hexdigest()
+    obj = OBJ_CACHE / key[:2] / f"{key}.o"
+    if not obj.is_file():
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        tmp = obj.with_suffix(f".{os.getpid()}.tmp")
+        _gcc([*flags, "-c", str(src), "-o", str(tmp)])
+        os.replace(tmp, obj)                 # atomic: parallel test workers share the cache
+    return obj
+
+
+def _gcc_version() -> str:
+    global _GCC_VERSION
+    if not _GCC_VERSION:
+        _GCC_VERSION = _gcc(["--version"]).stdout.decode(errors="replace").splitlines()[0]
+    return _GCC_VERSION
+
+
+_GCC_VERSION = ""
+
+
+def _gcc(args: list[str]) -> subprocess.CompletedProcess:
+    # a hang guard only: ResNet-8's sanitized model.c takes minutes on a busy machine
+    res = subprocess.run(["gcc", *args], capture_output=True, timeout=1800)
+    if res.returncode:
+        raise AssertionError(f"host compile failed:\n{res.stderr.decode(errors='replace')[:4000]}")
+    return res
 
 
 def _gen_of(gen_dir: Path, name: str):
