@@ -45,4 +45,13 @@ uint32_t bsp_reset_cause(void);
 /* Reset the whole chip now. */
 void bsp_system_reset(void);
 
+/* For a start-up's reset handler: its data copy and bss zeroing stay loops. GCC would turn
+ * them into memcpy and memset calls and link 470 B of newlib for them (issue 12's code budget;
+ * start-up runs once). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TG_RESET_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define TG_RESET_LOOPS
+#endif
+
 #endif

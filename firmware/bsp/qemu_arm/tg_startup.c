@@ -12,14 +12,6 @@ void tg_fault_handler(void);
 /* The NMI: a fault unless the BSP's watchdog claims it (tg_wdt_*.c defines it). */
 void tg_nmi_handler(void) __attribute__((weak, alias("tg_fault_handler")));
 
-#if defined(__GNUC__) && !defined(__clang__)
-/* The copy and the zeroing below stay loops: GCC would turn them into memcpy and memset calls
- * and link 470 B of newlib for them (issue 12's code budget; start-up runs once). */
-#define TG_RESET_LOOPS __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define TG_RESET_LOOPS
-#endif
-
 TG_RESET_LOOPS void tg_reset_handler(void)
 {
     uint32_t *src = &_sidata;
