@@ -7,6 +7,7 @@ faults; `pio test` with the project's golden vectors; instruction counts; start-
 QEMU is started and always stopped by tinygen (tinygen.twin, tinygen.procs)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -159,6 +160,42 @@ def test_twin_starts_under_load(tmp_path):
             h.kill()
             h.wait(timeout=10)
 
+
+
+def _listening_inet_sockets(pid: int) -> set[str]:
+    """Inodes of the TCP/TCP6 sockets in LISTEN that process `pid` holds open."""
+    held = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            link = os.readlink(fd)
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            held.add(link[8:-1])
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            cols = row.split()
+            if cols[3] == "0A":                      # TCP_LISTEN
+                listening.add(cols[9])
+    return held & listening
+
+
+def test_twins_side_by_side_have_lines_of_their_own(tmp_path):
+    """Twins started at once (parallel tests, a benchmark beside them) each talk to their own
+    guest: the line is a socket pair tinygen holds, no TCP port that another QEMU could take
+    between a free-port probe and its bind (issue 16: "the guest sent nothing" under xdist)."""
+    twin = TWINS["mps2-an500"]
+    _skip_unless(twin)
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("no /proc/net here")
+    elf = _fixture_for(tmp_path, "mps2-an500")
+    with contextlib.ExitStack() as stack:
+        qs = [stack.enter_context(QemuTwin(twin, elf)) for _ in range(4)]
+        for q in qs:
+            assert _listening_inet_sockets(q.proc.pid) == set()
+        for q in qs:
+            assert validate(_device(q), vf.FixtureReference(), samples=3, mode="features").ok
 
 # ---- generated models, through the generated PlatformIO project ----------------------------------
 MODELS = [

@@ -74,9 +74,10 @@ class Twin:
     # How often an inference is sent again after a line error (a bad CRC, a frame cut short) before
     # validation stops: a twin whose serial path loses bytes under load needs more.
     line_resends: int = 3
-    # Where the guest's serial line is: "serial", QEMU's `-serial` character device (a UART model,
-    # on a local TCP socket); or "stdio", QEMU's own stdin/stdout, which the guest reads and
-    # writes by semihosting calls on its fds 0 and 1 (tinygen.twin has why the Xtensa twin does).
+    # Where the guest's serial line is: "serial", QEMU's `-serial` character device (a UART
+    # model, on one end of a socket pair tinygen holds); or "stdio", QEMU's own stdin/stdout,
+    # which the guest reads and writes by semihosting calls on its fds 0 and 1 (tinygen.twin
+    # has why the Xtensa twin does).
     line: str = "serial"
     features: tuple[str, ...] = () # Xtensa: LLVM target features of the emulated core
     # Other cores with the same instruction set it may stand in for (a Cortex-M0 machine for a

@@ -1,21 +1,25 @@
-"""A running emulated twin: QEMU on a firmware ELF, its UART on a local TCP socket (or, for a
-twin whose line is "stdio", QEMU's own stdin/stdout on a socket pair: `_spawn_on_stdio`).
+"""A running emulated twin: QEMU on a firmware ELF, its UART on one end of a socket pair that
+tinygen holds (the other end is QEMU's: a socket chardev given as an open fd, or, for a twin whose
+line is "stdio", QEMU's own stdin/stdout: `_spawn_on_stdio`).
 
     with QemuTwin(get_board("stm32h7").twin, elf) as q:
-        q.transport.write(...)            # tinygen.transport.Transport over socket://
+        q.transport.write(...)            # tinygen.transport.Transport over the socket pair
 
-QEMU listens with `server=on,wait=on`: the guest does not run until we connect, so its first
-bytes are never lost. The twin is ready when the guest has spoken (tinygen firmware sends a BOOT
-frame at reset); those bytes are handed back to the transport, so the protocol above still sees
-them. Start-up waits on that readiness, never on a fixed sleep, and its bound is counted in QEMU's own
+The line exists before the guest runs, so its first bytes are never lost, and it is nobody's but
+ours: there is no TCP port to pick, so twins started side by side (parallel tests, a benchmark
+beside them) cannot connect to each other's QEMU, which a free-port probe followed by QEMU's bind
+allowed. The twin is ready when the guest has spoken (tinygen firmware sends a BOOT frame at
+reset); those bytes are handed back to the transport, so the protocol above still sees them.
+Start-up waits on that readiness, never on a fixed sleep, and its bound is counted in QEMU's own
 CPU time (a guest boots in well under a second of it): a machine loaded by other work gives QEMU
 fewer seconds per second, which makes start-up slower, never a failure. A wall-clock bound stays
-for a QEMU that idles (a guest stuck waiting), and one retry on a fresh port.
+for a QEMU that idles (a guest stuck waiting), and one retry.
 
 QEMU runs in its own process group (tinygen.procs) and is stopped on every path: the context
 manager, the signal handlers, and an atexit hook. This module knows bytes and processes, not the
 protocol: validation uses a twin's transport; the twin never imports validation.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,12 +33,12 @@ from typing import Optional
 
 from . import procs
 from .boards import Twin
-from .errors import EmulatorError, TinygenError, ToolchainMissing
+from .errors import EmulatorError, ToolchainMissing
 from .transport import SocketLine, Transport
 
 READY_CPU = 20.0         # per attempt: seconds of QEMU's CPU time until the guest's first byte
 READY_TIMEOUT = 180.0    # per attempt, wall clock: only a QEMU that sits idle gets this far
-ATTEMPTS = 2             # one retry, on a fresh port
+ATTEMPTS = 2             # one retry, on a fresh QEMU and line
 # Seconds per byte through the emulated UART, for reply deadlines: the mps2 UART takes one byte
 # per round of QEMU's main loop; measured 0.4 ms a byte host -> guest (a 32 KB INFER frame in
 # 13.5 s) with the 2-core machine at load 11. Twice that, for margin.
@@ -69,12 +73,6 @@ def qemu_cpu_seconds(pid: int) -> Optional[float]:
         return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class QemuTwin:
     """One running QEMU. Use as a context manager; `stop()` is idempotent and safe anywhere."""
 
@@ -86,20 +84,16 @@ class QemuTwin:
         self.extra_args = tuple(extra_args)
         self.proc = None
         self.transport: Optional[Transport] = None
-        self.port: Optional[int] = None
         self.returncode: Optional[int] = None
         self._log = None
 
-    @property
-    def url(self) -> str:
-        return f"socket://127.0.0.1:{self.port}"
-
-    def command(self, port: Optional[int]) -> list[str]:
+    def command(self, fd: int) -> list[str]:
+        """QEMU's command line, its line on the inherited socket `fd`."""
         t = self.twin
-        serial = ("none" if t.line == "stdio"
-                  else f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on")
+        line = (["-serial", "none"] if t.line == "stdio"
+                else ["-chardev", f"socket,id=tgline,fd={fd}", "-serial", "chardev:tgline"])
         return [t.qemu, "-M", t.machine, "-nographic", "-monitor", "none", "-kernel",
-                str(self.elf), *t.args, *self.extra_args, "-serial", serial]
+                str(self.elf), *t.args, *self.extra_args, *line]
 
     def start(self) -> "QemuTwin":
         if shutil.which(self.twin.qemu) is None:
@@ -123,23 +117,8 @@ class QemuTwin:
     def _attempt(self) -> str:
         """Start QEMU once and wait until the guest speaks; '' when ready, else why not."""
         self._log = tempfile.TemporaryFile()
-        if self.twin.line == "stdio":
-            self._spawn_on_stdio()
-        else:
-            self.port = _free_port()
-            self.proc = procs.spawn(self.command(self.port), stdin=subprocess.DEVNULL,
-                                    stdout=self._log, stderr=subprocess.STDOUT)
+        self._spawn()
         deadline = time.monotonic() + self.ready_timeout
-        while self.transport is None:
-            if self.proc.poll() is not None:
-                return self._exit_reason()
-            spent = self._spent(deadline)
-            if spent:
-                return f"QEMU did not open its serial socket ({spent})"
-            try:   # the first client is the one QEMU waits for (wait=on): no byte is lost
-                self.transport = Transport.open(self.url, connect_timeout=0)
-            except TinygenError:
-                time.sleep(0.05)
         while True:
             first = self.transport.read(min(deadline, time.monotonic() + 0.2))
             if first:
@@ -152,31 +131,33 @@ class QemuTwin:
                 return (f"the guest sent nothing ({spent}; is {self.elf.name} "
                         f"built for {self.twin.machine}?)")
 
-    def _spawn_on_stdio(self) -> None:
-        """QEMU with one end of a socket pair as its stdin and stdout, the transport on the other.
+    def _spawn(self) -> None:
+        """QEMU with one end of a socket pair as its line, the transport on the other.
 
-        The Xtensa `sim` machine's line. Given `-serial`, its simcall console reads through a
-        16-byte buffer that QEMU's main loop fills and the vCPU thread empties, with no lock
-        between them (target/xtensa/xtensa-semi.c: `input.offset` is read, changed and written
-        by both; TCG runs guest code without the global lock, single-threaded TCG too, so
-        `-accel tcg,thread=single` only moved the timing): under load an update is lost and so
-        are bytes (7-13 resends per 10 inferences at load 3). A frame that lost bytes leaves the
-        guest waiting for the rest, so the host meets its whole reply deadline before it resends:
-        the 60 s timeouts seen before, whichever clock counted them.
-        With `-serial none` the same calls are the host's read(2) and write(2) on QEMU's fds 0
-        and 1, in the vCPU thread alone: nothing is shared, nothing is lost. The guest waits for
-        input in a select with a timeout (firmware/bsp/qemu_xtensa_sim), so its vCPU never blocks
-        for long. Like `wait=on`, the socket exists before the guest runs: no byte is lost."""
+        Most twins get their end as a socket chardev on an inherited fd (QEMU takes an fd as an
+        already connected client). The Xtensa `sim` machine gets it as its stdin and stdout
+        (`line = "stdio"`): given `-serial`, its simcall console reads through a 16-byte buffer
+        that QEMU's main loop fills and the vCPU thread empties, with no lock between them
+        (target/xtensa/xtensa-semi.c: `input.offset` is read, changed and written by both; TCG
+        runs guest code without the global lock, single-threaded TCG too), so under load an
+        update is lost and so are bytes (7-13 resends per 10 inferences at load 3). With
+        `-serial none` the same calls are the host's read(2) and write(2) on QEMU's fds 0 and 1,
+        in the vCPU thread alone: nothing is shared, nothing is lost. That guest waits for input
+        in a select with a timeout (firmware/bsp/qemu_xtensa_sim), so its vCPU never blocks long."""
         ours, theirs = socket.socketpair()
+        fd = theirs.fileno()
+        stdio = self.twin.line == "stdio"
         try:
-            self.proc = procs.spawn(self.command(None), stdin=theirs, stdout=theirs,
-                                    stderr=self._log)
+            self.proc = procs.spawn(
+                self.command(fd), pass_fds=() if stdio else (fd,),
+                stdin=theirs if stdio else subprocess.DEVNULL,
+                stdout=theirs if stdio else self._log, stderr=self._log)
         except BaseException:
             ours.close()
             raise
         finally:
             theirs.close()
-        self.transport = Transport(SocketLine(ours), f"stdio of {self.twin.qemu}")
+        self.transport = Transport(SocketLine(ours), f"the {self.twin.id} twin's line")
 
     def _spent(self, deadline: float) -> str:
         """'' while the start-up may go on, else which bound ran out."""
@@ -190,8 +171,6 @@ class QemuTwin:
     def _exit_reason(self) -> str:
         code = self.proc.wait(timeout=5)
         log = self.log_tail()
-        if "Address already in use" in log or "Failed to bind" in log:
-            return f"the local port was taken ({log})"
         raise EmulatorError(f"{self.twin.qemu} -M {self.twin.machine} exited with status {code} "
                             f"at start: {log}")
 
